@@ -1,0 +1,32 @@
+/**
+ * Names that the ingress, the workers and operators share: task queue and workflow ids.
+ * Workflow ids are plaintext in Temporal, so they carry Discord snowflakes only, never content.
+ */
+
+/** Default task queue when `TEMPORAL_TASK_QUEUE` is unset. */
+export const DEFAULT_TASK_QUEUE = 'jules-orchestrator';
+
+const TASK_PREFIX = 'task-';
+
+/**
+ * The task workflow id for a `/jules` interaction. Derived from the interaction id, so a redelivered
+ * interaction lands on the same workflow instead of starting a second one.
+ */
+export function taskWorkflowId(interactionId: string): string {
+  return `${TASK_PREFIX}${interactionId}`;
+}
+
+/** The interaction id inside a task workflow id, or undefined when the id is not a task's. */
+export function interactionIdOfTask(workflowId: string): string | undefined {
+  if (!workflowId.startsWith(TASK_PREFIX)) return undefined;
+  const rest = workflowId.slice(TASK_PREFIX.length);
+  return /^\d{1,25}$/.test(rest) ? rest : undefined;
+}
+
+/**
+ * The correlation tag put in a Jules session title. Jules has no idempotency key, so a retried
+ * create looks for a session whose title carries this tag before creating another.
+ */
+export function julesCorrelationTag(taskId: string): string {
+  return `[jo:${taskId}]`;
+}
