@@ -1,0 +1,15 @@
+import type { Logger } from 'pino';
+import type { SecretBox } from '../src/crypto/secret-box';
+import type { DiscordMessenger } from '../src/discord/messenger';
+import type { JulesClientFactory } from '../src/jules/jules-client';
+import type { Store } from '../src/store/store';
+
+/** What activities need from the outside world. `main` wires the real adapters; tests pass emulator-backed ones. */
+export interface ActivityDeps {
+  readonly store: Store;
+  /** Decrypts stored Jules keys; used only inside the activity that calls Jules. */
+  readonly secrets: SecretBox;
+  readonly julesClientFor: JulesClientFactory;
+  readonly discord: DiscordMessenger;
+  readonly log: Logger;
+}

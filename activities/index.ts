@@ -1,0 +1,18 @@
+import type { ActivityDeps } from './deps';
+import { createDiscordActivities } from './discord.activities';
+import { createJulesActivities } from './jules.activities';
+import { createStoreActivities } from './store.activities';
+
+export type { ActivityDeps } from './deps';
+
+/** Every activity a worker registers, built from explicit dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createStoreActivities(deps),
+    ...createJulesActivities(deps),
+    ...createDiscordActivities(deps),
+  };
+}
+
+/** The activity functions, as workflows see them (workflows import this type only). */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,112 @@
+import type { Admission, KeySource, TaskPatch, TaskRequest } from '../src/shared/task';
+import type { GuildConfig } from '../src/store/store';
+import type { ActivityDeps } from './deps';
+
+const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** What admission knows besides the request: the guild's config and which keys exist (never their values). */
+export interface AdmissionFacts {
+  readonly guild: GuildConfig | undefined;
+  readonly hasPersonalKey: boolean;
+}
+
+/**
+ * Decides whether a request may become a task: the requester's roles, the repository, and which key would
+ * pay (personal first, then the guild's default). Pure, so every rule is testable without I/O.
+ */
+export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Admission {
+  const { guild } = facts;
+  if (!guild) {
+    return {
+      admitted: false,
+      code: 'guild_not_configured',
+      reason:
+        'This server is not set up for Jules yet. An admin runs `jules-orchestrator guild set --guild-id ' +
+        `${request.guildId} --create-roles … --confirm-roles …\`.`,
+    };
+  }
+  const roles = new Set(request.requester.roles);
+  const isConfirmer = guild.confirmRoles.some((role) => roles.has(role));
+  // Confirmers may also ask: whoever can approve others' work can request their own.
+  const mayCreate = isConfirmer || guild.createRoles.some((role) => roles.has(role));
+  if (!mayCreate) {
+    return {
+      admitted: false,
+      code: 'not_allowed',
+      reason: 'You need one of the roles allowed to ask Jules for work in this server. Ask an admin for access.',
+    };
+  }
+  const repo = request.repo ?? guild.defaultRepo ?? undefined;
+  if (!repo) {
+    return {
+      admitted: false,
+      code: 'no_repo',
+      reason: 'No repository given and this server has no default: pass `repo: owner/name`, or an admin sets `--default-repo`.',
+    };
+  }
+  if (!REPO_PATTERN.test(repo)) {
+    return { admitted: false, code: 'bad_repo', reason: `\`${repo}\` is not a GitHub repository name of the form owner/name.` };
+  }
+  let keySource: KeySource;
+  if (facts.hasPersonalKey) keySource = 'personal';
+  else if (guild.hasDefaultKey) keySource = 'guild';
+  else {
+    return {
+      admitted: false,
+      code: 'no_key',
+      reason:
+        'No Jules API key is configured for you or for this server. Set a personal key with ' +
+        `\`jules-orchestrator user set-key --discord-id ${request.requester.id}\`, or a server default with ` +
+        `\`jules-orchestrator guild set-key --guild-id ${request.guildId}\`.`,
+    };
+  }
+  const branch = request.branch ?? guild.defaultBranch ?? undefined;
+  return {
+    admitted: true,
+    status: isConfirmer ? 'in_progress' : 'pending_confirmation',
+    keySource,
+    repo,
+    ...(branch ? { branch } : {}),
+    confirmRoles: [...guild.confirmRoles],
+  };
+}
+
+/** Activities over the task projection and guild configuration. */
+export function createStoreActivities({ store, log }: Pick<ActivityDeps, 'store' | 'log'>) {
+  return {
+    /**
+     * Loads the guild's config and the requester's key presence, decides, and records an admitted task.
+     * Idempotent: a retried admission finds the row it already wrote.
+     */
+    async admitTask(request: TaskRequest): Promise<Admission> {
+      const [guild, personalKey] = await Promise.all([
+        store.getGuild(request.guildId),
+        store.getUserKey(request.requester.id),
+      ]);
+      const admission = decideAdmission(request, { guild, hasPersonalKey: personalKey !== undefined });
+      if (admission.admitted) {
+        await store.createTask({
+          id: request.taskId,
+          guildId: request.guildId,
+          channelId: request.channelId,
+          requesterId: request.requester.id,
+          prompt: request.prompt,
+          repo: admission.repo,
+          branch: admission.branch ?? null,
+          status: admission.status,
+          keySource: admission.keySource,
+        });
+      }
+      log.info(
+        { taskId: request.taskId, guildId: request.guildId, requesterId: request.requester.id, admitted: admission.admitted, ...(admission.admitted ? { status: admission.status, keySource: admission.keySource } : { code: admission.code }) },
+        'admission decided',
+      );
+      return admission;
+    },
+
+    /** Applies one step's changes to the `tasks` row. */
+    async recordTask(taskId: string, patch: TaskPatch): Promise<void> {
+      await store.updateTask(taskId, patch);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { ConfigError, loadConfig, type Config } from './config';
+import { runGuildSet, runMigrate, runSetKey, UsageError, type AdminContext } from './cli/admin.commands';
+import { createLogger } from './logger';
+import { runDemo } from './sandbox/demo';
+import { startService, type ServiceParts } from './service';
+import { StoreLockedError } from './store/errors';
+
+const USAGE = `Usage: jules-orchestrator <command>
+
+  start                 run everything in one process (embedded Temporal, store and emulators
+                        where no credentials are set)
+  worker                run only a worker (needs TEMPORAL_ADDRESS to share a server)
+  ingress               run only the HTTP ingress
+  demo [--no-wait]      run a /jules request end to end on the embedded stack and print the transcript
+  migrate               apply pending database migrations
+  guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo owner/name] [--default-branch NAME]
+  guild set-key --guild-id ID      read the guild's default Jules API key from stdin
+  user set-key --discord-id ID     read a member's personal Jules API key from stdin
+
+Configuration comes from the environment; see README.md.`;
+
+/** Runs the CLI and returns the process exit code. */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      err(error.message);
+      return 78; // EX_CONFIG
+    }
+    throw error;
+  }
+  // Service logs go to stderr as JSON lines; what a person reads at the terminal goes to stdout.
+  const log = createLogger(command === 'demo' ? 'warn' : config.logLevel, process.stderr);
+  const ctx: AdminContext = { config, log, out, stdin: process.stdin, prompt: (text) => process.stderr.write(text) };
+
+  try {
+    switch (command) {
+      case 'start':
+        return await runUntilSignal(config, log, { worker: true, ingress: true }, out);
+      case 'worker':
+        return await runUntilSignal(config, log, { worker: true, ingress: false }, out);
+      case 'ingress':
+        return await runUntilSignal(config, log, { worker: false, ingress: true }, out);
+      case 'demo': {
+        const noWait = rest.includes('--no-wait') || !process.stdout.isTTY;
+        const outcome = await runDemo({ config, log, print: out, ...(noWait ? {} : { holdOpen: untilSignal() }) });
+        return outcome.status === 'completed' ? 0 : 1;
+      }
+      case 'migrate':
+        await runMigrate(ctx);
+        return 0;
+      case 'guild':
+        if (rest[0] === 'set') await runGuildSet(ctx, rest.slice(1));
+        else if (rest[0] === 'set-key') await runSetKey(ctx, 'guild', rest.slice(1));
+        else throw new UsageError('guild takes `set` or `set-key`');
+        return 0;
+      case 'user':
+        if (rest[0] === 'set-key') await runSetKey(ctx, 'user', rest.slice(1));
+        else throw new UsageError('user takes `set-key`');
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      err(`${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof StoreLockedError) {
+      err(error.message);
+      return 1;
+    }
+    log.error({ err: error }, 'command failed');
+    err(`Failed: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+async function runUntilSignal(config: Config, log: ReturnType<typeof createLogger>, parts: ServiceParts, out: (line: string) => void): Promise<number> {
+  const service = await startService({ config, log, parts, print: out });
+  out('Ready. Press Ctrl+C to stop.');
+  await untilSignal();
+  out('Stopping…');
+  await service.stop();
+  return 0;
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}

@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+import type { Config } from '../config';
+import { maskSecret } from '../crypto/secret-box';
+import { migrate } from '../store/migrate';
+import { openStore } from '../store/open-store';
+import { openSecrets } from '../service';
+import type { Logger } from 'pino';
+import { readSecret, validateApiKey } from './read-secret';
+
+/** Thrown for a command line that cannot be carried out; the CLI prints the message and exits 2. */
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** What the admin commands need from the process. */
+export interface AdminContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly out: (line: string) => void;
+  readonly stdin: NodeJS.ReadStream;
+  readonly prompt: (text: string) => void;
+}
+
+const SNOWFLAKE = /^\d{15,25}$/;
+const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** `migrate`: applies pending SQL migrations to the configured database. */
+export async function runMigrate(ctx: AdminContext): Promise<void> {
+  const store = await openStore({ databaseUrl: ctx.config.store.databaseUrl, dataDir: ctx.config.store.dataDir, migrate: false });
+  try {
+    const applied = await migrate(store.executor);
+    ctx.out(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is up to date.');
+  } finally {
+    await store.close();
+  }
+}
+
+/** `guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo o/r] [--default-branch B]`. */
+export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'guild-id': { type: 'string' },
+      'create-roles': { type: 'string' },
+      'confirm-roles': { type: 'string' },
+      'default-repo': { type: 'string' },
+      'default-branch': { type: 'string' },
+    },
+    strict: true,
+  });
+  const guildId = requireSnowflake(values['guild-id'], '--guild-id');
+  const createRoles = roleList(values['create-roles'], '--create-roles');
+  const confirmRoles = roleList(values['confirm-roles'], '--confirm-roles');
+  const defaultRepo = values['default-repo'];
+  if (defaultRepo !== undefined && !REPO.test(defaultRepo)) throw new UsageError('--default-repo must be owner/name');
+  const store = await openStore({ databaseUrl: ctx.config.store.databaseUrl, dataDir: ctx.config.store.dataDir });
+  try {
+    const guild = await store.upsertGuild({
+      guildId,
+      createRoles,
+      confirmRoles,
+      ...(defaultRepo !== undefined ? { defaultRepo } : {}),
+      ...(values['default-branch'] !== undefined ? { defaultBranch: values['default-branch'] } : {}),
+    });
+    ctx.out(
+      `Guild ${guild.guildId}: create roles ${guild.createRoles.join(', ') || '(none)'}; confirm roles ${guild.confirmRoles.join(', ') || '(none)'}; ` +
+        `default repo ${guild.defaultRepo ?? '(none)'}; default branch ${guild.defaultBranch ?? '(repository default)'}; default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+/** `guild set-key --guild-id ID` and `user set-key --discord-id ID`: the key comes from standard input only. */
+export async function runSetKey(ctx: AdminContext, scope: 'guild' | 'user', args: string[]): Promise<void> {
+  const flag = scope === 'guild' ? 'guild-id' : 'discord-id';
+  const { values } = parseArgs({ args, options: { [flag]: { type: 'string' } }, strict: true });
+  const id = requireSnowflake(values[flag] as string | undefined, `--${flag}`);
+  const key = await readSecret(ctx.stdin, ctx.prompt);
+  const problem = validateApiKey(key);
+  if (problem) throw new UsageError(`Not saved: ${problem}. Pipe the key in, e.g. \`printenv JULES_KEY | jules-orchestrator ${scope} set-key --${flag} ${id}\`.`);
+  const secrets = openSecrets(ctx.config, ctx.log);
+  const store = await openStore({ databaseUrl: ctx.config.store.databaseUrl, dataDir: ctx.config.store.dataDir });
+  try {
+    const ciphertext = secrets.encrypt(key);
+    if (scope === 'guild') await store.setGuildKey(id, ciphertext);
+    else await store.setUserKey(id, ciphertext);
+    ctx.out(`Saved the ${scope === 'guild' ? `default Jules key of guild ${id}` : `personal Jules key of user ${id}`} (${maskSecret(key)}), encrypted.`);
+  } finally {
+    await store.close();
+  }
+}
+
+function requireSnowflake(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`${flag} is required`);
+  if (!SNOWFLAKE.test(value)) throw new UsageError(`${flag} must be a Discord id (15–25 digits)`);
+  return value;
+}
+
+function roleList(value: string | undefined, flag: string): string[] {
+  if (value === undefined) throw new UsageError(`${flag} is required (comma-separated role ids; pass "" for none)`);
+  const roles = value.split(',').map((r) => r.trim()).filter(Boolean);
+  for (const role of roles) if (!SNOWFLAKE.test(role)) throw new UsageError(`${flag}: "${role}" is not a Discord role id`);
+  return roles;
+}

@@ -1,0 +1,33 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { InteractionDispatcher } from '../discord/dispatcher';
+import { registerInteractionsRoute, type SignatureVerifier } from './interactions.route';
+
+/** What the HTTP ingress needs. `main` wires real ones; tests pass the same with emulator-backed parts. */
+export interface AppDeps {
+  readonly verifyDiscordSignature: SignatureVerifier;
+  readonly dispatch: InteractionDispatcher;
+  /** Fastify's logger option: a pino instance, or false. */
+  readonly logger?: FastifyServerOptions['loggerInstance'] | false;
+}
+
+/**
+ * Builds the ingress without listening, so tests use `inject()` and `main` decides where to listen.
+ * Routes: `POST /interactions`, `GET /healthz`.
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = deps.logger ? Fastify({ loggerInstance: deps.logger, disableRequestLogging: true }) : Fastify({ logger: false });
+
+  // One error handler: clients see the status and a short reason, never internals of a 5xx.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message = status >= 500 ? 'internal error' : error.message;
+    void reply.code(status).send({ error: message, ...(status < 500 && error.code ? { code: error.code } : {}) });
+  });
+
+  registerInteractionsRoute(app, { verify: deps.verifyDiscordSignature, dispatch: deps.dispatch });
+
+  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+
+  return app;
+}

@@ -1,0 +1,2 @@
+/** The workflows a worker registers. Re-exports only. */
+export { taskWorkflow } from './task.workflow';
