@@ -1,0 +1,44 @@
+/** What went wrong while finding or installing a Temporal executable. */
+export type ToolchainErrorCode = 'explicit-path-invalid' | 'install-failed' | 'not-found';
+
+/**
+ * Thrown when the Temporal CLI or test server cannot be found or installed: an explicit path that points
+ * at nothing (`explicit-path-invalid`), a pip install that failed when it was the last option
+ * (`install-failed`), or no source left to try (`not-found`). The message says what to fix.
+ */
+export class ToolchainError extends Error {
+  override readonly name = 'ToolchainError';
+  readonly code: ToolchainErrorCode;
+
+  constructor(code: ToolchainErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * Thrown when the embedded dev server or time-skipping test server does not start (a port already in use,
+ * an unreadable database file, a binary that is not a Temporal executable). `cause` is the SDK's error.
+ */
+export class DevServerError extends Error {
+  override readonly name = 'DevServerError';
+  readonly code = 'server-start-failed';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown when a custom search attribute cannot be registered: the server already has one with the same
+ * name but another type (`type-conflict`), or the operator service refused the request (`register-failed`).
+ */
+export class SearchAttributeError extends Error {
+  override readonly name = 'SearchAttributeError';
+  readonly code: 'type-conflict' | 'register-failed';
+
+  constructor(code: 'type-conflict' | 'register-failed', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

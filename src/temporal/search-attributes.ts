@@ -1,0 +1,71 @@
+import type { Connection } from '@temporalio/client';
+import type { SearchAttributeType } from '@temporalio/common';
+// Not re-exported from the package index; @temporalio/testing imports it from the same path.
+import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
+import { SEARCH_ATTRIBUTE_KEYS } from '../shared/search-attributes';
+import { SearchAttributeError } from './errors';
+
+// Values of temporal.api.enums.v1.IndexedValueType (temporal/api/enums/v1/common.proto). Written out because
+// @temporalio/proto is not a direct dependency; proto enum numbers never change.
+const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {
+  TEXT: 1,
+  KEYWORD: 2,
+  INT: 3,
+  DOUBLE: 4,
+  BOOL: 5,
+  DATETIME: 6,
+  KEYWORD_LIST: 7,
+};
+
+// gRPC status ALREADY_EXISTS: another process registered the attribute between our list and add.
+const GRPC_ALREADY_EXISTS = 6;
+
+/**
+ * Registers the custom search attributes a server lacks, for a server we did not start (TEMPORAL_ADDRESS
+ * set). Lists what the namespace has and adds only the missing keys, so it is cheap to call at every start
+ * and safe when several workers start at once. Returns the names it added.
+ * @see https://docs.temporal.io/self-hosted-guide/visibility#custom-search-attributes
+ */
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  keys: readonly SearchAttributeKey<SearchAttributeType>[] = SEARCH_ATTRIBUTE_KEYS,
+): Promise<string[]> {
+  const listed = await connection.operatorService.listSearchAttributes({ namespace });
+  const custom = listed.customAttributes ?? {};
+  const system = listed.systemAttributes ?? {};
+
+  const missing: SearchAttributeKey<SearchAttributeType>[] = [];
+  for (const key of keys) {
+    const existing = custom[key.name] ?? system[key.name];
+    if (existing === undefined || existing === null) {
+      missing.push(key);
+    } else if (Number(existing) !== INDEXED_VALUE_TYPE[key.type]) {
+      throw new SearchAttributeError(
+        'type-conflict',
+        `Search attribute ${key.name} exists in namespace "${namespace}" with another type than ${key.type}; ` +
+          `remove it (temporal operator search-attribute remove --name ${key.name}) or rename ours.`,
+      );
+    }
+  }
+  if (missing.length === 0) return [];
+
+  // One at a time: a batch that hits ALREADY_EXISTS for one name (a racing worker) would drop the others.
+  for (const key of missing) {
+    try {
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: { [key.name]: INDEXED_VALUE_TYPE[key.type] },
+      });
+    } catch (err) {
+      if ((err as { code?: unknown }).code === GRPC_ALREADY_EXISTS) continue;
+      throw new SearchAttributeError(
+        'register-failed',
+        `Could not register search attribute ${key.name} in namespace "${namespace}": ` +
+          `${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+  }
+  return missing.map((key) => key.name);
+}

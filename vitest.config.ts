@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Vitest loads its config through a default export; the one exception to the named-exports rule.
+export default defineConfig({
+  test: {
+    environment: 'node',
+    // Forks, not threads: the Temporal native bridge misbehaved in worker threads (sdk-typescript #876).
+    pool: 'forks',
+    poolOptions: { forks: { minForks: 1, maxForks: 2 } },
+    globalSetup: ['./test/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    // A first run may pip-install the Temporal CLI and test server before the dev server starts.
+    hookTimeout: 180_000,
+  },
+});
