@@ -1,0 +1,65 @@
+/**
+ * Errors of the store module. Each says when it is thrown; none carries a key, ciphertext or row content
+ * beyond ids, so they are safe to log.
+ */
+
+/** Base class of store errors, so callers can tell them from driver errors. */
+export class StoreError extends Error {
+  /** A stable machine-readable code. */
+  readonly code: string;
+
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Thrown by `updateTask` when no task has the given id. */
+export class TaskNotFoundError extends StoreError {
+  /** HTTP-like status for boundaries that map errors to responses. */
+  readonly status = 404;
+  readonly taskId: string;
+
+  constructor(taskId: string) {
+    super(`No task with id ${taskId}.`, 'TASK_NOT_FOUND');
+    this.taskId = taskId;
+  }
+}
+
+/** Thrown when opening the file-backed embedded database while another live process holds its lock file. */
+export class StoreLockedError extends StoreError {
+  readonly dataDir: string;
+  readonly pid: number;
+
+  constructor(dataDir: string, pid: number) {
+    super(
+      `The embedded database at ${dataDir} is in use by process ${pid} (is \`jules-orchestrator start\` running?). ` +
+        'Stop it, or set DATABASE_URL to share one Postgres server.',
+      'STORE_LOCKED',
+    );
+    this.dataDir = dataDir;
+    this.pid = pid;
+  }
+}
+
+/** Thrown when a migration file fails to apply; the migration's transaction has been rolled back. */
+export class MigrationError extends StoreError {
+  readonly version: string;
+
+  constructor(version: string, file: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Migration ${version} (${file}) failed and was rolled back: ${reason}`, 'MIGRATION_FAILED', { cause });
+    this.version = version;
+  }
+}
+
+/**
+ * Thrown when a row holds a value the domain types do not know, e.g. a status added by a newer migration
+ * while an older process still runs.
+ */
+export class UnexpectedRowError extends StoreError {
+  constructor(table: string, column: string, value: unknown) {
+    super(`Unexpected value ${JSON.stringify(value)} in ${table}.${column}.`, 'UNEXPECTED_ROW');
+  }
+}
