@@ -16,7 +16,8 @@ export interface AdmissionFacts {
  */
 export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Admission {
   const { guild } = facts;
-  if (!guild) {
+  // A guild row with no roles exists when `guild set-key` ran before `guild set`: still not set up.
+  if (!guild || (guild.createRoles.length === 0 && guild.confirmRoles.length === 0)) {
     return {
       admitted: false,
       code: 'guild_not_configured',

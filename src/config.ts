@@ -14,12 +14,24 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/** A port number; an empty value counts as unset and takes the default. */
+const port = (fallback: number, min = 1) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z.coerce
+      .number({ error: 'must be a port number' })
+      .int('must be a port number')
+      .min(min, `must be a port number from ${min} to 65535`)
+      .max(65535, `must be a port number from ${min} to 65535`)
+      .default(fallback),
+  );
+
 const snowflake = z.string().regex(/^\d{15,25}$/, 'must be a Discord snowflake (15–25 digits)');
 const duration = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .pipe(z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 500ms, 30s, 15m, 24h or 7d'))
+    .pipe(z.string().regex(/^[1-9]\d*(ms|s|m|h|d)$/, 'must be a positive duration like 500ms, 30s, 15m, 24h or 7d'))
     .transform(parseDuration);
 
 const envSchema = z
@@ -30,8 +42,8 @@ const envSchema = z
     TEMPORAL_CLI_PATH: optionalString,
     PATH: optionalString,
     TEMPORAL_TEST_SERVER_PATH: optionalString,
-    TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
-    TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+    TEMPORAL_UI_PORT: port(8233),
+    TEMPORAL_PORT: port(7233),
 
     DATABASE_URL: optionalString.pipe(z.string().url('must be a postgres:// connection string').optional()),
     SUPABASE_URL: optionalString.pipe(z.string().url().optional()),
@@ -53,14 +65,14 @@ const envSchema = z
     SECRETS_ENCRYPTION_KEY: optionalString.pipe(
       z
         .string()
-        .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)')
+        .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be standard base64 of exactly 32 bytes (openssl rand -base64 32)')
         .optional(),
     ),
     JULES_WEBHOOK_SECRET: optionalString,
     GITHUB_WEBHOOK_SECRET: optionalString,
 
     HOST: z.string().default('127.0.0.1'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PORT: port(3000, 0),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     CONFIRMATION_TIMEOUT: duration('24h'),

@@ -22,6 +22,7 @@ import type { Store } from './store/store';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createTemporalTaskControl } from './temporal/task-control';
+import { installTemporalLogger } from './temporal/runtime';
 import { resolveTemporalCli } from './temporal/toolchain';
 import { connectWorker, createTaskWorker } from './temporal/worker';
 
@@ -71,6 +72,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     for (const fn of stops.reverse()) await fn().catch((err) => log.warn({ err }, 'error while stopping'));
   };
 
+  installTemporalLogger(log);
   try {
     const store = await openStore({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir, inMemory: options.inMemoryStore ?? false });
     stops.push(() => store.close());

@@ -78,7 +78,13 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
 /** `guild set-key --guild-id ID` and `user set-key --discord-id ID`: the key comes from standard input only. */
 export async function runSetKey(ctx: AdminContext, scope: 'guild' | 'user', args: string[]): Promise<void> {
   const flag = scope === 'guild' ? 'guild-id' : 'discord-id';
-  const { values } = parseArgs({ args, options: { [flag]: { type: 'string' } }, strict: true });
+  // The parse error would echo a stray argument, and a stray argument may be the key itself.
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args, options: { [flag]: { type: 'string' } }, strict: true }));
+  } catch {
+    throw new UsageError(`${scope} set-key takes only --${flag} ID; the key is read from standard input, never from arguments.`);
+  }
   const id = requireSnowflake(values[flag] as string | undefined, `--${flag}`);
   const key = await readSecret(ctx.stdin, ctx.prompt);
   const problem = validateApiKey(key);

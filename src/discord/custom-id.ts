@@ -17,9 +17,14 @@ export interface ButtonId {
 
 const PATTERN = /^jo1:(confirm|reject):(task-\d{1,25})$/;
 
-/** Encodes a button's custom id. */
+/**
+ * Encodes a button's custom id.
+ * @throws RangeError when the result would not decode (an unknown action or a task id that is not ours).
+ */
 export function encodeCustomId(id: ButtonId): string {
-  return `jo1:${id.action}:${id.taskId}`;
+  const encoded = `jo1:${id.action}:${id.taskId}`;
+  if (!PATTERN.test(encoded)) throw new RangeError(`not a button id of ours: ${id.action} for ${id.taskId}`);
+  return encoded;
 }
 
 /** Decodes a custom id, or undefined when it is not one of ours (stale format, forged, foreign). */

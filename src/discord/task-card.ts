@@ -86,7 +86,7 @@ export function renderAnnouncement(view: TaskView, kind: 'started' | 'outcome'):
   } else {
     switch (view.status) {
       case 'completed':
-        content = `✅ PR ready: ${view.prUrl} (${who})`;
+        content = view.prUrl ? `✅ PR ready: ${view.prUrl} (${who})` : `✅ ${who}, Jules finished your task.`;
         break;
       case 'rejected':
         content = `🚫 ${who}, your Jules task was rejected${view.decidedBy ? ` by <@${view.decidedBy}>` : ''}.`;
@@ -104,6 +104,13 @@ export function renderAnnouncement(view: TaskView, kind: 'started' | 'outcome'):
   return { content: truncate(content, 2000), allowed_mentions: { users: [view.requesterId] } };
 }
 
+/** Cuts to at most `max` UTF-16 units without splitting a character (an emoji is two units). */
 function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  if (text.length <= max) return text;
+  let out = '';
+  for (const char of text) {
+    if (out.length + char.length > max - 1) break;
+    out += char;
+  }
+  return `${out}…`;
 }

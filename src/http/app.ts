@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { InteractionDispatcher } from '../discord/dispatcher';
 import { registerInteractionsRoute, type SignatureVerifier } from './interactions.route';
 
@@ -15,7 +15,7 @@ export interface AppDeps {
  * Routes: `POST /interactions`, `GET /healthz`.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = deps.logger ? Fastify({ loggerInstance: deps.logger, disableRequestLogging: true }) : Fastify({ logger: false });
+  const app = deps.logger ? Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) }) : Fastify({ logger: false });
 
   // One error handler: clients see the status and a short reason, never internals of a 5xx.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

@@ -27,8 +27,8 @@ const interactionSchema = {
     },
   },
   allOf: [
-    { if: { properties: { type: { enum: [2, 4] } } }, then: { required: ['data'], properties: { data: { required: ['name'] } } } },
-    { if: { properties: { type: { const: 3 } } }, then: { required: ['data'], properties: { data: { required: ['custom_id'], properties: { custom_id: { type: 'string' } } } } } },
+    { if: { properties: { type: { enum: [2, 4] } } }, then: { required: ['data'], properties: { data: { type: 'object', required: ['name'] } } } },
+    { if: { properties: { type: { const: 3 } } }, then: { required: ['data'], properties: { data: { type: 'object', required: ['custom_id'], properties: { custom_id: { type: 'string' } } } } } },
   ],
 } as const;
 

@@ -54,6 +54,12 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     if (opts.codecEndpoint) extraArgs.push('--ui-codec-endpoint', opts.codecEndpoint);
   }
 
+  if (dbFilename) {
+    // WAL with synchronous=normal survives a crash of any process (only a power cut may lose the last
+    // transactions) and stops every history write from waiting on fsync.
+    extraArgs.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  }
+
   const ip = opts.ip ?? '127.0.0.1';
   let env: TestWorkflowEnvironment;
   try {

@@ -1,0 +1,196 @@
+import { Writable } from 'node:stream';
+import { API } from '@discordjs/core/http-only';
+import { REST } from '@discordjs/rest';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { inject } from 'vitest';
+import { createActivities } from '../../activities';
+import { createDiscordVerifier } from '../../src/crypto/discord-signature';
+import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/crypto/secret-box';
+import { createInteractionDispatcher } from '../../src/discord/dispatcher';
+import { createRestMessenger } from '../../src/discord/messenger';
+import { buildApp } from '../../src/http/app';
+import { createHttpJulesClientFactory } from '../../src/jules/http-jules-client';
+import { createLogger } from '../../src/logger';
+import { startDiscordEmulator, type DiscordEmulator } from '../../src/sandbox/discord-emulator';
+import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
+import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
+import { taskWorkflowId } from '../../src/shared/ids';
+import type { TaskOutcome } from '../../src/shared/task';
+import { openStore } from '../../src/store/open-store';
+import type { Store } from '../../src/store/store';
+import { installTemporalLogger } from '../../src/temporal/runtime';
+import { createTemporalTaskControl } from '../../src/temporal/task-control';
+import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
+import type { TaskSettings } from '../../workflows/task.workflow';
+
+/** Ids of the test guild: developers ask, leads confirm, outsiders do neither. */
+export const GUILD = {
+  id: '800000000000000001',
+  channelId: '800000000000000002',
+  developerRole: '800000000000000010',
+  leadRole: '800000000000000011',
+  developer: '800000000000000100',
+  lead: '800000000000000101',
+  outsider: '800000000000000102',
+  repo: 'acme/widgets',
+} as const;
+
+/** Keys the Jules emulator accepts; they must never show up in history, logs or Discord. */
+export const KEYS = { personal: 'AQ.personal-key-0123456789abcdef', guild: 'AQ.guild-key-fedcba9876543210' } as const;
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Bundles the workflows once per test file (about a second). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflows();
+  return bundle;
+}
+
+/** A whole service on real engines: the shared Temporal dev server, PGlite, and both emulators over loopback. */
+export interface TestStack {
+  readonly app: FastifyInstance;
+  readonly client: Client;
+  readonly store: Store;
+  readonly secrets: SecretBox;
+  readonly discord: DiscordEmulator;
+  readonly jules: JulesEmulator;
+  readonly signer: InteractionSigner;
+  readonly worker: Worker;
+  readonly taskQueue: string;
+  /** Every log line the worker and ingress wrote. */
+  readonly logs: string[];
+  /** Posts a signed interaction through the real fastify app. */
+  send(interaction: unknown, options?: { signer?: InteractionSigner; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  /** Runs `/jules` as a member and returns the interaction id's task id with the answer. */
+  ask(user: { id: string; roles: readonly string[] }, options: Record<string, string | boolean>): Promise<{ taskId: string; status: number; body: any }>;
+  /** Clicks a button of a task's card as a member. */
+  click(user: { id: string; roles: readonly string[] }, customId: string, messageId?: string): Promise<{ status: number; body: any }>;
+  /** Waits for the task workflow's result. */
+  outcome(taskId: string): Promise<TaskOutcome>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startTestStack}. */
+export interface TestStackOptions {
+  readonly settings?: Partial<TaskSettings>;
+  readonly jules?: JulesEmulatorOptions;
+  /** Configure the test guild (default true) with a guild key (default true). */
+  readonly guild?: boolean;
+  readonly guildKey?: boolean;
+  readonly personalKey?: boolean;
+}
+
+/** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const address = inject('temporalAddress');
+  const namespace = inject('temporalNamespace');
+  const taskQueue = `test-${newSnowflake()}`;
+  const logs: string[] = [];
+  const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
+
+  installTemporalLogger(log);
+  const store = await openStore({ inMemory: true });
+  const secrets = createSecretBox(generateEncryptionKey());
+  const discord = await startDiscordEmulator();
+  const jules = await startJulesEmulator({ keys: [KEYS.personal, KEYS.guild], timeScale: 0.2, ...options.jules });
+  const signer = createInteractionSigner();
+  const rest = new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token);
+
+  if (options.guild !== false) {
+    await store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo });
+    if (options.guildKey !== false) await store.setGuildKey(GUILD.id, secrets.encrypt(KEYS.guild));
+  }
+  if (options.personalKey) await store.setUserKey(GUILD.developer, secrets.encrypt(KEYS.personal));
+
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker = await createTaskWorker({
+    connection: nativeConnection,
+    namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(jules.url), discord: createRestMessenger(new API(rest)), log }),
+    shutdownGraceTime: '1s',
+  });
+  const running = worker.run();
+
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const settings: TaskSettings = { confirmationTimeoutMs: 60_000, pollIntervalMs: 100, deadlineMs: 120_000, ...options.settings };
+  const app = buildApp({
+    verifyDiscordSignature: createDiscordVerifier(signer.publicKeyHex),
+    dispatch: createInteractionDispatcher({ tasks: createTemporalTaskControl({ client, taskQueue, settings }), log }),
+    logger: log,
+  });
+  await app.ready();
+
+  const send: TestStack['send'] = async (interaction, sendOptions = {}) => {
+    const body = sendOptions.raw ?? JSON.stringify(interaction);
+    const signed = (sendOptions.signer ?? signer).sign(body);
+    const response = await app.inject({ method: 'POST', url: '/interactions', headers: { ...signed.headers, ...sendOptions.headers }, payload: body });
+    return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined };
+  };
+
+  return {
+    app,
+    client,
+    store,
+    secrets,
+    discord,
+    jules,
+    signer,
+    worker,
+    taskQueue,
+    logs,
+    send,
+    async ask(user, commandOptions) {
+      const command = buildSlashCommand({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, name: 'jules', options: commandOptions });
+      const answer = await send(command);
+      return { taskId: taskWorkflowId(command.id), ...answer };
+    },
+    click(user, customId, messageId = newSnowflake()) {
+      return send(buildButtonClick({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, customId, messageId }));
+    },
+    async outcome(taskId) {
+      return (await client.workflow.getHandle(taskId).result()) as TaskOutcome;
+    },
+    async stop() {
+      await app.close();
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await discord.close();
+      await jules.close();
+      await store.close();
+    },
+  };
+}
+
+/** Members of the test guild, as interactions carry them. */
+export const MEMBERS = {
+  developer: { id: GUILD.developer, roles: [GUILD.developerRole] },
+  lead: { id: GUILD.lead, roles: [GUILD.leadRole] },
+  outsider: { id: GUILD.outsider, roles: [] as string[] },
+} as const;
+
+/** Polls until `probe` returns a value. */
+export async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The custom id of a labelled button on a message's components. */
+export function buttonId(components: unknown, label: string): string | undefined {
+  for (const row of (components as { components?: { label?: string; custom_id?: string }[] }[] | undefined) ?? []) {
+    const button = row.components?.find((c) => c.label === label);
+    if (button?.custom_id) return button.custom_id;
+  }
+  return undefined;
+}
