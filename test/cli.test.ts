@@ -1,0 +1,269 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSecretBox } from '../src/crypto/secret-box';
+import { openStore } from '../src/store/open-store';
+
+/**
+ * The `jules-orchestrator` command as an operator runs it: a real child process through bin/, a fresh DATA_DIR
+ * each time, and an environment holding nothing but what a shell would give it.
+ */
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'jules-orchestrator.mjs');
+const SPAWN_TIMEOUT_MS = 30_000;
+/** Commands that open the embedded database take a few seconds each (PGlite start and migrations). */
+const STORE_TEST_TIMEOUT_MS = 120_000;
+
+const guildId = '1200000000000000002';
+const userId = '1400000000000000004';
+const roleA = '1500000000000000005';
+const roleB = '1500000000000000006';
+const roleC = '1500000000000000007';
+/** Looks like a Jules API key; the tests check it never comes back out in clear. */
+const julesKey = 'AIzaSyD-test-KEY-0123456789abcdefGHIJ';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'jo-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Runs the CLI with only PATH, HOME, DATA_DIR and LOG_LEVEL set (plus `extraEnv`), piping `stdin` in. */
+function runCli(args: string[], options: { dataDir: string; stdin?: string; extraEnv?: Record<string, string> }): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.extraEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: SPAWN_TIMEOUT_MS,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (signal) reject(new Error(`jules-orchestrator ${args.join(' ')} was killed by ${signal}\n${stderr}`));
+      else resolvePromise({ code, stdout, stderr });
+    });
+    // Whatever the command does with stdin, it sees the pipe close (an empty stdin when none is given).
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** Opens the embedded store the CLI wrote, runs `use`, and closes it (the CLI must not be running). */
+async function withStore<T>(dataDir: string, use: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+  const store = await openStore({ dataDir: join(dataDir) });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function localSecretBox(dataDir: string) {
+  return createSecretBox(readFileSync(join(dataDir, 'secrets.key'), 'utf8').trim());
+}
+
+describe('jules-orchestrator migrate', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
+  it('applies the migration on a fresh data directory, and a second run says it is up to date', async () => {
+    const dataDir = freshDataDir();
+    const first = await runCli(['migrate'], { dataDir });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^Applied 1 migration\(s\): \d+\n$/);
+    expect(existsSync(join(dataDir, 'pglite'))).toBe(true);
+
+    const second = await runCli(['migrate'], { dataDir });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe('The database is up to date.\n');
+  });
+});
+
+describe('jules-orchestrator guild set', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
+  it('saves the guild’s roles and default repository and prints the resulting config', async () => {
+    const dataDir = freshDataDir();
+    const run = await runCli(
+      ['guild', 'set', '--guild-id', guildId, '--create-roles', `${roleA},${roleB}`, '--confirm-roles', roleC, '--default-repo', 'acme/widgets'],
+      { dataDir },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Guild ${guildId}`);
+    expect(run.stdout).toContain(`create roles ${roleA}, ${roleB}`);
+    expect(run.stdout).toContain(`confirm roles ${roleC}`);
+    expect(run.stdout).toContain('default repo acme/widgets');
+    expect(run.stdout).toContain('default key not set');
+
+    const guild = await withStore(dataDir, (store) => store.getGuild(guildId));
+    expect(guild).toMatchObject({ guildId, createRoles: [roleA, roleB], confirmRoles: [roleC], defaultRepo: 'acme/widgets', defaultBranch: null, hasDefaultKey: false });
+  });
+
+  it('refuses bad ids, a bad repository and missing flags with exit code 2, storing nothing', async () => {
+    const dataDir = freshDataDir();
+    const good = { '--guild-id': guildId, '--create-roles': roleA, '--confirm-roles': roleC } as Record<string, string>;
+    const argsWith = (overrides: Record<string, string | undefined>) =>
+      Object.entries({ ...good, ...overrides }).flatMap(([flag, value]) => (value === undefined ? [] : [flag, value]));
+    const cases: { args: string[]; says: RegExp }[] = [
+      { args: argsWith({ '--guild-id': 'my-server' }), says: /--guild-id must be a Discord id/ },
+      { args: argsWith({ '--create-roles': `${roleA},admins` }), says: /--create-roles: "admins" is not a Discord role id/ },
+      { args: argsWith({ '--confirm-roles': 'c' }), says: /--confirm-roles: "c" is not a Discord role id/ },
+      { args: argsWith({ '--default-repo': 'https://github.com/acme/widgets' }), says: /--default-repo must be owner\/name/ },
+      { args: argsWith({ '--guild-id': undefined }), says: /--guild-id is required/ },
+      { args: argsWith({ '--confirm-roles': undefined }), says: /--confirm-roles is required/ },
+      { args: [...argsWith({}), '--default-rep', 'acme/widgets'], says: /Unknown option '--default-rep'/ },
+    ];
+    for (const { args, says } of cases) {
+      const run = await runCli(['guild', 'set', ...args], { dataDir });
+      const label = args.join(' ');
+      expect(run.code, label).toBe(2);
+      expect(run.stderr, label).toMatch(says);
+      expect(run.stderr, label).toContain('Usage: jules-orchestrator');
+      expect(run.stdout, label).toBe('');
+    }
+    // Nothing was opened, nothing was written.
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
+
+describe('commands and help', () => {
+  it('answers an unknown command with exit code 2 and the usage', async () => {
+    const dataDir = freshDataDir();
+    const [unknown, unknownGuild, unknownUser] = await Promise.all([
+      runCli(['deploy'], { dataDir }),
+      runCli(['guild', 'delete', '--guild-id', guildId], { dataDir }),
+      runCli(['user', 'set', '--discord-id', userId], { dataDir }),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "deploy"');
+    expect(unknown.stderr).toContain('Usage: jules-orchestrator <command>');
+    expect(unknownGuild.code).toBe(2);
+    expect(unknownGuild.stderr).toContain('guild takes `set` or `set-key`');
+    expect(unknownUser.code).toBe(2);
+    expect(unknownUser.stderr).toContain('user takes `set-key`');
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('prints the usage and exits 0 for --help, and exits 2 with the usage when no command is given', async () => {
+    const dataDir = freshDataDir();
+    const [help, none] = await Promise.all([runCli(['--help'], { dataDir }), runCli([], { dataDir })]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: jules-orchestrator <command>');
+    for (const command of ['start', 'worker', 'ingress', 'demo', 'migrate', 'guild set', 'guild set-key', 'user set-key']) {
+      expect(help.stdout).toContain(`  ${command} `);
+    }
+    expect(none.code).toBe(2);
+    expect(none.stdout).toContain('Usage: jules-orchestrator <command>');
+  });
+
+  it('stops with exit code 78 on a malformed environment, listing every problem', async () => {
+    const dataDir = freshDataDir();
+    const run = await runCli(['migrate'], { dataDir, extraEnv: { DISCORD_PUBLIC_KEY: 'xyz', TEMPORAL_UI_PORT: 'abc' } });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('The configuration is not valid');
+    expect(run.stderr).toMatch(/^ {2}- DISCORD_PUBLIC_KEY .+$/m);
+    expect(run.stderr).toMatch(/^ {2}- TEMPORAL_UI_PORT .+$/m);
+    expect(run.stdout).toBe('');
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
+
+describe('setting Jules keys from standard input', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
+  it('saves a member’s personal key encrypted, printing only a masked form', async () => {
+    const dataDir = freshDataDir();
+    const run = await runCli(['user', 'set-key', '--discord-id', userId], { dataDir, stdin: `${julesKey}\n` });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`personal Jules key of user ${userId}`);
+    expect(run.stdout).toContain(`AIza…(${julesKey.length} chars)`);
+    expect(run.stdout).not.toContain(julesKey);
+    expect(run.stderr).not.toContain(julesKey);
+
+    const stored = await withStore(dataDir, (store) => store.getUserKey(userId));
+    expect(stored).toBeDefined();
+    expect(stored).not.toContain(julesKey);
+    expect(stored).toMatch(/^v1:/);
+    expect(localSecretBox(dataDir).decrypt(stored!)).toBe(julesKey);
+  });
+
+  it('saves a guild’s default key encrypted, printing only a masked form', async () => {
+    const dataDir = freshDataDir();
+    const setKey = await runCli(['guild', 'set-key', '--guild-id', guildId], { dataDir, stdin: julesKey });
+    expect(setKey.code).toBe(0);
+    expect(setKey.stdout).toContain(`default Jules key of guild ${guildId}`);
+    expect(setKey.stdout).toContain(`AIza…(${julesKey.length} chars)`);
+    expect(setKey.stdout + setKey.stderr).not.toContain(julesKey);
+
+    const stored = await withStore(dataDir, (store) => store.getGuildKey(guildId));
+    expect(stored).toBeDefined();
+    expect(stored).not.toContain(julesKey);
+    expect(localSecretBox(dataDir).decrypt(stored!)).toBe(julesKey);
+    // The generated local key file is private to its owner.
+    expect(statSync(join(dataDir, 'secrets.key')).mode & 0o077).toBe(0);
+  });
+
+  it('refuses an empty standard input with exit code 2 and stores nothing', async () => {
+    const dataDir = freshDataDir();
+    const [user, guild] = await Promise.all([
+      runCli(['user', 'set-key', '--discord-id', userId], { dataDir, stdin: '' }),
+      runCli(['guild', 'set-key', '--guild-id', guildId], { dataDir, stdin: '  \n' }),
+    ]);
+    for (const run of [user, guild]) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('Not saved: no key was given on standard input');
+      expect(run.stdout).toBe('');
+    }
+    // Neither the database nor the local encryption key was even created.
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('refuses a key with whitespace in it without repeating the key', async () => {
+    const dataDir = freshDataDir();
+    const run = await runCli(['user', 'set-key', '--discord-id', userId], { dataDir, stdin: `${julesKey} ${julesKey}` });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('the key contains whitespace');
+    expect(run.stderr).not.toContain(julesKey);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('does not accept the key as a command-line flag, and does not echo it', async () => {
+    const dataDir = freshDataDir();
+    const [separate, joined, positional] = await Promise.all([
+      runCli(['user', 'set-key', '--discord-id', userId, '--key', julesKey], { dataDir, stdin: julesKey }),
+      runCli(['guild', 'set-key', '--guild-id', guildId, `--api-key=${julesKey}`], { dataDir, stdin: julesKey }),
+      runCli(['user', 'set-key', '--discord-id', userId, julesKey], { dataDir, stdin: julesKey }),
+    ]);
+    expect(positional.code).toBe(2);
+    expect(positional.stderr).not.toContain(julesKey);
+    expect(separate.code).toBe(2);
+    expect(separate.stderr).toContain('never from arguments');
+    expect(separate.stderr).not.toContain(julesKey);
+    expect(joined.code).toBe(2);
+    expect(joined.stderr).toContain('never from arguments');
+    expect(joined.stderr).not.toContain(julesKey);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('refuses a malformed discord id before reading any key', async () => {
+    const dataDir = freshDataDir();
+    const run = await runCli(['user', 'set-key', '--discord-id', 'alice'], { dataDir, stdin: julesKey });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--discord-id must be a Discord id');
+    expect(run.stderr).not.toContain(julesKey);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+});

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_JULES_API_URL, loadConfig } from '../src/config';
+import { DEFAULT_TASK_QUEUE } from '../src/shared/ids';
+
+const discord = {
+  DISCORD_TOKEN: 'bot-token-for-tests',
+  DISCORD_APPLICATION_ID: '1100000000000000001',
+  DISCORD_PUBLIC_KEY: 'AB'.repeat(32),
+};
+const encryptionKey = randomBytes(32).toString('base64');
+
+/** Runs loadConfig and returns the ConfigError it throws. */
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+function allObjectsIn(value: unknown): object[] {
+  if (!value || typeof value !== 'object') return [];
+  return [value, ...Object.values(value).flatMap(allObjectsIn)];
+}
+
+describe('loading the configuration', () => {
+  it('runs on embedded defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: DEFAULT_TASK_QUEUE, port: 7233, uiPort: 8233 });
+    expect(config.store).toEqual({ databaseUrl: undefined, dataDir: resolve('./.data') });
+    expect(config.discord).toMatchObject({ emulated: true, token: undefined, apiUrl: 'https://discord.com/api', mode: 'http' });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(config.logLevel).toBe('info');
+    expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000 });
+    expect(config.jules.pollIntervalMs).toBe(10_000);
+  });
+
+  it('uses the Jules emulator (no Jules URL) when Discord is emulated', () => {
+    const config = loadConfig({});
+    expect(config.discord.emulated).toBe(true);
+    expect(config.jules.apiUrl).toBeUndefined();
+  });
+
+  it('talks to the real Jules API by default once Discord credentials are set', () => {
+    const config = loadConfig({ ...discord });
+    expect(config.discord).toMatchObject({ emulated: false, token: discord.DISCORD_TOKEN, applicationId: discord.DISCORD_APPLICATION_ID });
+    expect(config.jules.apiUrl).toBe(DEFAULT_JULES_API_URL);
+    expect(DEFAULT_JULES_API_URL).toBe('https://jules.googleapis.com');
+  });
+
+  it('keeps an explicit JULES_API_URL in both modes', () => {
+    expect(loadConfig({ JULES_API_URL: 'http://127.0.0.1:9999' }).jules.apiUrl).toBe('http://127.0.0.1:9999');
+    expect(loadConfig({ ...discord, JULES_API_URL: 'http://127.0.0.1:9999' }).jules.apiUrl).toBe('http://127.0.0.1:9999');
+  });
+
+  it('lowercases the Discord public key as the signature check expects', () => {
+    expect(loadConfig({ ...discord }).discord.publicKey).toBe('ab'.repeat(32));
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: '', DISCORD_TOKEN: '  ', DATABASE_URL: '' });
+    expect(config.temporal.address).toBeUndefined();
+    expect(config.discord.emulated).toBe(true);
+    expect(config.store.databaseUrl).toBeUndefined();
+  });
+
+  it('parses durations such as CONFIRMATION_TIMEOUT=15m', () => {
+    const config = loadConfig({ CONFIRMATION_TIMEOUT: '15m', JULES_POLL_INTERVAL: '500ms', TASK_DEADLINE: '7d' });
+    expect(config.timeouts.confirmationMs).toBe(15 * 60_000);
+    expect(config.jules.pollIntervalMs).toBe(500);
+    expect(config.timeouts.taskDeadlineMs).toBe(7 * 86_400_000);
+  });
+
+  it('refuses a duration without a unit, naming the variable', () => {
+    const problems = problemsOf({ CONFIRMATION_TIMEOUT: '15' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^CONFIRMATION_TIMEOUT .*duration/);
+  });
+
+  it('reads numbers from the environment', () => {
+    const config = loadConfig({ PORT: '8080', TEMPORAL_UI_PORT: '18233' });
+    expect(config.http.port).toBe(8080);
+    expect(config.temporal.uiPort).toBe(18233);
+  });
+
+  it('lists every problem at once, each naming its variable', () => {
+    const problems = problemsOf({
+      DISCORD_PUBLIC_KEY: 'xyz',
+      TEMPORAL_UI_PORT: 'abc',
+      DISCORD_MODE: 'websocket',
+      LOG_LEVEL: 'loud',
+      CONFIRMATION_TIMEOUT: 'soon',
+      PORT: '70000',
+    });
+    const named = problems.map((p) => p.split(' ')[0]).sort();
+    expect(named).toEqual(['CONFIRMATION_TIMEOUT', 'DISCORD_MODE', 'DISCORD_PUBLIC_KEY', 'LOG_LEVEL', 'PORT', 'TEMPORAL_UI_PORT']);
+  });
+
+  it('puts every problem in the error message too', () => {
+    let error: unknown;
+    try {
+      loadConfig({ DISCORD_PUBLIC_KEY: 'xyz', TEMPORAL_UI_PORT: 'abc' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { message, problems, code } = error as ConfigError;
+    expect(code).toBe('CONFIG_INVALID');
+    expect(problems).toHaveLength(2);
+    for (const problem of problems) expect(message).toContain(problem);
+  });
+
+  it('asks for the application id and public key when only a Discord token is set', () => {
+    const problems = problemsOf({ DISCORD_TOKEN: 'bot-token' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DISCORD_APPLICATION_ID', 'DISCORD_PUBLIC_KEY']);
+    for (const problem of problems) expect(problem).toContain('DISCORD_TOKEN');
+  });
+
+  it('refuses a Discord application id that is not a snowflake', () => {
+    expect(problemsOf({ ...discord, DISCORD_APPLICATION_ID: 'my-bot' })[0]).toMatch(/^DISCORD_APPLICATION_ID /);
+  });
+
+  it('refuses a shared database without an encryption key for the stored Jules keys', () => {
+    const problems = problemsOf({ DATABASE_URL: 'postgres://jo:pw@db.example:5432/jo' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SECRETS_ENCRYPTION_KEY .*openssl rand -base64 32/);
+  });
+
+  it('accepts a shared database with a 32-byte encryption key', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://jo:pw@db.example:5432/jo', SECRETS_ENCRYPTION_KEY: encryptionKey });
+    expect(config.store.databaseUrl).toBe('postgres://jo:pw@db.example:5432/jo');
+    expect(config.secrets.encryptionKey).toBe(encryptionKey);
+  });
+
+  it('refuses an encryption key of 31 bytes', () => {
+    const problems = problemsOf({ SECRETS_ENCRYPTION_KEY: randomBytes(31).toString('base64') });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SECRETS_ENCRYPTION_KEY .*32 bytes/);
+  });
+
+  it('refuses an encryption key of 33 bytes', () => {
+    expect(problemsOf({ SECRETS_ENCRYPTION_KEY: randomBytes(33).toString('base64') })[0]).toMatch(/^SECRETS_ENCRYPTION_KEY /);
+  });
+
+  it('never repeats a rejected secret in the problems it lists', () => {
+    const badKey = randomBytes(31).toString('base64');
+    const problems = problemsOf({ SECRETS_ENCRYPTION_KEY: badKey, DISCORD_TOKEN: 'super-secret-token' });
+    expect(problems.join('\n')).not.toContain(badKey);
+    expect(problems.join('\n')).not.toContain('super-secret-token');
+  });
+
+  it('asks for the service role key and a connection string with SUPABASE_URL', () => {
+    const problems = problemsOf({ SUPABASE_URL: 'https://abc.supabase.co' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DATABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY']);
+  });
+
+  it('resolves DATA_DIR to an absolute path', () => {
+    expect(loadConfig({ DATA_DIR: 'some/dir' }).store.dataDir).toBe(resolve('some/dir'));
+  });
+
+  it('hands out a deeply frozen config that nobody can change', () => {
+    const config = loadConfig({ ...discord });
+    const objects = allObjectsIn(config);
+    expect(objects.length).toBeGreaterThan(5);
+    for (const object of objects) expect(Object.isFrozen(object)).toBe(true);
+    // Test files are ES modules, so strict mode: assigning to a frozen property throws.
+    expect(() => {
+      (config as { logLevel: string }).logLevel = 'trace';
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.discord as { token?: string }).token = 'stolen';
+    }).toThrow(TypeError);
+    expect(config.discord.token).toBe(discord.DISCORD_TOKEN);
+  });
+
+  it('does not keep or change the environment object it was given', () => {
+    const env: NodeJS.ProcessEnv = { PORT: '8080' };
+    const config = loadConfig(env);
+    env.PORT = '9090';
+    expect(config.http.port).toBe(8080);
+    expect(env).toEqual({ PORT: '9090' });
+  });
+});
