@@ -1,0 +1,110 @@
+/**
+ * bench/ack-latency: time from a signed `/jules` request to the ingress's answer, on the embedded stack
+ * (Temporal dev server, PGlite, emulators), over real HTTP on loopback. Prints JSON; never passes or fails.
+ *
+ *   node bin/run-ts.mjs bench/ack-latency.ts [--requests 200] [--concurrency 1] [--pause-ms 0]
+ *
+ * Goal (issue 2): p99 under 150 ms, far inside Discord's 3,000 ms deadline. Each request is a real
+ * update-with-start: the answer carries the admission decision, so the figure includes starting the workflow,
+ * the admission local activity (a PGlite read and insert) and the update's completion.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { buildSlashCommand } from '../src/sandbox/interaction-signer';
+import { startService } from '../src/service';
+
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '1' }, warmup: { type: 'string', default: '10' }, 'pause-ms': { type: 'string', default: '0' } } });
+const requests = Number(values.requests);
+const concurrency = Number(values.concurrency);
+const warmup = Number(values.warmup);
+// A pause between requests models arrivals spread in time instead of back-to-back.
+const pauseMs = Number(values['pause-ms']);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'jo-bench-'));
+const config = loadConfig({ PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', ...pick(process.env, ['TEMPORAL_CLI_PATH']) });
+const service = await startService({
+  config: { ...config, temporal: { ...config.temporal, port: 0, uiPort: 0 } },
+  log: createLogger('warn', process.stderr),
+  parts: { worker: true, ingress: true },
+  inMemoryStore: true,
+});
+
+try {
+  const { sandbox, store, secrets, ingressUrl } = service;
+  if (!sandbox || !ingressUrl) throw new Error('the benchmark needs the embedded sandbox');
+  const guildId = '700000000000000001';
+  const channelId = '700000000000000002';
+  const role = '700000000000000010';
+  await store.upsertGuild({ guildId, createRoles: [role], confirmRoles: ['700000000000000011'], defaultRepo: 'acme/widgets' });
+  await store.setGuildKey(guildId, secrets.encrypt('bench-jules-key-0123456789'));
+
+  const sendOne = async (index: number): Promise<number> => {
+    const command = buildSlashCommand({
+      applicationId: sandbox.discord.applicationId,
+      guildId,
+      channelId,
+      user: { id: String(700000000000001000n + BigInt(index)), roles: [role] },
+      name: 'jules',
+      options: { prompt: `benchmark request ${index}` },
+    });
+    const signed = sandbox.signer.sign(JSON.stringify(command));
+    const started = performance.now();
+    const response = await fetch(`${ingressUrl}/interactions`, { method: 'POST', headers: signed.headers, body: signed.body });
+    const answer = (await response.json()) as { data?: { content?: string } };
+    const elapsed = performance.now() - started;
+    if (response.status !== 200 || !answer.data?.content?.includes('Request received')) {
+      throw new Error(`unexpected answer ${response.status}: ${JSON.stringify(answer)}`);
+    }
+    return elapsed;
+  };
+
+  for (let i = 0; i < warmup; i++) await sendOne(-1 - i);
+  const samples: number[] = [];
+  let next = 0;
+  const startedAll = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        samples.push(await sendOne(next++));
+        if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }),
+  );
+  const wallMs = performance.now() - startedAll;
+  samples.sort((a, b) => a - b);
+  const q = (p: number) => round(samples[Math.min(samples.length - 1, Math.ceil((p / 100) * samples.length) - 1)]!);
+  console.log(
+    JSON.stringify(
+      {
+        benchmark: 'ack-latency',
+        what: 'signed /jules over HTTP → ingress answer with the admission decision (update-with-start + local activity)',
+        requests: samples.length,
+        concurrency,
+        pauseMs,
+        warmup,
+        ms: { min: round(samples[0]!), p50: q(50), p90: q(90), p99: q(99), max: round(samples.at(-1)!), mean: round(samples.reduce((a, b) => a + b, 0) / samples.length) },
+        throughputPerSecond: round((samples.length / wallMs) * 1000),
+        goal: { p99BelowMs: 150, met: q(99) < 150 },
+        discordDeadlineMs: 3000,
+        node: process.version,
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await service.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+function pick(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.filter((n) => env[n]).map((n) => [n, env[n]!]));
+}
