@@ -38,9 +38,10 @@ const { admitTask } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200ms', maximumInterval: '1s', maximumAttempts: 5 },
 });
 
+// Unlimited attempts: a store or Discord outage delays a step, it never loses one.
 const { recordTask, publishTaskUpdate } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 20 },
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
 const { startJulesSession } = proxyActivities<Activities>({
@@ -114,12 +115,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     { key: TASK_STATUS, value: admission.status },
   ]);
 
-  const card = await publishTaskUpdate({ channelId: request.channelId, view });
-  const cardMessageId = card.cardMessageId;
-  await recordTask(request.taskId, { cardMessageId });
+  const { cardMessageId } = await publishTaskUpdate({ channelId: request.channelId, view });
 
-  /** Moves the task to a new status: search attribute, projection, card and an optional announcement. */
-  async function advance(patch: TaskPatch & { status?: TaskStatus }, announce?: 'started' | 'outcome'): Promise<void> {
+  /** Moves the task a step: search attribute, then in one activity the projection, the card and an announcement. */
+  async function advance(patch: TaskPatch, announce?: 'started' | 'outcome'): Promise<void> {
     view = {
       ...view!,
       ...(patch.status ? { status: patch.status } : {}),
@@ -128,17 +127,13 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       ...(patch.lastError ? { error: patch.lastError } : {}),
     };
     if (patch.status) upsertSearchAttributes([{ key: TASK_STATUS, value: patch.status }]);
-    await recordTask(request.taskId, patch);
-    await notify(announce);
-  }
-
-  /** Tells the channel; a Discord that refuses for good must not fail the task itself. */
-  async function notify(announce?: 'started' | 'outcome'): Promise<void> {
-    try {
-      await publishTaskUpdate({ channelId: request.channelId, cardMessageId, view: view!, ...(announce ? { announce } : {}) });
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-    }
+    await publishTaskUpdate({
+      patch,
+      channelId: request.channelId,
+      ...(cardMessageId ? { cardMessageId } : {}),
+      view: view!,
+      ...(announce ? { announce } : {}),
+    });
   }
 
   async function finish(status: TaskStatus, patch: TaskPatch = {}): Promise<TaskOutcome> {
