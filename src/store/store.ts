@@ -45,18 +45,8 @@ export interface TaskRecord {
   readonly updatedAt: Date;
 }
 
-/** What admission records about a new task. */
-export interface NewTask {
-  readonly id: string;
-  readonly guildId: string;
-  readonly channelId: string;
-  readonly requesterId: string;
-  readonly prompt: string;
-  readonly repo: string;
-  readonly branch: string | null;
-  readonly status: TaskStatus;
-  readonly keySource: KeySource;
-}
+/** What admission records about a new task; the other fields start empty. */
+export type NewTask = Pick<TaskRecord, 'id' | 'guildId' | 'channelId' | 'requesterId' | 'prompt' | 'repo' | 'branch' | 'status' | 'keySource'>;
 
 /** Filters for listing tasks. */
 export interface TaskQuery {
