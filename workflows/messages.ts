@@ -1,9 +1,10 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Admission, Decision, TaskView } from '../src/shared/task';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Admission, Cancellation, Decision, JulesEvent, PlanDecision, Reply, TaskView } from '../src/shared/task';
 
 /**
  * Every signal, update and query of the task workflow, defined once. The ingress and the workflow import
- * these objects; nobody retypes the names.
+ * these objects; nobody retypes the names. Updates answer the clicker at once; their validators refuse
+ * (without writing history) anyone without the role, and anything the task no longer waits for.
  */
 
 /**
@@ -13,11 +14,20 @@ import type { Admission, Decision, TaskView } from '../src/shared/task';
  */
 export const admissionUpdate = defineUpdate<Admission>('admission');
 
-/**
- * A Confirm or Reject click. Its validator accepts only members of the guild's `confirm_roles`, while
- * the task still waits for confirmation; a refused click writes nothing to history.
- */
+/** Confirm or Reject on the card: members of `confirm_roles`, while the task waits for confirmation. */
 export const decisionUpdate = defineUpdate<TaskView, [Decision]>('decision');
+
+/** Approve or Request changes on Jules' plan: members of `confirm_roles`, while the plan waits. */
+export const planDecisionUpdate = defineUpdate<TaskView, [PlanDecision]>('planDecision');
+
+/** A reply for Jules: the requester or a confirmer, while the task is being worked on. */
+export const replyUpdate = defineUpdate<TaskView, [Reply]>('reply');
+
+/** Cancel: the requester or a confirmer, while the task is not finished. */
+export const cancelUpdate = defineUpdate<TaskView, [Cancellation]>('cancel');
+
+/** A pushed Jules event: the task polls at once. */
+export const julesEventSignal = defineSignal<[JulesEvent]>('julesEvent');
 
 /** The task as Discord should show it; undefined before admission or after a refusal. */
 export const taskViewQuery = defineQuery<TaskView | undefined>('taskView');

@@ -1,21 +1,38 @@
 /**
- * The one `custom_id` codec for buttons. Discord limits custom ids to 100 characters; ours carry a
+ * The one `custom_id` codec for buttons and modals. Discord limits custom ids to 100 characters; ours carry a
  * version, the action and the task id, nothing else (anyone who sees a message can read its custom ids).
  */
 
 /** Button actions the dispatcher understands. */
-export const BUTTON_ACTIONS = ['confirm', 'reject'] as const;
+export const BUTTON_ACTIONS = ['confirm', 'reject', 'approve_plan', 'request_changes', 'reply', 'cancel'] as const;
 
 /** One of {@link BUTTON_ACTIONS}. */
 export type ButtonAction = (typeof BUTTON_ACTIONS)[number];
 
-/** A decoded custom id. */
+/** Modals the dispatcher opens; each has one text field, `text`. */
+export const MODAL_ACTIONS = ['reject', 'request_changes', 'reply'] as const;
+
+/** One of {@link MODAL_ACTIONS}. */
+export type ModalAction = (typeof MODAL_ACTIONS)[number];
+
+/** A decoded button custom id. */
 export interface ButtonId {
   readonly action: ButtonAction;
   readonly taskId: string;
 }
 
-const PATTERN = /^jo1:(confirm|reject):(task-\d{1,25})$/;
+/** A decoded modal custom id. */
+export interface ModalId {
+  readonly action: ModalAction;
+  readonly taskId: string;
+}
+
+/** The custom id of the single text input in every modal of ours. */
+export const MODAL_TEXT_FIELD = 'text';
+
+const TASK = '(task-\\d{1,25})';
+const BUTTON_PATTERN = new RegExp(`^jo1:(${BUTTON_ACTIONS.join('|')}):${TASK}$`);
+const MODAL_PATTERN = new RegExp(`^jo1m:(${MODAL_ACTIONS.join('|')}):${TASK}$`);
 
 /**
  * Encodes a button's custom id.
@@ -23,13 +40,30 @@ const PATTERN = /^jo1:(confirm|reject):(task-\d{1,25})$/;
  */
 export function encodeCustomId(id: ButtonId): string {
   const encoded = `jo1:${id.action}:${id.taskId}`;
-  if (!PATTERN.test(encoded)) throw new RangeError(`not a button id of ours: ${id.action} for ${id.taskId}`);
+  if (!BUTTON_PATTERN.test(encoded)) throw new RangeError(`not a button id of ours: ${id.action} for ${id.taskId}`);
   return encoded;
 }
 
-/** Decodes a custom id, or undefined when it is not one of ours (stale format, forged, foreign). */
+/** Decodes a button custom id, or undefined when it is not one of ours (stale format, forged, foreign). */
 export function decodeCustomId(customId: string): ButtonId | undefined {
-  const match = PATTERN.exec(customId);
+  const match = BUTTON_PATTERN.exec(customId);
   if (!match) return undefined;
   return { action: match[1] as ButtonAction, taskId: match[2]! };
+}
+
+/**
+ * Encodes a modal's custom id.
+ * @throws RangeError when the result would not decode.
+ */
+export function encodeModalId(id: ModalId): string {
+  const encoded = `jo1m:${id.action}:${id.taskId}`;
+  if (!MODAL_PATTERN.test(encoded)) throw new RangeError(`not a modal id of ours: ${id.action} for ${id.taskId}`);
+  return encoded;
+}
+
+/** Decodes a modal custom id, or undefined when it is not one of ours. */
+export function decodeModalId(customId: string): ModalId | undefined {
+  const match = MODAL_PATTERN.exec(customId);
+  if (!match) return undefined;
+  return { action: match[1] as ModalAction, taskId: match[2]! };
 }

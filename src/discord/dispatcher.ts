@@ -94,6 +94,7 @@ export function createInteractionDispatcher({ tasks, log }: DispatcherDeps): Int
     const button = decodeCustomId(interaction.data.custom_id);
     if (!button) return ephemeral('This button is out of date or not one of mine. Use `/jules` to start a new task.');
     if (!interaction.member) return ephemeral('Buttons work only in a server channel.');
+    if (button.action !== 'confirm' && button.action !== 'reject') return ephemeral('This button is not available yet.');
     const result = await tasks.decide(button.taskId, { action: button.action, member: memberOf(interaction.member) });
     switch (result.kind) {
       case 'decided':

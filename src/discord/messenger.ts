@@ -1,4 +1,5 @@
 import type { API, RESTPostAPIChannelMessageJSONBody } from '@discordjs/core/http-only';
+import { DiscordAPIError } from '@discordjs/rest';
 
 /** A channel message body: content, embeds, components, allowed mentions. */
 export type MessageBody = Pick<RESTPostAPIChannelMessageJSONBody, 'content' | 'embeds' | 'components' | 'allowed_mentions'>;
@@ -11,6 +12,8 @@ export interface DiscordMessenger {
   /** Posts a message; with a nonce, a retried post returns the first message instead of a duplicate. */
   postMessage(channelId: string, body: MessageBody, options?: { nonce?: string }): Promise<{ id: string }>;
   editMessage(channelId: string, messageId: string, body: MessageBody): Promise<void>;
+  /** Starts a public thread under a message (its id equals the message's); a second call finds the same thread. */
+  createThread(channelId: string, messageId: string, name: string): Promise<{ id: string }>;
 }
 
 /**
@@ -28,6 +31,16 @@ export function createRestMessenger(api: API): DiscordMessenger {
     },
     async editMessage(channelId, messageId, body) {
       await api.channels.editMessage(channelId, messageId, body);
+    },
+    async createThread(channelId, messageId, name) {
+      try {
+        const thread = await api.channels.createThread(channelId, { name: name.slice(0, 100), auto_archive_duration: 1440 }, messageId);
+        return { id: thread.id };
+      } catch (err) {
+        // 160004: a thread already exists for this message (a retried activity); its id is the message's.
+        if (err instanceof DiscordAPIError && err.code === 160004) return { id: messageId };
+        throw err;
+      }
     },
   };
 }

@@ -40,10 +40,26 @@ export type Admission =
     }
   | { readonly admitted: false; readonly code: RefusalCode; readonly reason: string };
 
-/** What Discord shows of a task: enough to render its card. No secrets, no key. */
+/** What a task waits for from people, if anything. */
+export type Awaiting = 'confirmation' | 'plan_approval' | 'reply';
+
+/** What Discord shows of a task: enough to render its card and check who may act. No secrets, no key. */
 export interface TaskView {
   readonly taskId: string;
   readonly status: TaskStatus;
+  readonly channelId?: string;
+  /** The thread under the card where everything after the card goes. */
+  readonly threadId?: string;
+  readonly cardMessageId?: string;
+  readonly awaiting?: Awaiting;
+  /** Role ids that may confirm, approve plans and act for anyone (ids are not secret). */
+  readonly confirmRoles?: readonly string[];
+  /** Jules' plan step titles, while or after it waited for approval. */
+  readonly plan?: readonly string[];
+  /** The agent's latest question, while it waits for a reply. */
+  readonly question?: string;
+  /** The latest progress line. */
+  readonly progress?: string;
   readonly prompt: string;
   readonly repo: string;
   readonly branch?: string;
@@ -59,6 +75,33 @@ export interface TaskView {
 export interface Decision {
   readonly action: 'confirm' | 'reject';
   readonly member: Member;
+  /** Why, when a confirmer rejects through the reason modal. */
+  readonly reason?: string;
+}
+
+/** Approve Jules' plan, or ask for changes (the feedback goes to Jules as a message). */
+export interface PlanDecision {
+  readonly action: 'approve' | 'request_changes';
+  readonly member: Member;
+  readonly feedback?: string;
+}
+
+/** A reply to Jules' question (the Reply modal), or a message forwarded from the task's thread. */
+export interface Reply {
+  readonly member: Member;
+  readonly text: string;
+}
+
+/** A Cancel click by the requester or a confirmer. */
+export interface Cancellation {
+  readonly member: Member;
+}
+
+/** A push from a Jules relay (`POST /webhook/jules`): wakes the task at once instead of at the next poll. */
+export interface JulesEvent {
+  readonly deliveryId: string;
+  readonly session: string;
+  readonly state?: string;
 }
 
 /** How a task workflow ended. */
@@ -73,6 +116,7 @@ export interface TaskOutcome {
 export interface TaskPatch {
   readonly status?: TaskStatus;
   readonly cardMessageId?: string | null;
+  readonly threadId?: string | null;
   readonly decidedBy?: string | null;
   readonly julesSessionId?: string | null;
   readonly julesSessionUrl?: string | null;

@@ -13,6 +13,7 @@ export const MAX_TASK_LIST_LIMIT = 500;
 const PATCH_COLUMNS = {
   status: 'status',
   cardMessageId: 'card_message_id',
+  threadId: 'thread_id',
   decidedBy: 'decided_by',
   julesSessionId: 'jules_session_id',
   julesSessionUrl: 'jules_session_url',
@@ -105,6 +106,16 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     return toTaskRecord(row);
   }
 
+  async function findTaskBySession(session: string): Promise<TaskRecord | undefined> {
+    const [row] = await executor.query<TaskRow>('select * from tasks where jules_session_id = $1 order by created_at desc limit 1', [session]);
+    return row && toTaskRecord(row);
+  }
+
+  async function findTaskByThread(threadId: string): Promise<TaskRecord | undefined> {
+    const [row] = await executor.query<TaskRow>('select * from tasks where thread_id = $1 limit 1', [threadId]);
+    return row && toTaskRecord(row);
+  }
+
   async function listTasks(query: TaskQuery): Promise<TaskRecord[]> {
     const conditions: string[] = [];
     const params: unknown[] = [];
@@ -170,6 +181,8 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     getTask,
     updateTask,
     listTasks,
+    findTaskBySession,
+    findTaskByThread,
     setGuildKey,
     getGuildKey,
     setUserKey,

@@ -34,6 +34,7 @@ export interface TaskRow {
   readonly status: string;
   readonly key_source: string;
   readonly card_message_id: string | null;
+  readonly thread_id: string | null;
   readonly decided_by: string | null;
   readonly jules_session_id: string | null;
   readonly jules_session_url: string | null;
@@ -82,6 +83,7 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     status: row.status as TaskStatus,
     keySource: row.key_source satisfies KeySource,
     cardMessageId: row.card_message_id,
+    threadId: row.thread_id ?? null,
     decidedBy: row.decided_by,
     julesSessionId: row.jules_session_id,
     julesSessionUrl: row.jules_session_url,

@@ -35,6 +35,8 @@ export interface TaskRecord {
   readonly status: TaskStatus;
   readonly keySource: KeySource;
   readonly cardMessageId: string | null;
+  /** The Discord thread under the card where the task's conversation happens. */
+  readonly threadId: string | null;
   readonly decidedBy: string | null;
   readonly julesSessionId: string | null;
   readonly julesSessionUrl: string | null;
@@ -78,6 +80,10 @@ export interface TaskRepository {
   /** Applies the patch; throws TaskNotFoundError when no such task exists. */
   updateTask(id: string, patch: TaskPatch): Promise<TaskRecord>;
   listTasks(query: TaskQuery): Promise<TaskRecord[]>;
+  /** The task whose Jules session this is (`sessions/…`), for webhook pushes. */
+  findTaskBySession(session: string): Promise<TaskRecord | undefined>;
+  /** The task whose Discord thread this is, for messages forwarded from the thread. */
+  findTaskByThread(threadId: string): Promise<TaskRecord | undefined>;
 }
 
 /** The repository port: everything the service keeps in Postgres. */

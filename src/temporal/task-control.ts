@@ -6,14 +6,14 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { TaskSettings, taskWorkflow } from '../../workflows/task.workflow';
-import { admissionUpdate, decisionUpdate } from '../../workflows/messages';
+import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, planDecisionUpdate, replyUpdate, taskViewQuery } from '../../workflows/messages';
 import { GUILD_ID, REQUESTER_ID } from '../shared/search-attributes';
-import type { Admission, Decision, TaskRequest, TaskView } from '../shared/task';
+import type { Admission, Cancellation, Decision, JulesEvent, PlanDecision, Reply, TaskRequest, TaskView } from '../shared/task';
 
 /** What the ingress learns from submitting a `/jules` request. */
 export type SubmitResult = { readonly kind: 'admission'; readonly admission: Admission } | { readonly kind: 'duplicate' };
 
-/** What the ingress learns from a Confirm or Reject click. */
+/** What the ingress learns from a click or modal that acts on a task (an update). */
 export type DecideResult =
   | { readonly kind: 'decided'; readonly view: TaskView }
   | { readonly kind: 'refused'; readonly reason: string }
@@ -22,7 +22,18 @@ export type DecideResult =
 /** The ingress's port to the task workflows: start one per `/jules`, pass clicks as updates. */
 export interface TaskControl {
   submit(request: TaskRequest): Promise<SubmitResult>;
+  /** Confirm or Reject on the card. */
   decide(taskId: string, decision: Decision): Promise<DecideResult>;
+  /** Approve or Request changes on Jules' plan. */
+  decidePlan(taskId: string, decision: PlanDecision): Promise<DecideResult>;
+  /** A reply (modal or thread message) for Jules. */
+  reply(taskId: string, reply: Reply): Promise<DecideResult>;
+  /** Cancel the task. */
+  cancel(taskId: string, cancellation: Cancellation): Promise<DecideResult>;
+  /** The task as Discord shows it, or undefined for an unknown, refused or vanished task. */
+  view(taskId: string): Promise<TaskView | undefined>;
+  /** Wakes a task with a pushed Jules event; false when the task is not running any more. */
+  notifyJulesEvent(taskId: string, event: JulesEvent): Promise<boolean>;
 }
 
 /**
@@ -55,17 +66,41 @@ export function createTemporalTaskControl(options: { client: Client; taskQueue: 
       }
     },
 
-    async decide(taskId, decision) {
+    decide: (taskId, decision) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(decisionUpdate, { args: [decision] })),
+    decidePlan: (taskId, decision) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(planDecisionUpdate, { args: [decision] })),
+    reply: (taskId, reply) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(replyUpdate, { args: [reply] })),
+    cancel: (taskId, cancellation) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(cancelUpdate, { args: [cancellation] })),
+
+    async view(taskId) {
       try {
-        const view = await client.workflow.getHandle(taskId).executeUpdate(decisionUpdate, { args: [decision] });
-        return { kind: 'decided', view };
+        return await client.workflow.getHandle(taskId).query(taskViewQuery);
       } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) return { kind: 'refused', reason: err.cause?.message ?? err.message };
-        if (err instanceof WorkflowNotFoundError || isClosed(err)) return { kind: 'gone' };
+        if (err instanceof WorkflowNotFoundError || isClosed(err)) return undefined;
+        throw err;
+      }
+    },
+
+    async notifyJulesEvent(taskId, event) {
+      try {
+        await client.workflow.getHandle(taskId).signal(julesEventSignal, event);
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError || isClosed(err)) return false;
         throw err;
       }
     },
   };
+}
+
+/** Runs one update; a validator's refusal and a finished task become answers, not errors. */
+async function runUpdate(update: () => Promise<TaskView>): Promise<DecideResult> {
+  try {
+    return { kind: 'decided', view: await update() };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return { kind: 'refused', reason: err.cause?.message ?? err.message };
+    if (err instanceof WorkflowNotFoundError || isClosed(err)) return { kind: 'gone' };
+    throw err;
+  }
 }
 
 function isAlreadyStarted(err: unknown): boolean {
