@@ -1,23 +1,30 @@
-import { createHash } from 'node:crypto';
 import { DiscordAPIError } from '@discordjs/rest';
 import type { TaskPatch, TaskView } from '../src/shared/task';
+import { renderNotice, type NoticeKind } from '../src/discord/notices';
 import { renderAnnouncement, renderTaskCard } from '../src/discord/task-card';
 import type { ActivityDeps } from './deps';
+import { nonceFor } from './nonce';
 
 /** Input of {@link publishTaskUpdate}. */
 export interface PublishInput {
   /** What changed in the `tasks` row with this step, recorded before Discord is told. */
   readonly patch?: TaskPatch;
   readonly channelId: string;
-  /** The card to edit; absent the first time, when the card is posted. */
+  /** The card to edit; absent the first time, when the card is posted and its thread started. */
   readonly cardMessageId?: string;
+  /** The task's thread, where announcements and notices go. */
+  readonly threadId?: string;
   readonly view: TaskView;
+  /** Edit the card too (default true); notices that change nothing on it skip the edit. */
+  readonly refreshCard?: boolean;
   readonly announce?: 'started' | 'outcome';
+  readonly notice?: { readonly kind: NoticeKind; readonly detail?: string; readonly step: string };
 }
 
-/** What a published step reports back: where the card is, and whether Discord refused for good. */
+/** What a published step reports back: where the card and thread are, and whether Discord refused for good. */
 export interface PublishResult {
   readonly cardMessageId?: string;
+  readonly threadId?: string;
   readonly discordError?: string;
 }
 
@@ -36,25 +43,39 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
       const taskId = input.view.taskId;
       if (input.patch) await store.updateTask(taskId, input.patch);
       let cardMessageId = input.cardMessageId;
+      let threadId = input.threadId;
       try {
         if (cardMessageId) {
-          await discord.editMessage(input.channelId, cardMessageId, renderTaskCard(input.view));
+          if (input.refreshCard !== false) await discord.editMessage(input.channelId, cardMessageId, renderTaskCard(input.view));
         } else {
           const posted = await discord.postMessage(input.channelId, renderTaskCard(input.view), { nonce: nonceFor(taskId, 'card') });
           cardMessageId = posted.id;
-          await store.updateTask(taskId, { cardMessageId });
+          // Everything after the card goes to a thread under it (its id equals the card's message id).
+          const thread = await discord.createThread(input.channelId, cardMessageId, threadName(input.view));
+          threadId = thread.id;
+          await store.updateTask(taskId, { cardMessageId, threadId });
         }
+        const where = threadId ?? input.channelId;
         if (input.announce) {
-          await discord.postMessage(input.channelId, renderAnnouncement(input.view, input.announce), {
-            nonce: nonceFor(input.view.taskId, `${input.announce}:${input.view.status}`),
+          await discord.postMessage(where, renderAnnouncement(input.view, input.announce), {
+            nonce: nonceFor(taskId, `${input.announce}:${input.view.status}`),
           });
         }
-        return { cardMessageId };
+        if (input.announce === 'outcome' && input.view.status === 'rejected') {
+          // The requester is told privately too; members who block DMs simply miss this copy.
+          await discord
+            .sendDirectMessage(input.view.requesterId, renderAnnouncement(input.view, 'outcome'), { nonce: nonceFor(taskId, 'rejected:dm') })
+            .catch((err: unknown) => log.info({ taskId, err: (err as Error).message }, 'could not DM the requester'));
+        }
+        if (input.notice) {
+          await discord.postMessage(where, renderNotice(input.view, input.notice.kind, input.notice.detail), { nonce: nonceFor(taskId, input.notice.step) });
+        }
+        return { cardMessageId, ...(threadId ? { threadId } : {}) };
       } catch (err) {
         // 4xx other than 429 (missing access, unknown channel) will not heal by retrying.
         if (err instanceof DiscordAPIError && err.status >= 400 && err.status < 500) {
           log.warn({ taskId, channelId: input.channelId, status: err.status, code: err.code }, 'Discord refused a task message');
-          return { ...(cardMessageId ? { cardMessageId } : {}), discordError: `Discord refused the message (${err.status}, code ${err.code})` };
+          return { ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}), discordError: `Discord refused the message (${err.status}, code ${err.code})` };
         }
         throw err;
       }
@@ -62,7 +83,10 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
   };
 }
 
-/** Discord nonces are at most 25 characters: a hash of the task and the step. */
-function nonceFor(taskId: string, step: string): string {
-  return createHash('sha256').update(`${taskId}:${step}`).digest('base64url').slice(0, 25);
+
+/** A thread name from the prompt: Discord allows 1–100 characters. */
+function threadName(view: TaskView): string {
+  const line = view.prompt.replace(/\s+/g, ' ').trim();
+  const name = `Jules: ${line}`;
+  return name.length > 100 ? `${name.slice(0, 99)}…` : name;
 }

@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { createDiscordActivities } from './discord.activities';
 import { createJulesActivities } from './jules.activities';
 import { createStoreActivities } from './store.activities';
+import { createWatchActivities } from './watch.activities';
 
 export type { ActivityDeps } from './deps';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStoreActivities(deps),
     ...createJulesActivities(deps),
     ...createDiscordActivities(deps),
+    ...createWatchActivities(deps),
   };
 }
 

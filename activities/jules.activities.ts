@@ -1,10 +1,8 @@
-import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { julesCorrelationTag } from '../src/shared/ids';
 import type { SessionSnapshot } from '../src/shared/jules-session';
-import { TERMINAL_SESSION_STATES } from '../src/shared/jules-session';
 import type { KeySource } from '../src/shared/task';
 import type { JulesClient, JulesSession } from '../src/jules/jules-client';
-import { JulesApiError } from '../src/jules/errors';
 import type { ActivityDeps } from './deps';
 import { toApplicationFailure } from './failures';
 
@@ -24,48 +22,44 @@ export interface StartSessionInput extends KeyOwner {
   readonly planApproval?: boolean;
 }
 
-/** Input of {@link followJulesSession}. */
-export interface FollowSessionInput extends KeyOwner {
-  readonly session: string;
-  readonly knownState: string;
-  readonly pollIntervalMs: number;
+/**
+ * Loads and decrypts the key that pays for a task, and makes a Jules client with it. Keys are decrypted here, inside
+ * the activity that calls Jules, and nowhere else. Failures are permanent and say what to fix.
+ */
+export async function julesClientForOwner(
+  { store, secrets, julesClientFor, log }: Pick<ActivityDeps, 'store' | 'secrets' | 'julesClientFor' | 'log'>,
+  owner: KeyOwner,
+): Promise<JulesClient> {
+  const ciphertext = owner.keySource === 'personal' ? await store.getUserKey(owner.requesterId) : await store.getGuildKey(owner.guildId);
+  if (!ciphertext) {
+    throw ApplicationFailure.nonRetryable(
+      owner.keySource === 'personal'
+        ? 'Your personal Jules API key was removed before the task started. Set it again and retry.'
+        : "This server's default Jules API key was removed before the task started. An admin sets it again.",
+      'JulesKeyMissing',
+    );
+  }
+  let apiKey: string;
+  try {
+    apiKey = secrets.decrypt(ciphertext);
+  } catch (err) {
+    // The operator gets the reason in the worker log; the user gets a plain refusal.
+    log.error({ taskId: owner.taskId, keySource: owner.keySource, err: (err as Error).name }, 'stored Jules key cannot be decrypted (was SECRETS_ENCRYPTION_KEY changed?)');
+    throw ApplicationFailure.nonRetryable('The stored Jules API key cannot be used. An admin must set it again.', 'JulesKeyUnreadable');
+  }
+  return julesClientFor(apiKey);
 }
 
-// Right after create, Jules may answer 404 for a few seconds (eventual consistency, jules-sdk #19).
-const NOT_FOUND_GRACE_MS = 30_000;
-
-/** Activities that talk to Jules. Keys are decrypted here and nowhere else. */
-export function createJulesActivities({ store, secrets, julesClientFor, log }: Pick<ActivityDeps, 'store' | 'secrets' | 'julesClientFor' | 'log'>) {
-  /** Loads and decrypts the key that pays for a task; failures are permanent and say what to fix. */
-  async function clientFor(owner: KeyOwner): Promise<JulesClient> {
-    const ciphertext =
-      owner.keySource === 'personal' ? await store.getUserKey(owner.requesterId) : await store.getGuildKey(owner.guildId);
-    if (!ciphertext) {
-      throw ApplicationFailure.nonRetryable(
-        owner.keySource === 'personal'
-          ? 'Your personal Jules API key was removed before the task started. Set it again and retry.'
-          : "This server's default Jules API key was removed before the task started. An admin sets it again.",
-        'JulesKeyMissing',
-      );
-    }
-    let apiKey: string;
-    try {
-      apiKey = secrets.decrypt(ciphertext);
-    } catch (err) {
-      // The operator gets the reason in the worker log; the user gets a plain refusal.
-      log.error({ taskId: owner.taskId, keySource: owner.keySource, err: (err as Error).name }, 'stored Jules key cannot be decrypted (was SECRETS_ENCRYPTION_KEY changed?)');
-      throw ApplicationFailure.nonRetryable('The stored Jules API key cannot be used. An admin must set it again.', 'JulesKeyUnreadable');
-    }
-    return julesClientFor(apiKey);
-  }
-
+/** Activities that start Jules sessions. */
+export function createJulesActivities(deps: Pick<ActivityDeps, 'store' | 'secrets' | 'julesClientFor' | 'log'>) {
+  const { log } = deps;
   return {
     /**
      * Creates the Jules session for a task. Idempotent: Jules has no idempotency key, so a retry first looks
      * for a session whose title carries the task's correlation tag.
      */
     async startJulesSession(input: StartSessionInput): Promise<SessionSnapshot> {
-      const client = await clientFor(input);
+      const client = await julesClientForOwner(deps, input);
       const tag = julesCorrelationTag(input.taskId);
       try {
         const existing = await findTaggedSession(client, tag);
@@ -98,37 +92,6 @@ export function createJulesActivities({ store, secrets, julesClientFor, log }: P
         throw toApplicationFailure(err);
       }
     },
-
-    /**
-     * Polls a session until something a person should see changes (state, PR), heartbeating meanwhile, and
-     * returns the new snapshot. Transient errors keep it polling; a rejected key ends it.
-     */
-    async followJulesSession(input: FollowSessionInput): Promise<SessionSnapshot> {
-      const client = await clientFor(input);
-      const started = Date.now();
-      let delayMs = input.pollIntervalMs;
-      for (;;) {
-        try {
-          const session = await client.getSession(input.session);
-          const snapshot = toSnapshot(session);
-          if (snapshot.state !== input.knownState || TERMINAL_SESSION_STATES.has(snapshot.state)) {
-            if (snapshot.state === 'FAILED' && !snapshot.failureReason) {
-              return { ...snapshot, failureReason: await findFailureReason(client, input.session) };
-            }
-            return snapshot;
-          }
-          delayMs = input.pollIntervalMs;
-        } catch (err) {
-          const transient =
-            err instanceof JulesApiError && (err.retryable || (err.status === 404 && Date.now() - started < NOT_FOUND_GRACE_MS));
-          if (!transient) throw toApplicationFailure(err);
-          delayMs = Math.min(Math.max(delayMs * 2, (err as JulesApiError).retryAfterMs ?? 0), 60_000);
-          log.warn({ taskId: input.taskId, status: (err as JulesApiError).status }, 'Jules poll failed, will retry');
-        }
-        Context.current().heartbeat({ state: input.knownState });
-        await sleep(delayMs);
-      }
-    },
   };
 }
 
@@ -145,12 +108,8 @@ async function findTaggedSession(client: JulesClient, tag: string): Promise<Jule
   return undefined;
 }
 
-async function findFailureReason(client: JulesClient, session: string): Promise<string | undefined> {
-  const page = await client.listActivities(session);
-  return [...page.items].reverse().find((a) => a.sessionFailed)?.sessionFailed?.reason;
-}
-
-function toSnapshot(session: JulesSession): SessionSnapshot {
+/** The part of a session the workflow reasons about. */
+export function toSnapshot(session: JulesSession): SessionSnapshot {
   const prUrl = session.outputs?.find((o) => o.pullRequest?.url)?.pullRequest?.url;
   return {
     name: session.name,

@@ -17,6 +17,12 @@ async function cardOf(s: TestStack, taskId: string) {
   return eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === taskId), 'the task card');
 }
 
+/** Everything posted in the task's thread (its id is the card's message id). */
+async function threadTexts(s: TestStack, taskId: string): Promise<string[]> {
+  const card = await cardOf(s, taskId);
+  return s.discord.channelMessages(card.id).map((m) => m.content ?? '');
+}
+
 async function expectNoWorkflow(s: TestStack, taskId: string) {
   await expect(s.client.workflow.getHandle(taskId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
 }
@@ -35,16 +41,22 @@ describe('a /jules request', () => {
     expect(confirm).toBeDefined();
 
     const clicked = await stack.click(MEMBERS.lead, confirm!, card.id);
-    expect(clicked.body.type).toBe(7); // UPDATE_MESSAGE: the card loses its buttons at once
-    expect(clicked.body.data.components).toEqual([]);
+    expect(clicked.body.type).toBe(7); // UPDATE_MESSAGE: the card loses Confirm and Reject at once
+    expect(buttonId(clicked.body.data.components, 'Confirm')).toBeUndefined();
+    expect(buttonId(clicked.body.data.components, 'Reject')).toBeUndefined();
+    expect(buttonId(clicked.body.data.components, 'Cancel')).toBeDefined();
 
     const outcome = await stack.outcome(asked.taskId);
     expect(outcome.status).toBe('completed');
     expect(outcome.prUrl).toMatch(/^https:\/\/github\.com\/acme\/widgets\/pull\/\d+$/);
 
-    const texts = stack.discord.channelMessages(GUILD.channelId).map((m) => m.content ?? '');
+    const texts = await threadTexts(stack, asked.taskId);
     expect(texts.some((t) => t.startsWith('🛠️ Jules started working'))).toBe(true);
     expect(texts.filter((t) => t.includes(`PR ready: ${outcome.prUrl}`))).toHaveLength(1);
+    // The channel itself holds only the card; everything after it is in the thread.
+    expect(stack.discord.channelMessages(GUILD.channelId)).toHaveLength(1);
+    expect(stack.discord.threads().map((t) => t.id)).toEqual([card.id]);
+    expect((await stack.store.getTask(asked.taskId))?.threadId).toBe(card.id);
     const row = await stack.store.getTask(asked.taskId);
     expect(row).toMatchObject({ status: 'completed', prUrl: outcome.prUrl, decidedBy: GUILD.lead, keySource: 'guild', julesState: 'COMPLETED' });
     expect(row?.julesSessionId).toMatch(/^sessions\/\d+$/);
@@ -138,8 +150,11 @@ describe('the confirmation card', () => {
     const outcome = await stack.outcome(asked.taskId);
     expect(outcome.status).toBe('rejected');
     expect((await stack.store.getTask(asked.taskId))?.status).toBe('rejected');
-    const texts = stack.discord.channelMessages(GUILD.channelId).map((m) => m.content ?? '');
+    const texts = await threadTexts(stack, asked.taskId);
     expect(texts.some((t) => t.includes('was rejected') && t.includes(`<@${GUILD.lead}>`))).toBe(true);
+    const dm = stack.discord.dmChannelOf(GUILD.developer);
+    expect(dm).toBeDefined();
+    expect(stack.discord.channelMessages(dm!).map((m) => m.content)).toEqual([expect.stringContaining('was rejected')]);
     expect(stack.jules.sessions()).toHaveLength(0);
     const late = await stack.click(MEMBERS.lead, buttonId(card.components, 'Confirm')!, card.id);
     expect(late.body.data.content).toContain('no longer waiting');
@@ -173,7 +188,7 @@ describe('Jules', () => {
     expect(outcome).toMatchObject({ status: 'failed', reason: 'The repository could not be cloned' });
     const row = await stack.store.getTask(asked.taskId);
     expect(row).toMatchObject({ status: 'failed', lastError: 'The repository could not be cloned', julesState: 'FAILED' });
-    const texts = stack.discord.channelMessages(GUILD.channelId).map((m) => m.content ?? '');
+    const texts = await threadTexts(stack, asked.taskId);
     expect(texts.some((t) => t.includes('failed: The repository could not be cloned'))).toBe(true);
   });
 

@@ -2,34 +2,61 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  allHandlersFinished,
   condition,
+  continueAsNew,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
-  allHandlersFinished,
+  uuid4,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { Admission, TaskOutcome, TaskPatch, TaskRequest, TaskView } from '../src/shared/task';
-import type { TaskStatus } from '../src/shared/task-status';
-import type { SessionSnapshot } from '../src/shared/jules-session';
-import { TERMINAL_SESSION_STATES } from '../src/shared/jules-session';
+import type { JulesAction, SessionSnapshot, WatchCursor, WatchResult } from '../src/shared/jules-session';
+import { isConfirmer, isRequesterOrConfirmer } from '../src/shared/permissions';
 import { REPO, TASK_STATUS } from '../src/shared/search-attributes';
-import { admissionUpdate, decisionUpdate, taskViewQuery } from './messages';
+import type { Admission, TaskOutcome, TaskPatch, TaskRequest, TaskView } from '../src/shared/task';
+import { isFinalStatus, type TaskStatus } from '../src/shared/task-status';
+import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, planDecisionUpdate, replyUpdate, taskViewQuery } from './messages';
 
 /** Timing settings the ingress passes from config, so tests and operators can tune them per run. */
 export interface TaskSettings {
   readonly confirmationTimeoutMs: number;
+  /** Poll interval while nothing changes (faster for a minute after a change). */
   readonly pollIntervalMs: number;
+  /** The whole task's deadline, from admission: then it is `expired`. */
   readonly deadlineMs: number;
+  /** No visible change for this long: `stalled`, confirmers alerted once; twice in a row ends the task. */
+  readonly stallAfterMs?: number;
+  /** A plan or question waiting this long gets one reminder. */
+  readonly reminderAfterMs?: number;
+  /** Continue-as-new past this many history events (or when the server suggests it). */
+  readonly maxHistoryEvents?: number;
 }
 
-/** The task workflow's input: what was asked, and how patient to be. Carries no secrets. */
+/** State carried across continue-as-new: only what the rest of the task needs. */
+export interface CarriedState {
+  readonly admission: Extract<Admission, { admitted: true }>;
+  readonly view: TaskView;
+  readonly cardMessageId?: string;
+  readonly threadId?: string;
+  readonly snapshot: SessionSnapshot;
+  readonly cursor: WatchCursor;
+  readonly stalledOnce: boolean;
+  readonly deadlineAt: number;
+  readonly pending: readonly JulesAction[];
+}
+
+/** The task workflow's input: what was asked, how patient to be, and (after continue-as-new) where it was. */
 export interface TaskWorkflowInput {
   readonly request: TaskRequest;
   readonly settings: TaskSettings;
+  readonly carried?: CarriedState;
 }
+
+const DEFAULTS = { stallAfterMs: 30 * 60_000, reminderAfterMs: 60 * 60_000, maxHistoryEvents: 2_000 };
 
 // Admission answers the ingress inside Discord's 3 s deadline, so it runs as a local activity: no
 // extra round trip through the server before the update can complete.
@@ -39,7 +66,7 @@ const { admitTask } = proxyLocalActivities<Activities>({
 });
 
 // Unlimited attempts: a store or Discord outage delays a step, it never loses one.
-const { recordTask, publishTaskUpdate } = proxyActivities<Activities>({
+const { publishTaskUpdate } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
@@ -49,23 +76,32 @@ const { startJulesSession } = proxyActivities<Activities>({
   retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 },
 });
 
-// Polling happens inside one heartbeating activity that returns only when something a person should
-// see has changed, so history grows with changes, not with time.
-const { followJulesSession } = proxyActivities<Activities>({
-  startToCloseTimeout: '1h',
-  heartbeatTimeout: '30s',
+// The watcher heartbeats while it polls and returns only for decisions, so history grows with decisions,
+// not with time or progress updates. Its own time limit keeps each attempt bounded.
+const WATCH_MAX_RUN_MS = 30 * 60_000;
+const { watchJulesSession } = proxyActivities<Activities>({
+  startToCloseTimeout: WATCH_MAX_RUN_MS + 5 * 60_000,
+  heartbeatTimeout: '1m',
   retry: { initialInterval: '2s', maximumInterval: '1m' },
 });
 
 /**
- * One `/jules` request: admit, confirm, start Jules, follow the session, finish. The `tasks` row and
- * the channel follow every step.
+ * One `/jules` request: admit, confirm, start Jules, watch the session (plan approval, questions, pauses,
+ * stalls), finish. The `tasks` row, the card and the task's thread follow every step.
  */
 export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcome> {
-  const { request, settings } = input;
-  let admission: Admission | undefined;
-  let view: TaskView | undefined;
+  const { request } = input;
+  const settings = { ...DEFAULTS, ...input.settings };
+  let admission: Admission | undefined = input.carried?.admission;
+  let view: TaskView | undefined = input.carried?.view;
   let decided = false;
+  let cancelledBy: string | undefined;
+  let planAnswer: { action: 'approve' | 'request_changes'; by: string; feedback?: string } | undefined;
+  const pending: JulesAction[] = [...(input.carried?.pending ?? [])];
+  let wakeRequested = false;
+  let sessionStarted = input.carried !== undefined;
+
+  const actors = () => ({ requesterId: request.requester.id, confirmRoles: admission?.admitted ? admission.confirmRoles : [] });
 
   // Handlers are registered before the first await, so the update sent with the start is never lost.
   setHandler(admissionUpdate, async () => {
@@ -73,52 +109,113 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     return admission!;
   });
   setHandler(taskViewQuery, () => view);
+
   setHandler(
     decisionUpdate,
     (decision) => {
       decided = true;
-      view = { ...view!, status: decision.action === 'confirm' ? 'in_progress' : 'rejected', decidedBy: decision.member.id };
+      const rejected = decision.action === 'reject';
+      view = { ...view!, status: rejected ? 'rejected' : 'in_progress', awaiting: undefined, decidedBy: decision.member.id, ...(rejected && decision.reason ? { error: decision.reason } : {}) };
       return view;
     },
     {
       // Validators cannot do I/O, so the clicker's roles travel with the update.
       validator: (decision) => {
-        if (!admission?.admitted || !view) throw new Error('This task was never admitted.');
-        if (view.status !== 'pending_confirmation' || decided) {
-          throw new Error(`This task is already ${describeStatus(view.status)}.`);
-        }
-        const confirmRoles = new Set(admission.confirmRoles);
-        if (!decision.member.roles.some((role: string) => confirmRoles.has(role))) {
-          throw new Error('Only members with a confirm role can confirm or reject this task.');
-        }
+        if (!view) throw new Error('This task was never admitted.');
+        if (view.status !== 'pending_confirmation' || decided) throw new Error(`This task is already ${describe(view.status)}.`);
+        if (!isConfirmer(decision.member, actors())) throw new Error('Only members with a confirm role can confirm or reject this task.');
       },
     },
   );
 
-  admission = await admitTask(request);
-  if (!admission.admitted) {
-    return { taskId: request.taskId, status: 'refused', reason: admission.reason };
+  setHandler(
+    planDecisionUpdate,
+    (decision) => {
+      planAnswer = { action: decision.action, by: decision.member.id, ...(decision.feedback ? { feedback: decision.feedback } : {}) };
+      view = { ...view!, awaiting: undefined };
+      return view;
+    },
+    {
+      validator: (decision) => {
+        if (view?.awaiting !== 'plan_approval' || planAnswer) throw new Error('No plan is waiting for approval on this task.');
+        if (!isConfirmer(decision.member, actors())) throw new Error('Only members with a confirm role can approve the plan or ask for changes.');
+        if (decision.action === 'request_changes' && !decision.feedback?.trim()) throw new Error('Say what Jules should change.');
+      },
+    },
+  );
+
+  setHandler(
+    replyUpdate,
+    (reply) => {
+      pending.push({ kind: 'send_message', id: uuid4(), text: reply.text });
+      wakeRequested = true;
+      view = { ...view!, awaiting: view!.awaiting === 'reply' ? undefined : view!.awaiting };
+      return view;
+    },
+    {
+      validator: (reply) => {
+        if (!view || isFinalStatus(view.status) || !sessionStarted) {
+          throw new Error('Jules is not working on this task right now.');
+        }
+        if (!isRequesterOrConfirmer(reply.member, actors())) throw new Error('Only the requester or a confirmer can reply to Jules.');
+        if (!reply.text.trim()) throw new Error('The reply is empty.');
+      },
+    },
+  );
+
+  setHandler(
+    cancelUpdate,
+    (cancellation) => {
+      cancelledBy = cancellation.member.id;
+      wakeRequested = true;
+      view = { ...view!, status: 'cancelled', awaiting: undefined, decidedBy: view!.decidedBy };
+      return view;
+    },
+    {
+      validator: (cancellation) => {
+        if (!view || isFinalStatus(view.status) || cancelledBy) throw new Error(`This task is already ${describe(view?.status ?? 'finished')}.`);
+        if (!isRequesterOrConfirmer(cancellation.member, actors())) throw new Error('Only the requester or a confirmer can cancel this task.');
+      },
+    },
+  );
+
+  setHandler(julesEventSignal, () => {
+    wakeRequested = true;
+  });
+
+  // ---- Admission, card and confirmation (skipped after continue-as-new) ----
+  let cardMessageId = input.carried?.cardMessageId;
+  let threadId = input.carried?.threadId;
+  let deadlineAt = input.carried?.deadlineAt ?? Date.now() + settings.deadlineMs;
+
+  if (!input.carried) {
+    admission = await admitTask(request);
+    if (!admission.admitted) return { taskId: request.taskId, status: 'refused', reason: admission.reason };
+    view = {
+      taskId: request.taskId,
+      status: admission.status,
+      channelId: request.channelId,
+      prompt: request.prompt,
+      repo: admission.repo,
+      ...(admission.branch ? { branch: admission.branch } : {}),
+      requesterId: request.requester.id,
+      keySource: admission.keySource,
+      confirmRoles: admission.confirmRoles,
+      ...(admission.status === 'pending_confirmation' ? { awaiting: 'confirmation' as const } : { decidedBy: request.requester.id }),
+    };
+    upsertSearchAttributes([
+      { key: REPO, value: admission.repo },
+      { key: TASK_STATUS, value: admission.status },
+    ]);
+    const card = await publishTaskUpdate({ channelId: request.channelId, view });
+    cardMessageId = card.cardMessageId;
+    threadId = card.threadId;
+    view = { ...view, ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}) };
   }
+  const admitted = admission as Extract<Admission, { admitted: true }>;
 
-  view = {
-    taskId: request.taskId,
-    status: admission.status,
-    prompt: request.prompt,
-    repo: admission.repo,
-    ...(admission.branch ? { branch: admission.branch } : {}),
-    requesterId: request.requester.id,
-    keySource: admission.keySource,
-    ...(admission.status === 'in_progress' ? { decidedBy: request.requester.id } : {}),
-  };
-  upsertSearchAttributes([
-    { key: REPO, value: admission.repo },
-    { key: TASK_STATUS, value: admission.status },
-  ]);
-
-  const { cardMessageId } = await publishTaskUpdate({ channelId: request.channelId, view });
-
-  /** Moves the task a step: search attribute, then in one activity the projection, the card and an announcement. */
-  async function advance(patch: TaskPatch, announce?: 'started' | 'outcome'): Promise<void> {
+  /** Publishes a step: search attribute, then in one activity the projection, the card and a message. */
+  async function advance(patch: TaskPatch, extra: { announce?: 'started' | 'outcome'; notice?: Parameters<typeof publishTaskUpdate>[0]['notice']; refreshCard?: boolean } = {}): Promise<void> {
     view = {
       ...view!,
       ...(patch.status ? { status: patch.status } : {}),
@@ -128,16 +225,17 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     };
     if (patch.status) upsertSearchAttributes([{ key: TASK_STATUS, value: patch.status }]);
     await publishTaskUpdate({
-      patch,
+      ...(Object.keys(patch).length ? { patch } : {}),
       channelId: request.channelId,
       ...(cardMessageId ? { cardMessageId } : {}),
+      ...(threadId ? { threadId } : {}),
       view: view!,
-      ...(announce ? { announce } : {}),
+      ...extra,
     });
   }
 
   async function finish(status: TaskStatus, patch: TaskPatch = {}): Promise<TaskOutcome> {
-    await advance({ ...patch, status }, 'outcome');
+    await advance({ ...patch, status }, { announce: 'outcome' });
     await condition(allHandlersFinished);
     return {
       taskId: request.taskId,
@@ -147,58 +245,156 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     };
   }
 
-  if (admission.status === 'pending_confirmation') {
-    const answered = await condition(() => decided, settings.confirmationTimeoutMs);
-    if (!answered) return finish('expired', { lastError: 'Nobody confirmed the request in time.' });
-    if (view.status === 'rejected') return finish('rejected', { decidedBy: view.decidedBy ?? null });
-    await advance({ status: 'in_progress', decidedBy: view.decidedBy ?? null });
-  }
+  const cancelled = () => finish('cancelled', { lastError: `Cancelled by <@${cancelledBy}>.`, decidedBy: view?.decidedBy ?? null });
 
-  const jules = { taskId: request.taskId, guildId: request.guildId, requesterId: request.requester.id, keySource: admission.keySource };
   let snapshot: SessionSnapshot;
-  try {
-    snapshot = await startJulesSession({
-      ...jules,
-      prompt: request.prompt,
-      repo: admission.repo,
-      ...(admission.branch ? { branch: admission.branch } : {}),
-      ...(request.planApproval !== undefined ? { planApproval: request.planApproval } : {}),
-    });
-  } catch (err) {
-    return finish('failed', { lastError: failureMessage(err) });
-  }
-  await advance(
-    { julesSessionId: snapshot.name, julesSessionUrl: snapshot.url ?? null, julesState: snapshot.state },
-    'started',
-  );
+  let cursor: WatchCursor;
+  let stalledOnce = input.carried?.stalledOnce ?? false;
 
-  try {
-    await CancellationScope.withTimeout(settings.deadlineMs, async () => {
-      while (!TERMINAL_SESSION_STATES.has(snapshot.state)) {
-        const next = await followJulesSession({
-          ...jules,
+  if (input.carried) {
+    snapshot = input.carried.snapshot;
+    cursor = input.carried.cursor;
+  } else {
+    if (admitted.status === 'pending_confirmation') {
+      const answered = await condition(() => decided || cancelledBy !== undefined, settings.confirmationTimeoutMs);
+      if (cancelledBy) return cancelled();
+      if (!answered) return finish('expired', { lastError: 'Nobody confirmed the request in time.' });
+      if (view!.status === 'rejected') return finish('rejected', { decidedBy: view!.decidedBy ?? null, ...(view!.error ? { lastError: view!.error } : {}) });
+      await advance({ status: 'in_progress', decidedBy: view!.decidedBy ?? null });
+    }
+
+    try {
+      snapshot = await startJulesSession({
+        taskId: request.taskId,
+        guildId: request.guildId,
+        requesterId: request.requester.id,
+        keySource: admitted.keySource,
+        prompt: request.prompt,
+        repo: admitted.repo,
+        ...(admitted.branch ? { branch: admitted.branch } : {}),
+        ...(request.planApproval !== undefined ? { planApproval: request.planApproval } : {}),
+      });
+    } catch (err) {
+      return finish('failed', { lastError: failureMessage(err) });
+    }
+    sessionStarted = true;
+    cursor = { seenAtLastTime: [], lastChangeAt: Date.now(), delivered: [] };
+    await advance({ julesSessionId: snapshot.name, julesSessionUrl: snapshot.url ?? null, julesState: snapshot.state }, { announce: 'started' });
+  }
+
+  // ---- Watching the session ----
+  const owner = { taskId: request.taskId, guildId: request.guildId, requesterId: request.requester.id, keySource: admitted.keySource };
+  let waitingFor: 'plan' | 'reply' | undefined;
+
+  for (;;) {
+    if (cancelledBy) return cancelled();
+    if (Date.now() >= deadlineAt) return finish('expired', { lastError: 'The task ran past its deadline.' });
+
+    if (waitingFor) {
+      // People decide: one reminder, then the deadline. Jules waits meanwhile, so pushes do not end the wait
+      // (a plan approved in Jules' own UI is noticed after the answer or the deadline).
+      const answeredBy = () => planAnswer !== undefined || cancelledBy !== undefined || pending.length > 0;
+      const answered = await condition(answeredBy, Math.max(1, Math.min(settings.reminderAfterMs, deadlineAt - Date.now())));
+      if (!answered && Date.now() < deadlineAt) {
+        await advance({}, { refreshCard: false, notice: { kind: waitingFor === 'plan' ? 'plan_reminder' : 'reply_reminder', step: `reminder:${cursor.delivered.at(-1) ?? ''}` } });
+        await condition(answeredBy, Math.max(1, deadlineAt - Date.now()));
+      }
+      if (cancelledBy) return cancelled();
+      if (planAnswer) {
+        pending.push(planAnswer.action === 'approve' ? { kind: 'approve_plan', id: uuid4() } : { kind: 'send_message', id: uuid4(), text: planAnswer.feedback ?? '' });
+        planAnswer = undefined;
+      }
+      waitingFor = undefined;
+      view = { ...view!, awaiting: undefined };
+      continue;
+    }
+
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings.maxHistoryEvents) {
+      await condition(allHandlersFinished);
+      const carried: CarriedState = { admission: admitted, view: view!, ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}), snapshot, cursor, stalledOnce, deadlineAt, pending: [...pending] };
+      return continueAsNew<typeof taskWorkflow>({ request, settings: input.settings, carried });
+    }
+
+    const deliver = pending.splice(0, pending.length);
+    wakeRequested = false;
+    let result: WatchResult | undefined;
+    try {
+      // A push, a reply or a cancel interrupts the watch so the task reacts at once, not at the next poll.
+      const scope = new CancellationScope();
+      const watching = scope.run(() =>
+        watchJulesSession({
+          ...owner,
           session: snapshot.name,
           knownState: snapshot.state,
+          cursor,
+          deliver,
+          threadId: threadId ?? request.channelId,
+          view: view!,
+          planApproval: request.planApproval === true,
           pollIntervalMs: settings.pollIntervalMs,
+          stallAfterMs: settings.stallAfterMs,
+          reportStalled: view!.status !== 'stalled',
+          maxRunMs: Math.min(WATCH_MAX_RUN_MS, Math.max(1_000, deadlineAt - Date.now())),
+        }),
+      );
+      // The wait is scoped too, so a finished watch leaves no condition behind.
+      const waitScope = new CancellationScope();
+      const interrupted = waitScope.run(() => condition(() => wakeRequested || cancelledBy !== undefined)).then(() => undefined);
+      result = await Promise.race([watching, interrupted]);
+      waitScope.cancel();
+      await interrupted.catch((err) => {
+        if (!isCancellation(err)) throw err;
+      });
+      if (!result) {
+        scope.cancel();
+        await watching.catch((err) => {
+          if (!isCancellation(err)) throw err;
         });
-        if (next.state !== snapshot.state) await recordTask(request.taskId, { julesState: next.state });
-        snapshot = next;
+        // Actions handed to the cancelled attempt may not have reached Jules; the cursor says which did not.
+        pending.unshift(...deliver.filter((a) => !cursor.delivered.includes(a.id)));
+        continue;
       }
-    });
-  } catch (err) {
-    if (isCancellation(err)) return finish('expired', { lastError: 'The task ran past its deadline.' });
-    return finish('failed', { lastError: failureMessage(err) });
-  }
+    } catch (err) {
+      if (isCancellation(err)) continue;
+      return finish('failed', { lastError: failureMessage(err) });
+    }
 
-  if (snapshot.state === 'FAILED') {
-    return finish('failed', { lastError: snapshot.failureReason ?? 'Jules reported the session as failed.' });
+    snapshot = result.snapshot;
+    cursor = result.cursor;
+    const stateChanged: TaskPatch = { julesState: snapshot.state };
+    switch (result.kind) {
+      case 'ended':
+        if (snapshot.state === 'FAILED') return finish('failed', { ...stateChanged, lastError: snapshot.failureReason ?? 'Jules reported the session as failed.' });
+        if (!snapshot.prUrl) {
+          return finish('needs_attention', { ...stateChanged, lastError: `Jules finished without opening a pull request${snapshot.url ? `: see ${snapshot.url}` : ''}.` });
+        }
+        return finish('completed', { ...stateChanged, prUrl: snapshot.prUrl });
+      case 'plan':
+        view = { ...view!, awaiting: 'plan_approval', plan: result.plan };
+        waitingFor = 'plan';
+        break;
+      case 'question':
+        view = { ...view!, awaiting: 'reply', question: result.question };
+        waitingFor = 'reply';
+        break;
+      case 'paused':
+        await advance({}, { refreshCard: false, notice: { kind: 'paused', step: `paused:${cursor.lastUpdateTime ?? ''}` } });
+        break;
+      case 'stalled':
+        if (stalledOnce) {
+          return finish('stalled', { ...stateChanged, lastError: `Jules showed no progress for ${minutes(settings.stallAfterMs * 2)}; the task stopped watching.` });
+        }
+        stalledOnce = true;
+        await advance({ status: 'stalled' }, { notice: { kind: 'stalled', detail: minutes(settings.stallAfterMs), step: `stalled:${cursor.lastChangeAt}` } });
+        break;
+      case 'resumed':
+        stalledOnce = false;
+        if (view!.status === 'stalled') await advance({ status: 'in_progress' }, { notice: { kind: 'resumed', step: `resumed:${cursor.lastChangeAt}` } });
+        break;
+      case 'quiet':
+        break;
+    }
   }
-  if (!snapshot.prUrl) {
-    return finish('needs_attention', {
-      lastError: `Jules finished without opening a pull request${snapshot.url ? `: see ${snapshot.url}` : ''}.`,
-    });
-  }
-  return finish('completed', { prUrl: snapshot.prUrl });
 }
 
 /** The message a person should read for a failed activity, without stack or internals. */
@@ -209,6 +405,10 @@ function failureMessage(err: unknown): string {
   return 'unknown error';
 }
 
-function describeStatus(status: TaskStatus): string {
+function describe(status: TaskStatus | string): string {
   return status.replace(/_/g, ' ');
+}
+
+function minutes(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.round(ms / 1000)} seconds`;
 }

@@ -14,6 +14,8 @@ export interface DiscordMessenger {
   editMessage(channelId: string, messageId: string, body: MessageBody): Promise<void>;
   /** Starts a public thread under a message (its id equals the message's); a second call finds the same thread. */
   createThread(channelId: string, messageId: string, name: string): Promise<{ id: string }>;
+  /** Sends a direct message to a member (opening the DM channel first). */
+  sendDirectMessage(userId: string, body: MessageBody, options?: { nonce?: string }): Promise<{ id: string }>;
 }
 
 /**
@@ -31,6 +33,10 @@ export function createRestMessenger(api: API): DiscordMessenger {
     },
     async editMessage(channelId, messageId, body) {
       await api.channels.editMessage(channelId, messageId, body);
+    },
+    async sendDirectMessage(userId, body, options) {
+      const channel = await api.users.createDM(userId);
+      return this.postMessage(channel.id, body, options);
     },
     async createThread(channelId, messageId, name) {
       try {

@@ -151,6 +151,8 @@ export interface DiscordEmulator {
   allMessagesText(): string;
   /** Threads created from messages, in creation order. */
   threads(): APIThreadChannel[];
+  /** The DM channel opened with a user, if the bot opened one. */
+  dmChannelOf(userId: string): string | undefined;
   /** The commands last bulk-overwritten, globally or for one guild. */
   registeredCommands(guildId?: string): APIApplicationCommand[];
   /** Makes the next matching requests fail with 429, as a per-route (default) or global rate limit. */
@@ -425,6 +427,7 @@ export async function startDiscordEmulator(opts: DiscordEmulatorOptions = {}): P
   const buckets = new Map<string, { windowStart: number; count: number }>();
   const injectedRateLimits: InjectedRateLimit[] = [];
   const nonces = new Map<string, StoredMessage>();
+  const dmChannels = new Map<string, string>();
   const injectedFailures: InjectedFailure[] = [];
   let gatewayUrl = opts.gatewayUrl;
 
@@ -844,6 +847,19 @@ export async function startDiscordEmulator(opts: DiscordEmulatorOptions = {}): P
       },
     },
     { method: 'GET', template: '/users/@me', auth: 'bot', major: () => '', handle: () => ({ status: 200, body: botUser }) },
+    {
+      // Create DM: one DM channel per recipient, as on Discord; messages then go to it like any channel.
+      method: 'POST', template: '/users/@me/channels', auth: 'bot', major: () => '',
+      handle: (ctx) => {
+        const recipient = (ctx.body as { recipient_id?: unknown } | undefined)?.recipient_id;
+        if (typeof recipient !== 'string' || !/^\d{15,25}$/.test(recipient)) {
+          return { status: 400, body: { message: 'Invalid Form Body', code: 50035 } };
+        }
+        let channelId = dmChannels.get(recipient);
+        if (!channelId) dmChannels.set(recipient, (channelId = newSnowflake()));
+        return { status: 200, body: { id: channelId, type: 1, recipients: [{ id: recipient, username: `user-${recipient}`, discriminator: '0', global_name: null, avatar: null }] } };
+      },
+    },
   ];
 
   /** Bucket hashes are opaque to clients; a digest of the route template gives stable, realistic-looking ones. */
@@ -1006,6 +1022,9 @@ export async function startDiscordEmulator(opts: DiscordEmulatorOptions = {}): P
     },
     threads() {
       return structuredClone(threadChannels);
+    },
+    dmChannelOf(userId) {
+      return dmChannels.get(userId);
     },
     registeredCommands(guildId) {
       return structuredClone(guildId === undefined ? globalCommands : guildCommands.get(guildId) ?? []);
