@@ -6,6 +6,7 @@ import {
   createSecretBox,
   generateEncryptionKey,
   maskSecret,
+  sealedKeyId,
 } from '../src/crypto/secret-box';
 
 const JULES_KEY = 'AIzaSyD-example-jules-key-0123456789abc';
@@ -133,6 +134,14 @@ describe('the secret box', () => {
     const failure = failureOf(() => createSecretBox(generateEncryptionKey(), { previousKeys: [previous] }));
     expect(failure).toBeInstanceOf(InvalidEncryptionKeyError);
     expect(everythingSaidBy(failure)).not.toContain(previous);
+  });
+
+  it('tells which key sealed a ciphertext without decrypting it, and nothing for text that is no envelope', () => {
+    const box = createSecretBox(generateEncryptionKey());
+    expect(sealedKeyId(box.encrypt(JULES_KEY))).toBe(box.keyId);
+    for (const text of [JULES_KEY, '', 'v1', 'v1:ABCDEF123456:a:b:c', `v2:${box.keyId}:a:b:c`]) {
+      expect(sealedKeyId(text)).toBeUndefined();
+    }
   });
 
   it('generates distinct keys the box accepts', () => {

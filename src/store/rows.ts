@@ -1,11 +1,33 @@
 import type { KeySource } from '../shared/task';
 import { TASK_STATUSES, type TaskStatus } from '../shared/task-status';
 import { UnexpectedRowError } from './errors';
-import type { GuildConfig, TaskRecord } from './store';
+import type {
+  GuildConfig,
+  GuildQuotas,
+  NewTask,
+  QuotaDecision,
+  SlotDecision,
+  StoredKey,
+  TaskEvent,
+  TaskEventDetail,
+  TaskPatch,
+  TaskRecord,
+} from './store';
+
+/**
+ * A `timestamptz` as a driver returns it: a Date from pg and PGlite, an ISO string from PostgREST's JSON.
+ * Mappers take both, so each row type is mapped once whichever adapter read it.
+ */
+export type Timestamp = Date | string;
+
+/** A {@link Timestamp} as a Date. */
+export function toDate(value: Timestamp): Date {
+  return value instanceof Date ? value : new Date(value);
+}
 
 /**
  * A `guilds` row as the store selects it ({@link GUILD_COLUMNS}): every column except the key's
- * ciphertext, which only `getGuildKey` reads, replaced by whether there is one.
+ * ciphertext, which only `getGuildKey` reads; the generated `has_default_key` says whether there is one.
  */
 export interface GuildRow {
   readonly guild_id: string;
@@ -14,13 +36,12 @@ export interface GuildRow {
   readonly default_repo: string | null;
   readonly default_branch: string | null;
   readonly has_default_key: boolean;
-  readonly created_at: Date;
-  readonly updated_at: Date;
+  readonly created_at: Timestamp;
+  readonly updated_at: Timestamp;
 }
 
-/** The select list that produces a {@link GuildRow}. */
-export const GUILD_COLUMNS = `guild_id, create_roles, confirm_roles, default_repo, default_branch,
-  (default_jules_key is not null) as has_default_key, created_at, updated_at`;
+/** The select list that produces a {@link GuildRow}, in SQL and in PostgREST's `select=` alike. */
+export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, has_default_key, created_at, updated_at';
 
 /** A `tasks` row, every column, as Postgres returns it. */
 export interface TaskRow {
@@ -41,8 +62,8 @@ export interface TaskRow {
   readonly jules_state: string | null;
   readonly pr_url: string | null;
   readonly last_error: string | null;
-  readonly created_at: Date;
-  readonly updated_at: Date;
+  readonly created_at: Timestamp;
+  readonly updated_at: Timestamp;
 }
 
 /** A row holding one stored key's ciphertext (`guilds.default_jules_key` or `users.jules_key`, aliased). */
@@ -61,7 +82,7 @@ export function toGuildConfig(row: GuildRow): GuildConfig {
     defaultRepo: row.default_repo,
     defaultBranch: row.default_branch,
     hasDefaultKey: row.has_default_key,
-    updatedAt: row.updated_at,
+    updatedAt: toDate(row.updated_at),
   };
 }
 
@@ -90,7 +111,147 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     julesState: row.jules_state,
     prUrl: row.pr_url,
     lastError: row.last_error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
   };
+}
+
+/** Patch fields and the column each one writes; the only names ever put into SQL text by updateTask. */
+export const PATCH_COLUMNS = {
+  status: 'status',
+  cardMessageId: 'card_message_id',
+  threadId: 'thread_id',
+  decidedBy: 'decided_by',
+  julesSessionId: 'jules_session_id',
+  julesSessionUrl: 'jules_session_url',
+  julesState: 'jules_state',
+  prUrl: 'pr_url',
+  lastError: 'last_error',
+} as const satisfies Record<keyof TaskPatch, string>;
+
+/** A patch as columns: set fields only (null included, to clear), undefined ones left out. */
+export function toTaskPatchRow(patch: TaskPatch): Record<string, string | null> {
+  const row: Record<string, string | null> = {};
+  for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof TaskPatch, string][]) {
+    const value = patch[field];
+    if (value !== undefined) row[column] = value;
+  }
+  return row;
+}
+
+/** The columns of a new task's row. */
+export function toNewTaskRow(task: NewTask): Record<string, string | null> {
+  return {
+    id: task.id,
+    guild_id: task.guildId,
+    channel_id: task.channelId,
+    requester_id: task.requesterId,
+    prompt: task.prompt,
+    repo: task.repo,
+    branch: task.branch,
+    status: task.status,
+    key_source: task.keySource,
+  };
+}
+
+/** A `task_events` row as the store selects it ({@link TASK_EVENT_COLUMNS}). */
+export interface TaskEventRow {
+  /** bigint: a string from pg, a number from PGlite and PostgREST. */
+  readonly id: string | number;
+  readonly task_id: string;
+  readonly guild_id: string;
+  readonly actor_id: string | null;
+  readonly kind: string;
+  readonly outcome: string | null;
+  readonly detail: TaskEventDetail;
+  readonly created_at: Timestamp;
+}
+
+/** The select list that produces a {@link TaskEventRow} (the dedupe key stays in the database). */
+export const TASK_EVENT_COLUMNS = 'id, task_id, guild_id, actor_id, kind, outcome, detail, created_at';
+
+/** Maps a {@link TaskEventRow} to a TaskEvent. */
+export function toTaskEvent(row: TaskEventRow): TaskEvent {
+  return {
+    id: Number(row.id),
+    taskId: row.task_id,
+    guildId: row.guild_id,
+    actorId: row.actor_id,
+    kind: row.kind,
+    outcome: row.outcome,
+    detail: row.detail,
+    createdAt: toDate(row.created_at),
+  };
+}
+
+/** A row of `jo_guild_quotas(guild_id)`. */
+export interface GuildQuotasRow {
+  readonly user_requests_per_hour: number;
+  readonly guild_requests_per_day: number;
+  readonly concurrent_sessions_per_key: number;
+  readonly daily_sessions_per_key: number;
+  readonly customised: boolean;
+}
+
+/** Maps a {@link GuildQuotasRow} to GuildQuotas. */
+export function toGuildQuotas(row: GuildQuotasRow): GuildQuotas {
+  return {
+    userRequestsPerHour: row.user_requests_per_hour,
+    guildRequestsPerDay: row.guild_requests_per_day,
+    concurrentSessionsPerKey: row.concurrent_sessions_per_key,
+    dailySessionsPerKey: row.daily_sessions_per_key,
+    customised: row.customised,
+  };
+}
+
+/** A row of `jo_check_request_quota` and `jo_create_task_within_quota`. */
+export interface QuotaDecisionRow {
+  readonly allowed: boolean;
+  readonly limit_name: string | null;
+  readonly retry_at: Timestamp | null;
+  readonly quota: number | null;
+}
+
+/** Maps a {@link QuotaDecisionRow}; throws UnexpectedRowError on a limit this code does not know. */
+export function toQuotaDecision(row: QuotaDecisionRow): QuotaDecision {
+  if (row.allowed) return { allowed: true };
+  if ((row.limit_name !== 'user_hourly' && row.limit_name !== 'guild_daily') || row.retry_at === null || row.quota === null) {
+    throw new UnexpectedRowError('jo_check_request_quota', 'limit_name', row.limit_name);
+  }
+  return { allowed: false, limit: row.limit_name, quota: row.quota, retryAt: toDate(row.retry_at) };
+}
+
+/** A row of `jo_try_acquire_session_slot`. */
+export interface SlotDecisionRow {
+  readonly acquired: boolean;
+  readonly queue_position: number;
+  readonly waiting_for: string | null;
+  readonly retry_at: Timestamp | null;
+}
+
+/** Maps a {@link SlotDecisionRow}; throws UnexpectedRowError on a reason this code does not know. */
+export function toSlotDecision(row: SlotDecisionRow): SlotDecision {
+  if (row.acquired) return { acquired: true };
+  const waitingFor = row.waiting_for;
+  if (waitingFor !== 'queue' && waitingFor !== 'concurrent' && waitingFor !== 'daily') {
+    throw new UnexpectedRowError('jo_try_acquire_session_slot', 'waiting_for', waitingFor);
+  }
+  return {
+    acquired: false,
+    position: row.queue_position,
+    waitingFor,
+    ...(row.retry_at !== null ? { retryAt: toDate(row.retry_at) } : {}),
+  };
+}
+
+/** A stored key's row, from either key table (aliased to these names). */
+export interface StoredKeyRow {
+  readonly scope: 'guild' | 'user';
+  readonly owner_id: string;
+  readonly ciphertext: string;
+}
+
+/** Maps a {@link StoredKeyRow}. */
+export function toStoredKey(row: StoredKeyRow): StoredKey {
+  return { scope: row.scope, ownerId: row.owner_id, ciphertext: row.ciphertext };
 }

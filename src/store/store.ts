@@ -86,8 +86,204 @@ export interface TaskRepository {
   findTaskByThread(threadId: string): Promise<TaskRecord | undefined>;
 }
 
+/**
+ * What the audit trail records. The database checks only the shape (snake_case), so an older schema never
+ * refuses a newer worker's event; this list is where kinds are named.
+ */
+export const TASK_EVENT_KINDS = [
+  'admitted',
+  'refused',
+  'confirmed',
+  'rejected',
+  'expired',
+  'jules_session_created',
+  'jules_state_changed',
+  'plan_approved',
+  'changes_requested',
+  'message_to_jules',
+  'cancelled',
+  'failed',
+  'completed',
+  'needs_attention',
+  'stalled',
+  'session_queued',
+  'session_slot_acquired',
+] as const;
+
+/** One of {@link TASK_EVENT_KINDS}. */
+export type TaskEventKind = (typeof TASK_EVENT_KINDS)[number];
+
+/**
+ * An event's detail: ids, states and counts, flat. Never a key, a prompt or a message; the database refuses
+ * the obvious field names (`prompt`, `text`, `message`, `key`, `token`, …) outright.
+ */
+export type TaskEventDetail = Readonly<Record<string, string | number | boolean | null>>;
+
+/** One row of the audit trail (`task_events`). */
+export interface TaskEvent {
+  /** Increasing in the order events were recorded. */
+  readonly id: number;
+  readonly taskId: string;
+  readonly guildId: string;
+  /** The Discord id of the member who acted; null when the service did (a timeout, Jules). */
+  readonly actorId: string | null;
+  /** A {@link TaskEventKind}, or a kind a newer worker recorded. */
+  readonly kind: string;
+  readonly outcome: string | null;
+  readonly detail: TaskEventDetail;
+  readonly createdAt: Date;
+}
+
+/** An event to append without a transition. */
+export interface NewTaskEvent {
+  readonly taskId: string;
+  /** Defaults to the task's guild; required for a request that was refused before a task was recorded. */
+  readonly guildId?: string;
+  readonly actorId?: string | null;
+  readonly kind: TaskEventKind;
+  readonly outcome?: string | null;
+  readonly detail?: TaskEventDetail;
+  /** For callers that may retry: the same key for the same task records the event once. */
+  readonly dedupeKey?: string;
+}
+
+/** A guarded status change and the event that records it. */
+export interface TaskTransition {
+  /** The statuses the task must be in for the transition to happen. */
+  readonly from: readonly TaskStatus[];
+  readonly to: TaskStatus;
+  readonly event: TaskEventKind;
+  readonly actorId?: string | null;
+  /** Other fields set in the same update; the status is `to`. */
+  readonly patch?: Omit<TaskPatch, 'status'>;
+  /** Defaults to `to`. */
+  readonly outcome?: string | null;
+  readonly detail?: TaskEventDetail;
+}
+
+/** The audit trail and the transitions that write it. */
+export interface TaskEventRepository {
+  /**
+   * Moves the task from one of `from` to `to`, applies the patch and appends the event, atomically (SQL
+   * function `jo_transition_task`). Returns the updated task, or undefined when the task was not in
+   * `from` or does not exist: of two concurrent confirmers exactly one gets the task.
+   */
+  transitionTask(id: string, transition: TaskTransition): Promise<TaskRecord | undefined>;
+  /** Appends an event (`jo_record_task_event`); false when its dedupe key was already recorded. */
+  recordTaskEvent(event: NewTaskEvent): Promise<boolean>;
+  /** The task's events, oldest first. */
+  listTaskEvents(taskId: string): Promise<TaskEvent[]>;
+}
+
+/** The request quotas and session limits in force for a guild. */
+export interface GuildQuotas {
+  /** `/jules` requests one member may make per rolling hour in the guild (default 5). */
+  readonly userRequestsPerHour: number;
+  /** `/jules` requests the whole guild may make per rolling day (default 50). */
+  readonly guildRequestsPerDay: number;
+  /** Jules sessions running at once per key owner (default 3, Jules' free plan). */
+  readonly concurrentSessionsPerKey: number;
+  /** Jules sessions started per rolling day per key owner (default 15, Jules' free plan). */
+  readonly dailySessionsPerKey: number;
+  /** Whether the guild has settings of its own; false means all defaults. */
+  readonly customised: boolean;
+}
+
+/** Per-guild quota settings: a number sets the quota, null returns it to the default, undefined keeps it. */
+export type GuildQuotaSettings = {
+  readonly [K in Exclude<keyof GuildQuotas, 'customised'>]?: number | null;
+};
+
+/** Which request limit refused a request. */
+export type RequestLimit = 'user_hourly' | 'guild_daily';
+
+/** Whether one more `/jules` request is within quota; when not, which limit and when to try again. */
+export type QuotaDecision =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly limit: RequestLimit; readonly quota: number; readonly retryAt: Date };
+
+/** Who pays for a Jules session: `user:<discord id>` (personal key) or `guild:<guild id>` (default key). */
+export type KeyOwner = `user:${string}` | `guild:${string}`;
+
+/** The key owner of a task, from which key pays for it. */
+export function keyOwnerOf(task: Pick<TaskRecord, 'keySource' | 'requesterId' | 'guildId'>): KeyOwner {
+  return task.keySource === 'personal' ? `user:${task.requesterId}` : `guild:${task.guildId}`;
+}
+
+/** The session limits of a key owner; `daily` unset means no daily cap. */
+export interface SessionLimits {
+  readonly concurrent: number;
+  readonly daily?: number;
+}
+
+/**
+ * The answer of {@link QuotaRepository.tryAcquireSessionSlot}: acquired, or the task's 1-based place among
+ * its owner's waiting tasks and what it waits for (`queue`: tasks ahead; `concurrent`: a free slot;
+ * `daily`: the daily cap, which lifts at `retryAt`).
+ */
+export type SlotDecision =
+  | { readonly acquired: true }
+  | {
+      readonly acquired: false;
+      readonly position: number;
+      readonly waitingFor: 'queue' | 'concurrent' | 'daily';
+      readonly retryAt?: Date;
+    };
+
+/** Quotas and the Jules session queue, counted in the database so that all workers share them. */
+export interface QuotaRepository {
+  /** The quotas in force for the guild: its settings over the defaults. */
+  getGuildQuotas(guildId: string): Promise<GuildQuotas>;
+  /** Changes the guild's settings (see {@link GuildQuotaSettings}) and returns the quotas now in force. */
+  setGuildQuotas(guildId: string, settings: GuildQuotaSettings): Promise<GuildQuotas>;
+  /** Whether the member may make one more request in the guild at `now` (default: the database's clock). */
+  checkRequestQuota(guildId: string, userId: string, now?: Date): Promise<QuotaDecision>;
+  /**
+   * Records the task only if the request is within quota, atomically across workers; a task already
+   * recorded is returned as allowed (a retried admission is not counted twice).
+   */
+  createTaskWithinQuota(
+    task: NewTask,
+    now?: Date,
+  ): Promise<{ readonly allowed: true; readonly task: TaskRecord } | Extract<QuotaDecision, { allowed: false }>>;
+  /** Puts the task in its key owner's queue for a Jules session (first come, first served); idempotent. */
+  enqueueSessionSlot(keyOwner: KeyOwner, taskId: string): Promise<void>;
+  /**
+   * Takes a session slot when it is the task's turn and fewer than the limit are held (a number is the
+   * concurrent limit alone); enqueues the task if it was not. Atomic across workers; idempotent for a holder.
+   */
+  tryAcquireSessionSlot(keyOwner: KeyOwner, taskId: string, limit: number | SessionLimits, now?: Date): Promise<SlotDecision>;
+  /** Gives the task's slot back or takes it out of the queue; idempotent (true only when it did something). */
+  releaseSessionSlot(taskId: string): Promise<boolean>;
+}
+
+/** A stored Jules key, as `keys rotate` sees it: whose it is and its ciphertext. */
+export interface StoredKey {
+  readonly scope: 'guild' | 'user';
+  /** The guild id or the member's Discord id. */
+  readonly ownerId: string;
+  readonly ciphertext: string;
+}
+
+/** What key rotation needs: every stored ciphertext, and a replace that loses no concurrent change. */
+export interface KeyRotationRepository {
+  /** Every stored key's ciphertext, guilds first, in id order. */
+  listStoredKeys(): Promise<StoredKey[]>;
+  /**
+   * Replaces the key's ciphertext only if it is still `key.ciphertext` (one statement, so one transaction
+   * per row); false when it changed meanwhile (a concurrent `set-key`) and was left alone.
+   */
+  replaceStoredKey(key: StoredKey, ciphertext: string): Promise<boolean>;
+}
+
 /** The repository port: everything the service keeps in Postgres. */
-export interface Store extends GuildRepository, TaskRepository, KeyRepository {
+export interface Store
+  extends GuildRepository,
+    TaskRepository,
+    KeyRepository,
+    TaskEventRepository,
+    QuotaRepository,
+    KeyRotationRepository {
   /** Releases connections. */
   close(): Promise<void>;
 }

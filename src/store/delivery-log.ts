@@ -1,0 +1,34 @@
+import type { SqlExecutor } from './sql-executor';
+
+/**
+ * Which webhook deliveries were already acted on (`webhook_deliveries`), so a redelivery has no second
+ * effect. Kept apart from the Store port: only the webhook routes need it.
+ */
+export interface DeliveryLog {
+  /**
+   * Records a delivery of `source` (e.g. `jules`) and says whether this is the first time it is seen.
+   * Atomic: of two concurrent calls with the same id, exactly one gets true.
+   */
+  recordDelivery(source: string, deliveryId: string): Promise<boolean>;
+  /** Removes a recorded delivery, when acting on it failed and the sender's retry must go through. */
+  forgetDelivery(source: string, deliveryId: string): Promise<void>;
+}
+
+/**
+ * The Postgres adapter (pg or PGlite). The primary key `(source, delivery_id)` makes the insert the
+ * dedupe: `on conflict do nothing` returns no row for an id already there.
+ */
+export function createPostgresDeliveryLog(executor: SqlExecutor): DeliveryLog {
+  return {
+    async recordDelivery(source, deliveryId) {
+      const rows = await executor.query<{ delivery_id: string }>(
+        'insert into webhook_deliveries (source, delivery_id) values ($1, $2) on conflict do nothing returning delivery_id',
+        [source, deliveryId],
+      );
+      return rows.length === 1;
+    },
+    async forgetDelivery(source, deliveryId) {
+      await executor.query('delete from webhook_deliveries where source = $1 and delivery_id = $2', [source, deliveryId]);
+    },
+  };
+}

@@ -1,0 +1,423 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TASK_STATUSES, type TaskStatus } from '../../src/shared/task-status';
+import { TaskNotFoundError } from '../../src/store/errors';
+import type { SqlExecutor } from '../../src/store/sql-executor';
+import type { NewTask, Store } from '../../src/store/store';
+
+/** A store under test and a direct SQL line to the same database, to check what the store wrote. */
+export interface StoreUnderTest {
+  readonly store: Store;
+  readonly sql: SqlExecutor;
+  close(): Promise<void>;
+}
+
+let sequence = 0;
+/** A unique id, so tests sharing one database never see each other's rows. */
+export function uniqueId(prefix: string): string {
+  sequence += 1;
+  return `${prefix}-${process.pid}-${sequence}`;
+}
+
+/** A new task in a guild of its own unless the overrides say otherwise. */
+export function newTask(overrides: Partial<NewTask> = {}): NewTask {
+  return {
+    id: uniqueId('task'),
+    guildId: uniqueId('guild'),
+    channelId: 'channel-1',
+    requesterId: uniqueId('user'),
+    prompt: 'Add a health check endpoint',
+    repo: 'acme/widgets',
+    branch: 'main',
+    status: 'pending_confirmation',
+    keySource: 'personal',
+    ...overrides,
+  };
+}
+
+/**
+ * Every behaviour of the Store port, for any adapter over any engine: the SQL adapter on PGlite and on a
+ * real PostgreSQL server, and the supabase-js adapter through PostgREST's contract.
+ */
+export function describeStoreBehaviour(engine: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`the store on ${engine}`, () => {
+    let subject: StoreUnderTest;
+    let store: Store;
+    beforeAll(async () => {
+      subject = await open();
+      store = subject.store;
+    });
+    afterAll(async () => {
+      await subject.close();
+    });
+
+    describe('guilds', () => {
+      it('has no configuration for a guild nobody set up', async () => {
+        expect(await store.getGuild(uniqueId('guild'))).toBeUndefined();
+      });
+
+      it('stores a guild’s roles and defaults', async () => {
+        const guildId = uniqueId('guild');
+        const saved = await store.upsertGuild({
+          guildId,
+          createRoles: ['111', '222'],
+          confirmRoles: ['333'],
+          defaultRepo: 'acme/widgets',
+          defaultBranch: 'develop',
+        });
+        expect(saved).toMatchObject({
+          guildId,
+          createRoles: ['111', '222'],
+          confirmRoles: ['333'],
+          defaultRepo: 'acme/widgets',
+          defaultBranch: 'develop',
+          hasDefaultKey: false,
+        });
+        expect(saved.updatedAt).toBeInstanceOf(Date);
+        expect(await store.getGuild(guildId)).toEqual(saved);
+      });
+
+      it('keeps the default repo and branch when a later update leaves them out, and clears them with null', async () => {
+        const guildId = uniqueId('guild');
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], defaultRepo: 'acme/a', defaultBranch: 'dev' });
+        const kept = await store.upsertGuild({ guildId, createRoles: ['2'], confirmRoles: ['3'] });
+        expect(kept).toMatchObject({ createRoles: ['2'], confirmRoles: ['3'], defaultRepo: 'acme/a', defaultBranch: 'dev' });
+        const changed = await store.upsertGuild({ guildId, createRoles: ['2'], confirmRoles: ['3'], defaultRepo: 'acme/b' });
+        expect(changed).toMatchObject({ defaultRepo: 'acme/b', defaultBranch: 'dev' });
+        const cleared = await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [], defaultRepo: null, defaultBranch: null });
+        expect(cleared).toMatchObject({ createRoles: [], confirmRoles: [], defaultRepo: null, defaultBranch: null });
+        expect(cleared.updatedAt.getTime()).toBeGreaterThanOrEqual(kept.updatedAt.getTime());
+      });
+
+      it('reports a default key once the guild key is set, without exposing it', async () => {
+        const guildId = uniqueId('guild');
+        await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [] });
+        expect((await store.getGuild(guildId))?.hasDefaultKey).toBe(false);
+        await store.setGuildKey(guildId, 'v1:abc:ciphertext');
+        const config = await store.getGuild(guildId);
+        expect(config?.hasDefaultKey).toBe(true);
+        expect(JSON.stringify(config)).not.toContain('ciphertext');
+      });
+
+      it('refuses a default repo that is not owner/repo', async () => {
+        const upsert = store.upsertGuild({
+          guildId: uniqueId('guild'),
+          createRoles: [],
+          confirmRoles: [],
+          defaultRepo: 'https://github.com/acme/widgets',
+        });
+        await expect(upsert).rejects.toMatchObject({ code: '23514' });
+      });
+    });
+
+    describe('keys', () => {
+      it('returns no key for a guild or member that never set one', async () => {
+        const guildId = uniqueId('guild');
+        await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [] });
+        expect(await store.getGuildKey(guildId)).toBeUndefined();
+        expect(await store.getGuildKey(uniqueId('guild'))).toBeUndefined();
+        expect(await store.getUserKey(uniqueId('user'))).toBeUndefined();
+      });
+
+      it('stores a guild key as given and replaces it on a second set', async () => {
+        const guildId = uniqueId('guild');
+        await store.upsertGuild({ guildId, createRoles: ['9'], confirmRoles: [] });
+        await store.setGuildKey(guildId, 'v1:first');
+        await store.setGuildKey(guildId, 'v1:second');
+        expect(await store.getGuildKey(guildId)).toBe('v1:second');
+        expect((await store.getGuild(guildId))?.createRoles).toEqual(['9']);
+      });
+
+      it('creates the guild when its key is set before its roles', async () => {
+        const guildId = uniqueId('guild');
+        await store.setGuildKey(guildId, 'v1:early');
+        expect(await store.getGuild(guildId)).toMatchObject({ guildId, createRoles: [], confirmRoles: [], hasDefaultKey: true });
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: ['2'] });
+        expect(await store.getGuildKey(guildId)).toBe('v1:early');
+      });
+
+      it('stores a member’s personal key and replaces it on a second set', async () => {
+        const userId = uniqueId('user');
+        await store.setUserKey(userId, 'v1:mine');
+        expect(await store.getUserKey(userId)).toBe('v1:mine');
+        await store.setUserKey(userId, 'v1:rotated');
+        expect(await store.getUserKey(userId)).toBe('v1:rotated');
+        expect(await store.getUserKey(uniqueId('user'))).toBeUndefined();
+      });
+
+      it('lists every stored key for rotation and replaces one only if nobody changed it meanwhile', async () => {
+        const guildId = uniqueId('guild');
+        const userId = uniqueId('user');
+        await store.setGuildKey(guildId, 'v1:guild-old');
+        await store.setUserKey(userId, 'v1:user-old');
+        await store.upsertGuild({ guildId: uniqueId('guild'), createRoles: [], confirmRoles: [] }); // no key: not listed
+        const listed = await store.listStoredKeys();
+        expect(listed).toContainEqual({ scope: 'guild', ownerId: guildId, ciphertext: 'v1:guild-old' });
+        expect(listed).toContainEqual({ scope: 'user', ownerId: userId, ciphertext: 'v1:user-old' });
+        expect(listed.every((key) => key.ciphertext.length > 0)).toBe(true);
+
+        expect(await store.replaceStoredKey({ scope: 'user', ownerId: userId, ciphertext: 'v1:user-old' }, 'v1:user-new')).toBe(true);
+        expect(await store.getUserKey(userId)).toBe('v1:user-new');
+        // A stale expectation (the key was set again meanwhile) leaves the newer key alone.
+        expect(await store.replaceStoredKey({ scope: 'user', ownerId: userId, ciphertext: 'v1:user-old' }, 'v1:lost')).toBe(false);
+        expect(await store.getUserKey(userId)).toBe('v1:user-new');
+        expect(await store.replaceStoredKey({ scope: 'guild', ownerId: guildId, ciphertext: 'v1:guild-old' }, 'v1:guild-new')).toBe(true);
+        expect(await store.getGuildKey(guildId)).toBe('v1:guild-new');
+      });
+    });
+
+    describe('tasks', () => {
+      it('accepts every status the service knows and refuses one it does not', async () => {
+        for (const status of TASK_STATUSES) {
+          expect((await store.createTask(newTask({ status }))).status).toBe(status);
+        }
+        await expect(store.createTask(newTask({ status: 'on_fire' as TaskStatus }))).rejects.toMatchObject({ code: '23514' });
+      });
+
+      it('records a new task with empty progress fields', async () => {
+        const input = newTask({ branch: null, keySource: 'guild' });
+        const task = await store.createTask(input);
+        expect(task).toMatchObject({
+          ...input,
+          cardMessageId: null,
+          threadId: null,
+          decidedBy: null,
+          julesSessionId: null,
+          julesSessionUrl: null,
+          julesState: null,
+          prUrl: null,
+          lastError: null,
+        });
+        expect(task.createdAt).toBeInstanceOf(Date);
+        expect(await store.getTask(input.id)).toEqual(task);
+      });
+
+      it('returns the first record unchanged when the same task is recorded twice', async () => {
+        const input = newTask();
+        const first = await store.createTask(input);
+        await store.updateTask(input.id, { status: 'in_progress' });
+        const again = await store.createTask({ ...input, prompt: 'something else', status: 'pending_confirmation' });
+        expect(again.prompt).toBe(first.prompt);
+        expect(again.status).toBe('in_progress');
+        expect(again.createdAt).toEqual(first.createdAt);
+      });
+
+      it('has no task for an unknown id', async () => {
+        expect(await store.getTask(uniqueId('task'))).toBeUndefined();
+      });
+
+      it('changes only the fields a patch sets, clears those set to null, and bumps updated_at', async () => {
+        const created = await store.createTask(newTask());
+        const started = await store.updateTask(created.id, {
+          status: 'in_progress',
+          decidedBy: 'confirmer-1',
+          julesSessionId: 'sessions/42',
+          julesSessionUrl: 'https://jules.google.com/session/42',
+          lastError: 'transient',
+        });
+        expect(started).toMatchObject({ status: 'in_progress', decidedBy: 'confirmer-1', julesSessionId: 'sessions/42', prompt: created.prompt, cardMessageId: null });
+        // Compared in SQL: Date has millisecond precision, timestamptz has microseconds.
+        const [bumped] = await subject.sql.query<{ later: boolean }>('select updated_at > created_at as later from tasks where id = $1', [created.id]);
+        expect(bumped?.later).toBe(true);
+        expect(started.createdAt).toEqual(created.createdAt);
+
+        const finished = await store.updateTask(created.id, {
+          status: 'completed',
+          prUrl: 'https://github.com/acme/widgets/pull/7',
+          lastError: null,
+          julesState: undefined,
+        });
+        expect(finished).toMatchObject({
+          status: 'completed',
+          prUrl: 'https://github.com/acme/widgets/pull/7',
+          lastError: null,
+          decidedBy: 'confirmer-1',
+          julesSessionUrl: 'https://jules.google.com/session/42',
+        });
+        expect(await store.getTask(created.id)).toEqual(finished);
+      });
+
+      it('refuses to update a task that does not exist', async () => {
+        const id = uniqueId('task');
+        const failure = await store.updateTask(id, { status: 'failed' }).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(TaskNotFoundError);
+        expect(failure).toMatchObject({ code: 'TASK_NOT_FOUND', status: 404, taskId: id });
+      });
+
+      it('finds a task by its Jules session and by its Discord thread', async () => {
+        const task = await store.createTask(newTask());
+        const session = `sessions/${uniqueId('s')}`;
+        const thread = uniqueId('thread');
+        await store.updateTask(task.id, { julesSessionId: session, threadId: thread });
+        expect((await store.findTaskBySession(session))?.id).toBe(task.id);
+        expect((await store.findTaskByThread(thread))?.id).toBe(task.id);
+        expect(await store.findTaskBySession('sessions/none')).toBeUndefined();
+        expect(await store.findTaskByThread(uniqueId('thread'))).toBeUndefined();
+      });
+
+      it('lists a guild’s tasks newest first, filtered by requester and status', async () => {
+        const guildId = uniqueId('guild');
+        const alice = uniqueId('alice');
+        const bob = uniqueId('bob');
+        const made: string[] = [];
+        const plan: [string, TaskStatus][] = [
+          [alice, 'pending_confirmation'],
+          [bob, 'in_progress'],
+          [alice, 'completed'],
+          [alice, 'in_progress'],
+        ];
+        for (const [requesterId, status] of plan) {
+          made.push((await store.createTask(newTask({ guildId, requesterId, status }))).id);
+        }
+        await store.createTask(newTask({ requesterId: alice, status: 'in_progress' })); // another guild
+
+        const all = await store.listTasks({ guildId });
+        expect(all.map((task) => task.id)).toEqual([...made].reverse());
+        const alicesOpen = await store.listTasks({ guildId, requesterId: alice, statuses: ['pending_confirmation', 'in_progress'] });
+        expect(alicesOpen.map((task) => task.id)).toEqual([made[3], made[0]]);
+        expect(await store.listTasks({ requesterId: alice, statuses: ['in_progress'] })).toHaveLength(2);
+        expect(await store.listTasks({ guildId, limit: 2 })).toHaveLength(2);
+        expect(await store.listTasks({ guildId, statuses: [] })).toEqual([]);
+      });
+
+      it('lists at most 25 tasks unless asked for more', async () => {
+        const guildId = uniqueId('guild');
+        for (let i = 0; i < 27; i += 1) await store.createTask(newTask({ guildId }));
+        expect(await store.listTasks({ guildId })).toHaveLength(25);
+        expect(await store.listTasks({ guildId, limit: 100 })).toHaveLength(27);
+      });
+    });
+
+    describe('transitions and the audit trail', () => {
+      it('confirms a pending task, sets the confirmer, and records one event saying who did it', async () => {
+        const task = await store.createTask(newTask());
+        const moved = await store.transitionTask(task.id, {
+          from: ['pending_confirmation'],
+          to: 'in_progress',
+          event: 'confirmed',
+          actorId: 'confirmer-7',
+          patch: { decidedBy: 'confirmer-7', cardMessageId: 'card-1' },
+          detail: { via: 'button' },
+        });
+        expect(moved).toMatchObject({ id: task.id, status: 'in_progress', decidedBy: 'confirmer-7', cardMessageId: 'card-1', prompt: task.prompt });
+        expect(await store.getTask(task.id)).toEqual(moved);
+        const events = await store.listTaskEvents(task.id);
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({
+          taskId: task.id,
+          guildId: task.guildId,
+          actorId: 'confirmer-7',
+          kind: 'confirmed',
+          outcome: 'in_progress',
+          detail: { via: 'button' },
+        });
+        expect(events[0]?.createdAt).toBeInstanceOf(Date);
+      });
+
+      it('does not confirm a task that is no longer pending, and records nothing', async () => {
+        const task = await store.createTask(newTask());
+        await store.transitionTask(task.id, { from: ['pending_confirmation'], to: 'rejected', event: 'rejected', actorId: 'a' });
+        const late = await store.transitionTask(task.id, { from: ['pending_confirmation'], to: 'in_progress', event: 'confirmed', actorId: 'b' });
+        expect(late).toBeUndefined();
+        expect((await store.getTask(task.id))?.status).toBe('rejected');
+        expect((await store.listTaskEvents(task.id)).map((event) => event.kind)).toEqual(['rejected']);
+        expect(await store.transitionTask(uniqueId('task'), { from: ['pending_confirmation'], to: 'in_progress', event: 'confirmed' })).toBeUndefined();
+      });
+
+      it('clears a field a transition patch sets to null and keeps those it leaves out', async () => {
+        const task = await store.createTask(newTask({ status: 'in_progress' }));
+        await store.updateTask(task.id, { lastError: 'rate limited', julesSessionId: 'sessions/9' });
+        const done = await store.transitionTask(task.id, {
+          from: ['in_progress'],
+          to: 'completed',
+          event: 'completed',
+          patch: { lastError: null, prUrl: 'https://github.com/acme/widgets/pull/3' },
+          outcome: 'pr_opened',
+        });
+        expect(done).toMatchObject({ status: 'completed', lastError: null, julesSessionId: 'sessions/9', prUrl: 'https://github.com/acme/widgets/pull/3' });
+        expect((await store.listTaskEvents(task.id))[0]).toMatchObject({ actorId: null, outcome: 'pr_opened' });
+      });
+
+      it('records events without a transition, once per dedupe key, in order', async () => {
+        const task = await store.createTask(newTask({ status: 'in_progress' }));
+        expect(await store.recordTaskEvent({ taskId: task.id, kind: 'jules_state_changed', outcome: 'PLANNING', dedupeKey: 'state:PLANNING' })).toBe(true);
+        expect(await store.recordTaskEvent({ taskId: task.id, kind: 'jules_state_changed', outcome: 'PLANNING', dedupeKey: 'state:PLANNING' })).toBe(false);
+        expect(await store.recordTaskEvent({ taskId: task.id, kind: 'message_to_jules', actorId: 'member-1', detail: { length: 42 } })).toBe(true);
+        const events = await store.listTaskEvents(task.id);
+        expect(events.map((event) => [event.kind, event.guildId, event.actorId])).toEqual([
+          ['jules_state_changed', task.guildId, null],
+          ['message_to_jules', task.guildId, 'member-1'],
+        ]);
+        expect(events[0]!.id).toBeLessThan(events[1]!.id);
+      });
+
+      it('records a refusal for a request that never became a task, under the guild given', async () => {
+        const taskId = uniqueId('task');
+        const guildId = uniqueId('guild');
+        await store.recordTaskEvent({ taskId, guildId, kind: 'refused', actorId: 'member-2', outcome: 'not_allowed' });
+        expect(await store.listTaskEvents(taskId)).toEqual([expect.objectContaining({ guildId, kind: 'refused', outcome: 'not_allowed' })]);
+      });
+
+      it('refuses an event whose detail carries a prompt, a message or a key', async () => {
+        const task = await store.createTask(newTask());
+        for (const field of ['prompt', 'message', 'key', 'token']) {
+          await expect(store.recordTaskEvent({ taskId: task.id, kind: 'message_to_jules', detail: { [field]: 'x' } })).rejects.toMatchObject({ code: '23514' });
+        }
+        expect(await store.listTaskEvents(task.id)).toEqual([]);
+      });
+    });
+
+    describe('quotas', () => {
+      it('has the free plan’s quotas for a guild that set none, and its own once it sets some', async () => {
+        const guildId = uniqueId('guild');
+        expect(await store.getGuildQuotas(guildId)).toEqual({
+          userRequestsPerHour: 5,
+          guildRequestsPerDay: 50,
+          concurrentSessionsPerKey: 3,
+          dailySessionsPerKey: 15,
+          customised: false,
+        });
+        expect(await store.setGuildQuotas(guildId, { userRequestsPerHour: 2, concurrentSessionsPerKey: 15 })).toEqual({
+          userRequestsPerHour: 2,
+          guildRequestsPerDay: 50,
+          concurrentSessionsPerKey: 15,
+          dailySessionsPerKey: 15,
+          customised: true,
+        });
+        expect(await store.setGuildQuotas(guildId, { guildRequestsPerDay: 10 })).toMatchObject({ userRequestsPerHour: 2, guildRequestsPerDay: 10 });
+        expect(await store.setGuildQuotas(guildId, { userRequestsPerHour: null, concurrentSessionsPerKey: null, guildRequestsPerDay: null })).toMatchObject({
+          userRequestsPerHour: 5,
+          customised: false,
+        });
+        await expect(store.setGuildQuotas(guildId, { dailySessionsPerKey: 0 })).rejects.toMatchObject({ code: '23514' });
+      });
+
+      it('refuses a member’s request over the hourly limit and says when to try again', async () => {
+        const guildId = uniqueId('guild');
+        const userId = uniqueId('user');
+        await store.setGuildQuotas(guildId, { userRequestsPerHour: 2 });
+        expect(await store.checkRequestQuota(guildId, userId)).toEqual({ allowed: true });
+        const first = await store.createTask(newTask({ guildId, requesterId: userId }));
+        await store.createTask(newTask({ guildId, requesterId: userId }));
+        const decision = await store.checkRequestQuota(guildId, userId);
+        expect(decision).toEqual({ allowed: false, limit: 'user_hourly', quota: 2, retryAt: new Date(first.createdAt.getTime() + 3_600_000) });
+        expect(await store.checkRequestQuota(guildId, uniqueId('user'))).toEqual({ allowed: true });
+      });
+
+      it('queues Jules sessions first come first served within the concurrency limit', async () => {
+        const owner = `guild:${uniqueId('g')}` as const;
+        const [a, b, c] = [uniqueId('task'), uniqueId('task'), uniqueId('task')];
+        await store.enqueueSessionSlot(owner, a);
+        await store.enqueueSessionSlot(owner, b);
+        await store.enqueueSessionSlot(owner, b); // idempotent
+        expect(await store.tryAcquireSessionSlot(owner, b, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(owner, a, 1)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(owner, a, 1)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(owner, c, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(owner, b, 1)).toEqual({ acquired: false, position: 1, waitingFor: 'concurrent' });
+        expect(await store.releaseSessionSlot(a)).toBe(true);
+        expect(await store.releaseSessionSlot(a)).toBe(false);
+        expect(await store.tryAcquireSessionSlot(owner, b, { concurrent: 1, daily: 15 })).toEqual({ acquired: true });
+      });
+    });
+  });
+}
