@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUTTON_ACTIONS, decodeCustomId, encodeCustomId } from '../src/discord/custom-id';
+import { BUTTON_ACTIONS, decodeCustomId, decodeModalId, encodeCustomId, encodeModalId, MODAL_ACTIONS } from '../src/discord/custom-id';
 import { taskWorkflowId } from '../src/shared/ids';
 
 /** Discord's limit on a component's custom_id. */
@@ -40,7 +40,7 @@ describe('button custom ids', () => {
   });
 
   it('refuses actions the dispatcher does not know', () => {
-    for (const forged of ['jo1:merge:task-1', 'jo1:cancel:task-1', 'jo1::task-1', 'jo1:Confirm:task-1']) {
+    for (const forged of ['jo1:merge:task-1', 'jo1:approve:task-1', 'jo1::task-1', 'jo1:Confirm:task-1', 'jo1:CANCEL:task-1']) {
       expect(decodeCustomId(forged), forged).toBeUndefined();
     }
   });
@@ -72,5 +72,55 @@ describe('button custom ids', () => {
     ]) {
       expect(decodeCustomId(forged), forged).toBeUndefined();
     }
+  });
+});
+
+describe('modal custom ids', () => {
+  it('decodes every modal it encodes back to the same action and task', () => {
+    const taskId = taskWorkflowId('1234567890123456789');
+    for (const action of MODAL_ACTIONS) {
+      expect(decodeModalId(encodeModalId({ action, taskId }))).toEqual({ action, taskId });
+    }
+  });
+
+  it('stays within Discord’s 100-character limit even for the longest task id', () => {
+    const longest = taskWorkflowId('9'.repeat(25));
+    for (const action of MODAL_ACTIONS) expect(encodeModalId({ action, taskId: longest }).length).toBeLessThanOrEqual(DISCORD_CUSTOM_ID_MAX);
+  });
+
+  it('never mistakes a button id for a modal id, or the other way round', () => {
+    const taskId = 'task-42';
+    for (const action of MODAL_ACTIONS) {
+      expect(decodeCustomId(encodeModalId({ action, taskId })), action).toBeUndefined();
+      expect(decodeModalId(encodeCustomId({ action, taskId })), action).toBeUndefined();
+    }
+  });
+
+  it('has a modal only for the buttons that ask for text', () => {
+    expect([...MODAL_ACTIONS].sort()).toEqual(['reject', 'reply', 'request_changes']);
+    for (const action of ['confirm', 'cancel', 'approve_plan']) {
+      expect(() => encodeModalId({ action: action as never, taskId: 'task-1' }), action).toThrow(RangeError);
+      expect(decodeModalId(`jo1m:${action}:task-1`), action).toBeUndefined();
+    }
+  });
+
+  it('refuses forged modal ids', () => {
+    for (const forged of ['jo1m:reply:task-1:x', 'jo1m:reply:task-abc', ' jo1m:reply:task-1', 'jo1m:reply:task-1\n', 'jo2m:reply:task-1', 'jo1m::task-1', '']) {
+      expect(decodeModalId(forged), JSON.stringify(forged)).toBeUndefined();
+    }
+  });
+});
+
+describe('button actions', () => {
+  it('include the thread’s plan, reply and cancel buttons', () => {
+    const taskId = 'task-7';
+    for (const action of ['approve_plan', 'request_changes', 'reply', 'cancel'] as const) {
+      expect(decodeCustomId(encodeCustomId({ action, taskId })), action).toEqual({ action, taskId });
+    }
+  });
+
+  it('throws on an encode that could not be decoded', () => {
+    expect(() => encodeCustomId({ action: 'confirm', taskId: 'plan-1' })).toThrow(RangeError);
+    expect(() => encodeCustomId({ action: 'merge' as never, taskId: 'task-1' })).toThrow(RangeError);
   });
 });

@@ -1,8 +1,16 @@
 import { ComponentType, type APIButtonComponentWithCustomId } from '@discordjs/core/http-only';
 import { describe, expect, it } from 'vitest';
 import { decodeCustomId } from '../src/discord/custom-id';
-import { renderAnnouncement, renderTaskCard, statusLabel } from '../src/discord/task-card';
-import { TASK_STATUSES } from '../src/shared/task-status';
+import {
+  renderAnnouncement,
+  renderAnsweredQuestion,
+  renderPlanMessage,
+  renderProgressMessage,
+  renderQuestionMessage,
+  renderTaskCard,
+  statusLabel,
+} from '../src/discord/task-card';
+import { isFinalStatus, TASK_STATUSES } from '../src/shared/task-status';
 import type { TaskView } from '../src/shared/task';
 
 /** Discord's message limits. @see https://discord.com/developers/docs/resources/message#embed-object-embed-limits */
@@ -24,7 +32,7 @@ function view(overrides: Partial<TaskView> = {}): TaskView {
   };
 }
 
-function buttonsOf(body: ReturnType<typeof renderTaskCard>): APIButtonComponentWithCustomId[] {
+function buttonsOf(body: { components?: ReturnType<typeof renderTaskCard>['components'] }): APIButtonComponentWithCustomId[] {
   return (body.components ?? []).flatMap((row) =>
     'components' in row ? (row.components as unknown[]).filter((c): c is APIButtonComponentWithCustomId => (c as { type: number }).type === ComponentType.Button) : [],
   );
@@ -47,20 +55,52 @@ function embedLength(embed: ReturnType<typeof embedOf>): number {
 }
 
 describe('the task card', () => {
-  it('shows Confirm and Reject buttons that decode to this task while it waits for a confirmer', () => {
+  it('shows Confirm, Reject and Cancel buttons that decode to this task while it waits for a confirmer', () => {
     const card = renderTaskCard(view());
     const buttons = buttonsOf(card);
-    expect(buttons.map((b) => b.label)).toEqual(['Confirm', 'Reject']);
+    expect(buttons.map((b) => b.label)).toEqual(['Confirm', 'Reject', 'Cancel']);
     expect(buttons.map((b) => decodeCustomId(b.custom_id))).toEqual([
       { action: 'confirm', taskId: 'task-1600000000000000001' },
       { action: 'reject', taskId: 'task-1600000000000000001' },
+      { action: 'cancel', taskId: 'task-1600000000000000001' },
     ]);
   });
 
-  it('drops the buttons once the task is decided, whatever the outcome', () => {
+  it('drops Confirm and Reject once the task is decided, whatever the outcome', () => {
     for (const status of TASK_STATUSES.filter((s) => s !== 'pending_confirmation')) {
+      const labels = buttonsOf(renderTaskCard(view({ status }))).map((b) => b.label);
+      expect(labels, status).not.toContain('Confirm');
+      expect(labels, status).not.toContain('Reject');
+    }
+  });
+
+  it('keeps a Cancel button while the task is not finished, and no buttons at all once it is', () => {
+    for (const status of TASK_STATUSES) {
       const card = renderTaskCard(view({ status }));
-      expect(card.components, status).toEqual([]);
+      if (isFinalStatus(status)) {
+        expect(card.components, status).toEqual([]);
+      } else {
+        const cancel = buttonsOf(card).find((b) => b.label === 'Cancel');
+        expect(decodeCustomId(cancel?.custom_id ?? ''), status).toEqual({ action: 'cancel', taskId: 'task-1600000000000000001' });
+      }
+    }
+  });
+
+  it('says in the card what the task waits for, pointing at its thread', () => {
+    const embed = embedOf(renderTaskCard(view({ status: 'in_progress', awaiting: 'plan_approval', threadId: '1400000000000000077' })));
+    const waiting = embed.fields?.find((f) => f.name === 'Waiting for');
+    expect(waiting?.value).toContain('approve Jules’ plan');
+    expect(waiting?.value).toContain('<#1400000000000000077>');
+    expect(embedOf(renderTaskCard(view({ status: 'in_progress' }))).fields?.some((f) => f.name === 'Waiting for')).toBe(false);
+  });
+
+  it('never puts more than five buttons in a row or an empty row on the card', () => {
+    for (const status of TASK_STATUSES) {
+      for (const row of renderTaskCard(view({ status })).components ?? []) {
+        const count = 'components' in row ? row.components.length : 0;
+        expect(count, status).toBeGreaterThan(0);
+        expect(count, status).toBeLessThanOrEqual(5);
+      }
     }
   });
 
@@ -165,6 +205,11 @@ describe('the channel announcement', () => {
     expect(body.allowed_mentions?.parse).toBeUndefined();
   });
 
+  it('gives the confirmer’s reason when one was given with the rejection', () => {
+    const body = renderAnnouncement(view({ status: 'rejected', decidedBy: deciderId, error: 'Out of scope this sprint' }), 'outcome');
+    expect(body.content).toBe(`🚫 <@${requesterId}>, your Jules task was rejected by <@${deciderId}>: Out of scope this sprint`);
+  });
+
   it('gives Jules’ reason when the task failed', () => {
     const body = renderAnnouncement(view({ status: 'failed', error: 'The repository could not be cloned.' }), 'outcome');
     expect(body.content).toContain('The repository could not be cloned.');
@@ -189,5 +234,101 @@ describe('the channel announcement', () => {
       expect(body.content?.trim(), status).not.toBe('');
       expect(body.content, status).not.toContain('undefined');
     }
+  });
+});
+
+const plan = ['Read the login flow', 'Add a retry around the flaky call', 'Write a regression test'];
+
+describe('the plan message', () => {
+  it('lists Jules’ steps in order with Approve and Request changes while the plan waits', () => {
+    const body = renderPlanMessage(view({ status: 'in_progress', awaiting: 'plan_approval', plan }));
+    const embed = embedOf(body);
+    expect(embed.description).toBe('**1.** Read the login flow\n**2.** Add a retry around the flaky call\n**3.** Write a regression test');
+    expect(buttonsOf(body).map((b) => [b.label, decodeCustomId(b.custom_id)?.action])).toEqual([
+      ['Approve', 'approve_plan'],
+      ['Request changes', 'request_changes'],
+    ]);
+    expect(embed.fields?.[0]?.value).toContain('Waiting for a confirmer');
+  });
+
+  it('drops the buttons once the plan no longer waits', () => {
+    for (const status of TASK_STATUSES) {
+      expect(renderPlanMessage(view({ status, plan })).components, status).toEqual([]);
+    }
+    expect(renderPlanMessage(view({ status: 'cancelled', awaiting: 'plan_approval', plan })).components).toEqual([]);
+  });
+
+  it('says who approved the plan, or who asked for changes, right after the click', () => {
+    const waiting = view({ status: 'in_progress', awaiting: 'plan_approval', plan });
+    const approved = renderPlanMessage(waiting, { action: 'approve', by: deciderId });
+    expect(approved.components).toEqual([]);
+    expect(embedOf(approved).fields?.[0]?.value).toBe(`✅ Approved by <@${deciderId}>`);
+    const changes = renderPlanMessage(waiting, { action: 'request_changes', by: deciderId });
+    expect(embedOf(changes).fields?.[0]?.value).toBe(`✏️ Changes requested by <@${deciderId}>`);
+  });
+
+  it('fits a very long plan into the embed, saying how many steps were left out', () => {
+    const long = Array.from({ length: 80 }, (_, i) => `Step ${i} ${'x'.repeat(400)}`);
+    const embed = embedOf(renderPlanMessage(view({ status: 'in_progress', awaiting: 'plan_approval', plan: long })));
+    expect(embed.description!.length).toBeLessThanOrEqual(LIMITS.description);
+    expect(embed.description).toMatch(/…and \d+ more steps\.$/);
+    expect(embedLength(embed)).toBeLessThanOrEqual(LIMITS.embedTotal);
+  });
+
+  it('says so when Jules shared no steps, and pings nobody', () => {
+    const body = renderPlanMessage(view({ status: 'in_progress', awaiting: 'plan_approval', plan: ['@everyone look'] }));
+    expect(body.allowed_mentions).toEqual({ parse: [] });
+    expect(embedOf(renderPlanMessage(view({ status: 'in_progress', awaiting: 'plan_approval' }))).description).toContain('did not share any steps');
+  });
+});
+
+describe('the question message', () => {
+  const question = 'Should the retry use exponential backoff?';
+
+  it('quotes Jules’ question, mentions the requester and offers Reply while the task waits for one', () => {
+    const body = renderQuestionMessage(view({ status: 'in_progress', awaiting: 'reply', question }));
+    expect(body.content).toContain(`<@${requesterId}>`);
+    expect(body.content).toContain(`> ${question}`);
+    expect(buttonsOf(body).map((b) => [b.label, decodeCustomId(b.custom_id)?.action])).toEqual([['Reply', 'reply']]);
+    expect(body.allowed_mentions).toEqual({ users: [requesterId] });
+  });
+
+  it('has no Reply button once the task no longer waits for a reply', () => {
+    expect(renderQuestionMessage(view({ status: 'in_progress', question })).components).toEqual([]);
+    expect(renderQuestionMessage(view({ status: 'failed', awaiting: 'reply', question })).components).toEqual([]);
+  });
+
+  it('stays within 2000 characters and quotes every line of a long question', () => {
+    const body = renderQuestionMessage(view({ status: 'in_progress', awaiting: 'reply', question: `line one\n${'q'.repeat(5000)}` }));
+    expect(body.content!.length).toBeLessThanOrEqual(LIMITS.content);
+    expect(body.content).toContain('> line one\n> qqq');
+  });
+
+  it('shows the reply under the question it answers, without the button, pinging nobody', () => {
+    const asked = renderQuestionMessage(view({ status: 'in_progress', awaiting: 'reply', question }));
+    const answered = renderAnsweredQuestion(asked.content!, { by: deciderId, text: 'Yes, and cap it at 30 s.\n@everyone' });
+    expect(answered.content).toContain(question);
+    expect(answered.content).toContain(`↩️ <@${deciderId}> replied:\n> Yes, and cap it at 30 s.\n> @everyone`);
+    expect(answered.content).not.toContain('answer with **Reply**');
+    expect(answered.components).toEqual([]);
+    expect(answered.allowed_mentions).toEqual({ parse: [] });
+    const huge = renderAnsweredQuestion('q'.repeat(2000), { by: deciderId, text: 'a'.repeat(2000) });
+    expect(huge.content!.length).toBeLessThanOrEqual(LIMITS.content);
+  });
+});
+
+describe('the progress line', () => {
+  it('is one line with the status and Jules’ latest step', () => {
+    const body = renderProgressMessage(view({ status: 'in_progress', progress: 'Running the tests\nof the cart' }));
+    expect(body.content).toBe(`${statusLabel('in_progress')} · Running the tests of the cart`);
+    expect(body.allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it('is cut short when Jules is verbose, and shows only the status once the task is finished', () => {
+    const long = renderProgressMessage(view({ status: 'in_progress', progress: 'p'.repeat(5000) }));
+    expect(long.content!.length).toBeLessThanOrEqual(400);
+    expect(long.content).not.toContain('\n');
+    expect(renderProgressMessage(view({ status: 'completed', progress: 'Opening a PR' })).content).toBe(statusLabel('completed'));
+    expect(renderProgressMessage(view({ status: 'in_progress' })).content).toBe(statusLabel('in_progress'));
   });
 });

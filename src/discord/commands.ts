@@ -1,4 +1,7 @@
 import { ApplicationCommandOptionType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from '@discordjs/core/http-only';
+import { statusCommand } from './status.command';
+
+export { statusCommand };
 
 /** Limits shared by the command definition and the handler's validation, so they never disagree. */
 export const JULES_LIMITS = { promptMax: 4000, repoMax: 100, branchMax: 255 } as const;
@@ -17,4 +20,4 @@ export const julesCommand = {
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /** Every slash command the bot registers. */
-export const COMMANDS = [julesCommand] as const;
+export const COMMANDS = [julesCommand, statusCommand] as const;

@@ -6,52 +6,105 @@ import {
   type APIApplicationCommandInteractionDataOption,
   type APIInteraction,
   type APIInteractionResponse,
+  type APIInteractionResponseCallbackData,
 } from '@discordjs/core/http-only';
 import type { Logger } from 'pino';
 import { taskWorkflowId } from '../shared/ids';
-import type { Member } from '../shared/task';
-import type { TaskControl } from '../temporal/task-control';
+import { isConfirmer, isRequesterOrConfirmer } from '../shared/permissions';
+import type { Member, TaskView } from '../shared/task';
+import { isFinalStatus } from '../shared/task-status';
+import type { DecideResult, TaskControl } from '../temporal/task-control';
 import { JULES_LIMITS, julesCommand } from './commands';
-import { decodeCustomId } from './custom-id';
-import { renderTaskCard } from './task-card';
+import { decodeCustomId, decodeModalId, type ModalAction } from './custom-id';
+import { buildTaskModal, MODAL_SPECS, readModalText } from './modals';
+import { handleStatusCommand, statusCommand, type TaskLister } from './status.command';
+import { renderAnsweredQuestion, renderPlanMessage, renderTaskCard, statusLabel } from './task-card';
 
 /** Dependencies of the dispatcher. */
 export interface DispatcherDeps {
   readonly tasks: TaskControl;
   readonly log: Logger;
+  /** The task projection, read by `/jules-status`. */
+  readonly store: TaskLister;
+  /**
+   * How long the dispatcher waits for Temporal and the store before answering "try again" instead. Discord
+   * drops an answer that comes after 3 s and shows "This interaction failed"; the default leaves room for the
+   * trip back. A Temporal that cannot be reached otherwise takes about 17 s to fail (gRPC retries).
+   */
+  readonly answerWithinMs?: number;
 }
 
-/** Turns one verified interaction into Discord's answer. Serves the HTTP endpoint and (later) the gateway. */
+/** Turns one verified interaction into Discord's answer. Serves the HTTP endpoint and the gateway. */
 export type InteractionDispatcher = (interaction: APIInteraction) => Promise<APIInteractionResponse>;
+
+/** Default of {@link DispatcherDeps.answerWithinMs}. */
+export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
+
+/** The words of every failure, said once so tests and handlers agree. */
+export const FAILURE_TEXT = {
+  staleButton: 'This button is out of date or not one of mine. Use `/jules` to start a new task, or `/jules-status` to find yours.',
+  staleModal: 'This form is out of date or not one of mine, so nothing was sent. Use `/jules-status` to find your task.',
+  directMessage: 'I work only in server channels, not in direct messages.',
+  gone: 'This task is finished and no longer waiting for anything. Use `/jules-status` to see the open ones.',
+  planGone: 'This plan is no longer waiting for approval: it was decided already, or the task has finished.',
+  unsupported: 'This kind of interaction is not supported here.',
+  slow: 'That is taking longer than Discord lets me wait, so I stopped waiting. It may still go through: check the task card or `/jules-status` before trying again.',
+  unreachable: 'I cannot reach the task engine right now, so nothing was changed. Please try again in a minute.',
+  internal: 'Something went wrong on our side while handling that. Please try again in a minute.',
+} as const;
 
 const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const BRANCH_PATTERN = /^[^\s~^:?*[\\]+$/;
+
+type CommandInteraction = Extract<APIInteraction, { type: InteractionType.ApplicationCommand }>;
+type ComponentInteraction = Extract<APIInteraction, { type: InteractionType.MessageComponent }>;
+type ModalInteraction = Extract<APIInteraction, { type: InteractionType.ModalSubmit }>;
 
 /**
  * The one dispatcher: routes by interaction type, command name and `custom_id`, and contains every failure
  * so the member always gets words, never "This interaction failed".
  */
-export function createInteractionDispatcher({ tasks, log }: DispatcherDeps): InteractionDispatcher {
+export function createInteractionDispatcher({ tasks, log, store, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS }: DispatcherDeps): InteractionDispatcher {
   return async (interaction) => {
     try {
-      switch (interaction.type) {
-        case InteractionType.Ping:
-          return { type: InteractionResponseType.Pong };
-        case InteractionType.ApplicationCommand:
-          if (interaction.data.name === julesCommand.name) return await handleJules(interaction);
-          return ephemeral(`I don't know the command \`/${interaction.data.name}\`. Try \`/jules\`.`);
-        case InteractionType.MessageComponent:
-          return await handleButton(interaction);
-        default:
-          return ephemeral('This kind of interaction is not supported here.');
-      }
+      return await withinDeadline(route(interaction), answerWithinMs, (late) =>
+        log.warn({ interactionId: interaction.id, type: interaction.type, late }, 'an interaction finished after its answer deadline'),
+      );
     } catch (err) {
+      if (err instanceof AnswerDeadlineError) {
+        log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: answerWithinMs }, 'interaction answer deadline passed');
+        return ephemeral(FAILURE_TEXT.slow);
+      }
+      if (isEngineUnreachable(err)) {
+        log.error({ err, interactionId: interaction.id, type: interaction.type }, 'Temporal could not be reached');
+        return ephemeral(FAILURE_TEXT.unreachable);
+      }
       log.error({ err, interactionId: interaction.id, type: interaction.type }, 'interaction failed');
-      return ephemeral('Something went wrong on our side while handling that. Please try again in a minute.');
+      return ephemeral(FAILURE_TEXT.internal);
     }
   };
 
-  async function handleJules(interaction: Extract<APIInteraction, { type: InteractionType.ApplicationCommand }>) {
+  async function route(interaction: APIInteraction): Promise<APIInteractionResponse> {
+    switch (interaction.type) {
+      case InteractionType.Ping:
+        return { type: InteractionResponseType.Pong };
+      case InteractionType.ApplicationCommand:
+        if (interaction.data.name === julesCommand.name) return handleJules(interaction);
+        if (interaction.data.name === statusCommand.name) return handleStatus(interaction);
+        return ephemeral(`I don't know the command \`/${interaction.data.name}\`; it may have been removed. Try \`/jules\` or \`/jules-status\`.`);
+      case InteractionType.MessageComponent:
+        return handleButton(interaction);
+      case InteractionType.ModalSubmit:
+        return handleModal(interaction);
+      case InteractionType.ApplicationCommandAutocomplete:
+        // No option of ours autocompletes; an empty list is the only valid answer to this type.
+        return { type: InteractionResponseType.ApplicationCommandAutocompleteResult, data: { choices: [] } };
+      default:
+        return ephemeral(FAILURE_TEXT.unsupported);
+    }
+  }
+
+  async function handleJules(interaction: CommandInteraction): Promise<APIInteractionResponse> {
     if (!interaction.guild_id || !interaction.member || !interaction.channel?.id) {
       return ephemeral('Use `/jules` in a server channel, not in direct messages.');
     }
@@ -90,21 +143,139 @@ export function createInteractionDispatcher({ tasks, log }: DispatcherDeps): Int
     return ephemeral(`📨 Request received for \`${admission.repo}\`. A confirmer must approve it: see the card in this channel.`);
   }
 
-  async function handleButton(interaction: Extract<APIInteraction, { type: InteractionType.MessageComponent }>) {
+  async function handleStatus(interaction: CommandInteraction): Promise<APIInteractionResponse> {
+    if (!interaction.guild_id || !interaction.member) return ephemeral('Use `/jules-status` in a server channel, not in direct messages.');
+    const body = await handleStatusCommand(store, { guildId: interaction.guild_id, userId: interaction.member.user.id });
+    return { type: InteractionResponseType.ChannelMessageWithSource, data: { ...body, flags: MessageFlags.Ephemeral } };
+  }
+
+  async function handleButton(interaction: ComponentInteraction): Promise<APIInteractionResponse> {
     const button = decodeCustomId(interaction.data.custom_id);
-    if (!button) return ephemeral('This button is out of date or not one of mine. Use `/jules` to start a new task.');
-    if (!interaction.member) return ephemeral('Buttons work only in a server channel.');
-    if (button.action !== 'confirm' && button.action !== 'reject') return ephemeral('This button is not available yet.');
-    const result = await tasks.decide(button.taskId, { action: button.action, member: memberOf(interaction.member) });
-    switch (result.kind) {
-      case 'decided':
-        return { type: InteractionResponseType.UpdateMessage as const, data: renderTaskCard(result.view) };
-      case 'refused':
-        return ephemeral(`🚫 ${result.reason}`);
-      case 'gone':
-        return ephemeral('This task is no longer waiting for a decision.');
+    if (!button) return ephemeral(FAILURE_TEXT.staleButton);
+    if (!interaction.member) return ephemeral(FAILURE_TEXT.directMessage);
+    const member = memberOf(interaction.member);
+    const { taskId } = button;
+    switch (button.action) {
+      case 'confirm':
+        return answer(await tasks.decide(taskId, { action: 'confirm', member }), (view) => updateMessage(renderTaskCard(view)));
+      case 'cancel':
+        return answer(await tasks.cancel(taskId, { member }), (view) => updateMessage(renderTaskCard(view)));
+      case 'approve_plan':
+        return answer(
+          await tasks.decidePlan(taskId, { action: 'approve', member }),
+          (view) => updateMessage(renderPlanMessage(view, { action: 'approve', by: member.id })),
+          FAILURE_TEXT.planGone,
+        );
+      case 'reject':
+      case 'request_changes':
+      case 'reply': {
+        // A modal is a promise that typing will count: check first, so nobody writes a reason for nothing.
+        const refusal = await refusalBeforeModal(button.action, taskId, member);
+        if (refusal) return ephemeral(refusal);
+        return { type: InteractionResponseType.Modal, data: buildTaskModal(button.action, taskId) };
+      }
     }
   }
+
+  /**
+   * Why `member` may not open this modal now, or undefined when they may. Where the view lacks the roles
+   * (an older workflow), the validator decides after the modal instead.
+   */
+  async function refusalBeforeModal(action: ModalAction, taskId: string, member: Member): Promise<string | undefined> {
+    const view = await tasks.view(taskId);
+    if (!view || isFinalStatus(view.status)) return FAILURE_TEXT.gone;
+    const confirmRoles = view.confirmRoles;
+    switch (action) {
+      case 'reject':
+        if (view.status !== 'pending_confirmation') return `This task is no longer waiting for a decision: it is ${statusLabel(view.status)}.`;
+        if (confirmRoles && !isConfirmer(member, { confirmRoles })) return 'Only members with a confirm role can confirm or reject this task.';
+        return undefined;
+      case 'request_changes':
+        if (view.awaiting !== 'plan_approval') return FAILURE_TEXT.planGone;
+        if (confirmRoles && !isConfirmer(member, { confirmRoles })) return 'Only members with a confirm role can approve Jules’ plan or ask for changes.';
+        return undefined;
+      case 'reply':
+        if (confirmRoles && !isRequesterOrConfirmer(member, { requesterId: view.requesterId, confirmRoles })) {
+          return 'Only the requester or a member with a confirm role can reply to Jules for this task.';
+        }
+        return undefined;
+    }
+  }
+
+  async function handleModal(interaction: ModalInteraction): Promise<APIInteractionResponse> {
+    const modal = decodeModalId(interaction.data.custom_id);
+    if (!modal) return ephemeral(FAILURE_TEXT.staleModal);
+    if (!interaction.member) return ephemeral(FAILURE_TEXT.directMessage);
+    const member = memberOf(interaction.member);
+    const spec = MODAL_SPECS[modal.action];
+    const text = (readModalText(interaction.data.components) ?? '').trim();
+    if (spec.required && !text) return ephemeral('The form was empty, so nothing was sent. Write something and try again.');
+    if (text.length > spec.maxLength) return ephemeral(`That is too long (at most ${spec.maxLength} characters), so nothing was sent.`);
+    // UPDATE_MESSAGE answers a modal only when it was opened from a message's button; Discord then sends the message.
+    const message = interaction.message;
+    const kept = (reason: string) => withText(reason, text);
+    switch (modal.action) {
+      case 'reject':
+        return answer(
+          await tasks.decide(modal.taskId, { action: 'reject', member, ...(text ? { reason: text } : {}) }),
+          (view) => (message ? updateMessage(renderTaskCard(view)) : ephemeral('🚫 Rejected; the requester will be told.')),
+          FAILURE_TEXT.gone,
+          kept,
+        );
+      case 'request_changes':
+        return answer(
+          await tasks.decidePlan(modal.taskId, { action: 'request_changes', member, feedback: text }),
+          (view) =>
+            message ? updateMessage(renderPlanMessage(view, { action: 'request_changes', by: member.id })) : ephemeral('✏️ Sent your changes to Jules.'),
+          FAILURE_TEXT.planGone,
+          kept,
+        );
+      case 'reply':
+        return answer(
+          await tasks.reply(modal.taskId, { member, text }),
+          () => (message ? updateMessage(renderAnsweredQuestion(message.content, { by: member.id, text })) : ephemeral('📨 Sent your reply to Jules.')),
+          FAILURE_TEXT.gone,
+          kept,
+        );
+    }
+  }
+}
+
+/**
+ * The answer to an update: the re-rendered message when it went through; the validator's own words when it
+ * refused; `goneText` when the task no longer runs. `explain` adds context to the refusals (a modal's text).
+ */
+function answer(
+  result: DecideResult,
+  onDecided: (view: TaskView) => APIInteractionResponse,
+  goneText: string = FAILURE_TEXT.gone,
+  explain: (reason: string) => string = (reason) => reason,
+): APIInteractionResponse {
+  switch (result.kind) {
+    case 'decided':
+      return onDecided(result.view);
+    case 'refused':
+      return ephemeral(explain(`🚫 ${result.reason}`));
+    case 'gone':
+      return ephemeral(explain(goneText));
+  }
+}
+
+/** A refusal after a modal, quoting what the member wrote so it is not lost. */
+function withText(reason: string, text: string): string {
+  if (!text) return reason;
+  const room = 2000 - reason.length - 60;
+  const shown = text.length > room ? `${text.slice(0, Math.max(room - 1, 0))}…` : text;
+  const quoted = shown
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
+  return `${reason}\n\nNothing was sent. What you wrote, so you can keep it:\n${quoted}`;
+}
+
+/** Edits the message the button (or the button that opened the modal) is on. */
+function updateMessage(data: APIInteractionResponseCallbackData): APIInteractionResponse {
+  return { type: InteractionResponseType.UpdateMessage, data };
 }
 
 /** An answer only the member who acted can see. */
@@ -128,4 +299,45 @@ function readOptions(options: readonly APIApplicationCommandInteractionDataOptio
     }
   }
   return values;
+}
+
+/** Thrown when the answer deadline passes first. */
+class AnswerDeadlineError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`no answer within ${waitedMs} ms`);
+    this.name = 'AnswerDeadlineError';
+  }
+}
+
+/** Races `work` against the deadline; what the work does after losing is reported to `onLate`, never thrown. */
+async function withinDeadline<T>(work: Promise<T>, ms: number, onLate: (outcome: string) => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new AnswerDeadlineError(ms));
+    }, ms);
+  });
+  work.then(
+    () => timedOut && onLate('completed'),
+    (err: unknown) => timedOut && onLate(`failed: ${err instanceof Error ? err.message : String(err)}`),
+  );
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Whether Temporal could not be reached: the client's `ServiceError`, or gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED
+ * (4) anywhere in the cause chain. Checked by shape so the Discord layer needs no Temporal import.
+ */
+function isEngineUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (e.name === 'ServiceError' || code === 14 || code === 4) return true;
+  }
+  return false;
 }

@@ -1,7 +1,7 @@
-import { ButtonStyle, ComponentType } from '@discordjs/core/http-only';
-import type { TaskStatus } from '../shared/task-status';
+import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponentWithCustomId } from '@discordjs/core/http-only';
+import { isFinalStatus, type TaskStatus } from '../shared/task-status';
 import type { TaskView } from '../shared/task';
-import { encodeCustomId } from './custom-id';
+import { encodeCustomId, type ButtonAction } from './custom-id';
 import type { MessageBody } from './messenger';
 
 const STATUS_LABEL: Record<TaskStatus, string> = {
@@ -35,7 +35,7 @@ export function statusLabel(status: TaskStatus): string {
 
 /**
  * The task card: prompt, repo, branch, requester, key source and status, with Confirm / Reject while it
- * waits for a confirmer. The buttons disappear once decided.
+ * waits for a confirmer (they disappear once decided) and Cancel until the task is finished.
  */
 export function renderTaskCard(view: TaskView): MessageBody {
   const fields = [
@@ -47,6 +47,10 @@ export function renderTaskCard(view: TaskView): MessageBody {
   ];
   if (view.decidedBy && view.status !== 'pending_confirmation') {
     fields.push({ name: view.status === 'rejected' ? 'Rejected by' : 'Confirmed by', value: `<@${view.decidedBy}>`, inline: true });
+  }
+  if (view.awaiting === 'plan_approval' || view.awaiting === 'reply') {
+    const what = view.awaiting === 'plan_approval' ? 'a confirmer to approve Jules’ plan' : 'a reply to Jules’ question';
+    fields.push({ name: 'Waiting for', value: view.threadId ? `${what}, in <#${view.threadId}>` : what, inline: false });
   }
   if (view.sessionUrl) fields.push({ name: 'Jules session', value: view.sessionUrl, inline: false });
   if (view.prUrl) fields.push({ name: 'Pull request', value: view.prUrl, inline: false });
@@ -61,20 +65,149 @@ export function renderTaskCard(view: TaskView): MessageBody {
         footer: { text: view.taskId },
       },
     ],
-    components:
-      view.status === 'pending_confirmation'
-        ? [
-            {
-              type: ComponentType.ActionRow,
-              components: [
-                { type: ComponentType.Button, style: ButtonStyle.Success, label: 'Confirm', custom_id: encodeCustomId({ action: 'confirm', taskId: view.taskId }) },
-                { type: ComponentType.Button, style: ButtonStyle.Danger, label: 'Reject', custom_id: encodeCustomId({ action: 'reject', taskId: view.taskId }) },
-              ],
-            },
-          ]
-        : [],
+    components: buttonRow(view.taskId, [
+      ...(view.status === 'pending_confirmation'
+        ? ([
+            ['confirm', 'Confirm', ButtonStyle.Success],
+            ['reject', 'Reject', ButtonStyle.Danger],
+          ] as const)
+        : []),
+      // The requester may withdraw a request before it is confirmed, and anyone allowed may stop a running task.
+      ...(isFinalStatus(view.status) ? [] : ([['cancel', 'Cancel', ButtonStyle.Secondary]] as const)),
+    ]),
     allowed_mentions: { parse: [] },
   };
+}
+
+/** Who decided on a plan, when the renderer is called right after the decision. */
+export interface PlanDecisionShown {
+  readonly action: 'approve' | 'request_changes';
+  /** The confirmer's user id. */
+  readonly by: string;
+}
+
+const PLAN_STEP_MAX = 300;
+const PLAN_DESCRIPTION_MAX = 4000;
+
+/**
+ * Jules' plan in the task's thread: numbered steps, with Approve / Request changes while the plan waits for a
+ * confirmer (`view.awaiting === 'plan_approval'`). The buttons go once it no longer waits; with `decision`
+ * (the dispatcher's answer to the click) the message says who decided and how.
+ */
+export function renderPlanMessage(view: TaskView, decision?: PlanDecisionShown): MessageBody {
+  const steps = view.plan ?? [];
+  const waiting = view.awaiting === 'plan_approval' && !decision && !isFinalStatus(view.status);
+  let state: string;
+  if (decision) state = decision.action === 'approve' ? `✅ Approved by <@${decision.by}>` : `✏️ Changes requested by <@${decision.by}>`;
+  else if (waiting) state = '⏳ Waiting for a confirmer to approve it or request changes';
+  else if (isFinalStatus(view.status)) state = STATUS_LABEL[view.status];
+  else state = 'No longer waiting for approval';
+  return {
+    embeds: [
+      {
+        title: '📋 Jules’ plan',
+        description: numberedSteps(steps),
+        color: waiting ? STATUS_COLOR.pending_confirmation : STATUS_COLOR[view.status],
+        fields: [{ name: 'Status', value: state, inline: false }],
+        footer: { text: view.taskId },
+      },
+    ],
+    components: waiting
+      ? buttonRow(view.taskId, [
+          ['approve_plan', 'Approve', ButtonStyle.Success],
+          ['request_changes', 'Request changes', ButtonStyle.Secondary],
+        ])
+      : [],
+    allowed_mentions: { parse: [] },
+  };
+}
+
+const QUESTION_MAX = 1700;
+const REPLY_HINT = '-# The requester or a confirmer can answer with **Reply**.';
+
+/**
+ * Jules' question in the task's thread, mentioning the requester, with a Reply button while the task waits for
+ * a reply (`view.awaiting === 'reply'`).
+ */
+export function renderQuestionMessage(view: TaskView): MessageBody {
+  const waiting = view.awaiting === 'reply' && !isFinalStatus(view.status);
+  const question = view.question?.trim() ? truncate(view.question.trim(), QUESTION_MAX) : '(Jules asked for input without a message.)';
+  return {
+    content: truncate(`❓ <@${view.requesterId}>, Jules asks:\n${quote(question)}${waiting ? `\n${REPLY_HINT}` : ''}`, 2000),
+    components: waiting ? buttonRow(view.taskId, [['reply', 'Reply', ButtonStyle.Primary]]) : [],
+    // Only the requester is pinged; a question quoting @everyone pings nobody else.
+    allowed_mentions: { users: [view.requesterId] },
+  };
+}
+
+/** Who answered a question through the Reply modal, and what they said. */
+export interface ReplyShown {
+  readonly by: string;
+  readonly text: string;
+}
+
+/**
+ * The question message once answered through the Reply modal: its text as it was on the message (the view
+ * may hold a newer question by then), the answer quoted under it, and no button.
+ */
+export function renderAnsweredQuestion(questionContent: string, reply: ReplyShown): MessageBody {
+  const question = truncate(questionContent.split('\n').filter((line) => line !== REPLY_HINT).join('\n'), 900);
+  return {
+    content: truncate(`${question}\n↩️ <@${reply.by}> replied:\n${quote(reply.text.trim())}`, 2000),
+    components: [],
+    allowed_mentions: { parse: [] },
+  };
+}
+
+const PROGRESS_MAX = 300;
+
+/** One line of progress in the thread, edited in place as Jules works: the status and the latest step. */
+export function renderProgressMessage(view: TaskView): MessageBody {
+  const progress = view.progress?.replace(/\s+/g, ' ').trim();
+  const line = progress && !isFinalStatus(view.status) ? `${STATUS_LABEL[view.status]} · ${truncate(progress, PROGRESS_MAX)}` : STATUS_LABEL[view.status];
+  return { content: line, components: [], allowed_mentions: { parse: [] } };
+}
+
+/** One action row of task buttons, or no rows at all when there are none (Discord rejects an empty row). */
+function buttonRow(
+  taskId: string,
+  buttons: readonly (readonly [ButtonAction, string, ButtonStyle.Primary | ButtonStyle.Secondary | ButtonStyle.Success | ButtonStyle.Danger])[],
+): APIActionRowComponent<APIButtonComponentWithCustomId>[] {
+  if (buttons.length === 0) return [];
+  return [
+    {
+      type: ComponentType.ActionRow,
+      components: buttons.map(([action, label, style]) => ({ type: ComponentType.Button, style, label, custom_id: encodeCustomId({ action, taskId }) })),
+    },
+  ];
+}
+
+/** Quotes every line (a `>>>` block would swallow whatever follows it). */
+function quote(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
+}
+
+/** Plan steps as a numbered list that fits an embed description, saying how many steps did not fit. */
+function numberedSteps(steps: readonly string[]): string {
+  if (steps.length === 0) return 'Jules did not share any steps.';
+  const lines: string[] = [];
+  let length = 0;
+  for (const [i, step] of steps.entries()) {
+    const line = `**${i + 1}.** ${truncate(step.replace(/\s+/g, ' ').trim(), PLAN_STEP_MAX)}`;
+    const rest = steps.length - i - 1;
+    // Keep room for the "and N more" line whenever steps remain after this one.
+    const reserve = rest > 0 ? 40 : 0;
+    if (length + line.length + 1 + reserve > PLAN_DESCRIPTION_MAX) {
+      lines.push(`…and ${steps.length - i} more steps.`);
+      break;
+    }
+    lines.push(line);
+    length += line.length + 1;
+  }
+  return lines.join('\n');
 }
 
 /** The one-line announcement posted in the channel when a task starts or ends. */
@@ -89,7 +222,8 @@ export function renderAnnouncement(view: TaskView, kind: 'started' | 'outcome'):
         content = view.prUrl ? `✅ PR ready: ${view.prUrl} (${who})` : `✅ ${who}, Jules finished your task.`;
         break;
       case 'rejected':
-        content = `🚫 ${who}, your Jules task was rejected${view.decidedBy ? ` by <@${view.decidedBy}>` : ''}.`;
+        // The workflow keeps the confirmer's reason (from the reject modal) as the task's error.
+        content = `🚫 ${who}, your Jules task was rejected${view.decidedBy ? ` by <@${view.decidedBy}>` : ''}${view.error ? `: ${view.error}` : '.'}`;
         break;
       case 'expired':
         content = `⌛ ${who}, your Jules task expired: ${view.error ?? 'nobody confirmed it in time.'}`;

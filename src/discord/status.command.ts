@@ -1,0 +1,90 @@
+import { type APIEmbed, type RESTPostAPIChatInputApplicationCommandsJSONBody } from '@discordjs/core/http-only';
+import { TASK_STATUSES, isFinalStatus } from '../shared/task-status';
+import type { TaskRecord, TaskRepository } from '../store/store';
+import type { MessageBody } from './messenger';
+import { statusLabel } from './task-card';
+
+/** `/jules-status`: the caller's and the server's open Jules tasks, privately. */
+export const statusCommand = {
+  name: 'jules-status',
+  description: 'Show your open Jules tasks and the ones open in this server.',
+  dm_permission: false,
+} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+/** The store access `/jules-status` needs, and nothing more. */
+export type TaskLister = Pick<TaskRepository, 'listTasks'>;
+
+/** How many tasks each list shows; the embed says how many more there are. */
+export const STATUS_LIST_LIMITS = { mine: 10, server: 15 } as const;
+
+const OPEN_STATUSES = TASK_STATUSES.filter((status) => !isFinalStatus(status));
+const DESCRIPTION_MAX = 4096;
+const PROMPT_PREVIEW = 60;
+
+/**
+ * Answers `/jules-status` for `userId` in `guildId`: two lists read from the `tasks` projection (which can lag
+ * the workflows by a moment), each line with the status, repository, a short prompt and links to the card and
+ * the Jules session. One more row than shown is fetched, to know whether to say "and more".
+ */
+export async function handleStatusCommand(store: TaskLister, where: { guildId: string; userId: string }): Promise<MessageBody> {
+  // The store cannot filter "not this requester", so the server list is read with room for the caller's own.
+  const serverLimit = STATUS_LIST_LIMITS.server + STATUS_LIST_LIMITS.mine + 1;
+  const [mine, server] = await Promise.all([
+    store.listTasks({ guildId: where.guildId, requesterId: where.userId, statuses: OPEN_STATUSES, limit: STATUS_LIST_LIMITS.mine + 1 }),
+    store.listTasks({ guildId: where.guildId, statuses: OPEN_STATUSES, limit: serverLimit }),
+  ]);
+  const others = server.filter((task) => task.requesterId !== where.userId);
+  if (mine.length === 0 && others.length === 0) {
+    return { content: 'There are no open Jules tasks in this server. Start one with `/jules`.', allowed_mentions: { parse: [] } };
+  }
+  const sections = [
+    section('Your open tasks', mine, STATUS_LIST_LIMITS.mine, mine.length > STATUS_LIST_LIMITS.mine, false, 'You have no open tasks.'),
+    section(
+      'Others’ open tasks in this server',
+      others,
+      STATUS_LIST_LIMITS.server,
+      others.length > STATUS_LIST_LIMITS.server || server.length === serverLimit,
+      true,
+      'Nobody else has an open task.',
+    ),
+  ];
+  const embed: APIEmbed = { title: 'Open Jules tasks', description: fit(sections.join('\n\n')), color: 0x3498db };
+  return { embeds: [embed], allowed_mentions: { parse: [] } };
+}
+
+function section(title: string, tasks: readonly TaskRecord[], limit: number, more: boolean, showRequester: boolean, empty: string): string {
+  if (tasks.length === 0) return `**${title}**\n${empty}`;
+  const lines = tasks.slice(0, limit).map((task) => taskLine(task, showRequester));
+  if (more) lines.push('…and more not shown.');
+  return `**${title}**\n${lines.join('\n')}`;
+}
+
+/** One task as a line: status · repo · prompt · by whom · links. */
+function taskLine(task: TaskRecord, showRequester: boolean): string {
+  const parts = [statusLabel(task.status), `\`${task.repo}\``, escapeMarkdown(preview(task.prompt))];
+  if (showRequester) parts.push(`by <@${task.requesterId}>`);
+  if (task.cardMessageId) parts.push(`[card](https://discord.com/channels/${task.guildId}/${task.channelId}/${task.cardMessageId})`);
+  // The url comes from the Jules API; only an https link is shown as one.
+  if (task.julesSessionUrl?.startsWith('https://')) parts.push(`[Jules](${task.julesSessionUrl})`);
+  return `• ${parts.join(' · ')}`;
+}
+
+/** The prompt's first line, cut to a preview. */
+function preview(prompt: string): string {
+  const firstLine = prompt.trim().split('\n', 1)[0] ?? '';
+  const chars = [...firstLine];
+  return chars.length > PROMPT_PREVIEW ? `${chars.slice(0, PROMPT_PREVIEW - 1).join('')}…` : firstLine;
+}
+
+/** Prompts are members' text: they must not turn into links, mentions or formatting in a list of ours. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_~|>[\]()<@#]/g, (char) => `\\${char}`);
+}
+
+/** Keeps the description within Discord's 4096 characters, dropping whole lines from the end. */
+function fit(description: string): string {
+  if (description.length <= DESCRIPTION_MAX) return description;
+  const lines = description.split('\n');
+  while (lines.join('\n').length > DESCRIPTION_MAX - 30) lines.pop();
+  return `${lines.join('\n')}\n…and more not shown.`;
+}
