@@ -28,17 +28,19 @@ export interface WatchInput extends KeyOwner {
   readonly planApproval: boolean;
   /** Poll interval while nothing changes; faster for a minute after a change. */
   readonly pollIntervalMs: number;
-  /** No visible change for this long → return `stalled` (when `reportStalled`). */
+  /** No visible change for this long (since `cursor.lastChangeAt`) → return `stalled`. */
   readonly stallAfterMs: number;
-  readonly reportStalled: boolean;
+  /** The task is marked stalled: any change returns `resumed`. */
+  readonly stalled: boolean;
   /** Return `quiet` after this long so the workflow can continue-as-new; bounded activity attempts. */
   readonly maxRunMs: number;
 }
 
 // Right after create, Jules may answer 404 for a few seconds (eventual consistency, jules-sdk #19).
 const NOT_FOUND_GRACE_MS = 30_000;
-// After a change, poll faster for a while: plans and questions tend to follow each other closely.
-const FAST_WINDOW_MS = 60_000;
+// After a change, poll faster for a while (five idle intervals: a minute at the default 12 s): plans and
+// questions tend to follow each other closely.
+const FAST_WINDOW_INTERVALS = 5;
 // Discord edits of the progress message are coalesced: at most one per this interval, never losing the latest.
 const PROGRESS_EDIT_MS = 5_000;
 const AWAITING_PLAN = 'AWAITING_PLAN_APPROVAL';
@@ -75,7 +77,8 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
       }
 
       let state = input.knownState;
-      let fastUntil = input.deliver.length > 0 ? Date.now() + FAST_WINDOW_MS : 0;
+      const fastWindowMs = FAST_WINDOW_INTERVALS * input.pollIntervalMs;
+      let fastUntil = input.deliver.length > 0 ? Date.now() + fastWindowMs : 0;
       let progress: { line: string; posted: boolean; lastEditAt: number } | undefined;
       let latestPlan: { id: string; steps: string[] } | undefined;
       let latestQuestion: { id: string; text: string } | undefined;
@@ -105,8 +108,7 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           const transient = err instanceof JulesApiError && (err.retryable || (err.status === 404 && Date.now() - started < NOT_FOUND_GRACE_MS));
           if (!transient) throw toApplicationFailure(err);
           log.warn({ taskId: input.taskId, status: (err as JulesApiError).status }, 'Jules poll failed, will retry');
-          beat();
-          await sleep(Math.min(Math.max(input.pollIntervalMs, (err as JulesApiError).retryAfterMs ?? 0), 60_000));
+          await sleepBeating(Math.min(Math.max(input.pollIntervalMs, (err as JulesApiError).retryAfterMs ?? 0), 60_000), beat);
           continue;
         }
         const snapshot0 = toSnapshot(session);
@@ -128,15 +130,14 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
             }
           } catch (err) {
             if (!(err instanceof JulesApiError && err.retryable)) throw toApplicationFailure(err);
-            beat();
-            await sleep(input.pollIntervalMs);
+            await sleepBeating(input.pollIntervalMs, beat);
             continue;
           }
           if (snapshot0.state !== state) {
             await store.updateTask(input.taskId, { julesState: snapshot0.state });
           }
           cursor = { ...cursor, lastUpdateTime: session.updateTime, lastChangeAt: Date.now() };
-          fastUntil = Date.now() + FAST_WINDOW_MS;
+          fastUntil = Date.now() + fastWindowMs;
         }
         const previousState = state;
         state = snapshot0.state;
@@ -170,16 +171,16 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           }
         }
         if (state === 'PAUSED' && previousState !== 'PAUSED') return result('paused', snapshot);
-        if (changed && (!input.reportStalled || input.knownState === 'PAUSED') && state !== 'PAUSED') return result('resumed', snapshot);
-        if (input.reportStalled && Date.now() - cursor.lastChangeAt > input.stallAfterMs) return result('stalled', snapshot);
+        if (changed && (input.stalled || input.knownState === 'PAUSED') && state !== 'PAUSED') return result('resumed', snapshot);
+        if (Date.now() - cursor.lastChangeAt > input.stallAfterMs) return result('stalled', snapshot);
         if (Date.now() - started > input.maxRunMs) {
           await flushProgress(true);
           return result('quiet', snapshot);
         }
 
-        beat();
-        const interval = Date.now() < fastUntil ? Math.max(1_000, Math.floor(input.pollIntervalMs / 4)) : input.pollIntervalMs;
-        await sleep(progress && !progress.posted ? Math.min(interval, PROGRESS_EDIT_MS) : interval);
+        const fast = Math.min(input.pollIntervalMs, Math.max(1_000, Math.floor(input.pollIntervalMs / 4)));
+        const interval = Date.now() < fastUntil ? fast : input.pollIntervalMs;
+        await sleepBeating(progress && !progress.posted ? Math.min(interval, PROGRESS_EDIT_MS) : interval, beat);
       }
     },
   };
@@ -187,6 +188,18 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
   async function post(input: WatchInput, body: MessageBody, step: string): Promise<string> {
     const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, step) });
     return posted.id;
+  }
+}
+
+// Cancellation reaches an activity only in a heartbeat's answer, so long sleeps heartbeat as they go: a push,
+// a reply or a cancel interrupts the watch within this long.
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/** Sleeps, heartbeating every couple of seconds; throws when the activity is cancelled. */
+async function sleepBeating(ms: number, beat: () => void): Promise<void> {
+  for (let left = ms; left > 0; left -= HEARTBEAT_EVERY_MS) {
+    beat();
+    await sleep(Math.min(left, HEARTBEAT_EVERY_MS));
   }
 }
 

@@ -1,5 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { runGuildSet, runMigrate, runSetKey, UsageError, type AdminContext } from './cli/admin.commands';
+import { runKeysRotate } from './cli/keys.commands';
+import { runRegisterCommands } from './cli/register-commands';
 import { createLogger } from './logger';
 import { runDemo } from './sandbox/demo';
 import { startService, type ServiceParts } from './service';
@@ -16,6 +18,9 @@ const USAGE = `Usage: jules-orchestrator <command>
   guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo owner/name] [--default-branch NAME]
   guild set-key --guild-id ID      read the guild's default Jules API key from stdin
   user set-key --discord-id ID     read a member's personal Jules API key from stdin
+  keys rotate                      re-encrypt every stored Jules key under SECRETS_ENCRYPTION_KEY
+  register-commands [--guild ID]   register every slash command with Discord (one bulk overwrite;
+                                   --guild: one server only, available at once)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -64,9 +69,22 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         else if (rest[0] === 'set-key') await runSetKey(ctx, 'guild', rest.slice(1));
         else throw new UsageError('guild takes `set` or `set-key`');
         return 0;
+      case 'register-commands':
+        try {
+          await runRegisterCommands(ctx, rest);
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          err(error.message);
+          return 78; // EX_CONFIG, like a configuration refused at start
+        }
+        return 0;
       case 'user':
         if (rest[0] === 'set-key') await runSetKey(ctx, 'user', rest.slice(1));
         else throw new UsageError('user takes `set-key`');
+        return 0;
+      case 'keys':
+        if (rest[0] !== 'rotate') throw new UsageError('keys takes `rotate`');
+        await runKeysRotate(ctx, rest.slice(1));
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -34,6 +34,13 @@ const duration = (fallback: string) =>
     .pipe(z.string().regex(/^[1-9]\d*(ms|s|m|h|d)$/, 'must be a positive duration like 500ms, 30s, 15m, 24h or 7d'))
     .transform(parseDuration);
 
+/** A comma-separated list; empty entries are dropped, an empty value counts as unset. */
+const commaList = (item: z.ZodType<string, string>) =>
+  optionalString.transform((value) => value?.split(',').map((part) => part.trim()).filter(Boolean)).pipe(z.array(item).optional());
+const base64Key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be standard base64 of exactly 32 bytes (openssl rand -base64 32)');
+/** A browser origin as the Origin header carries it: scheme, host and port, no path. */
+const origin = z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins like http://127.0.0.1:8233 (scheme://host:port, no path), comma-separated');
+
 const envSchema = z
   .object({
     TEMPORAL_ADDRESS: optionalString,
@@ -57,6 +64,7 @@ const envSchema = z
     DISCORD_TOKEN: optionalString,
     DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
     DISCORD_MODE: z.enum(['http', 'gateway']).default('http'),
+    DISCORD_FORWARD_THREAD_MESSAGES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
 
     JULES_API_URL: optionalString.pipe(z.string().url().optional()),
     GITHUB_TOKEN: optionalString,
@@ -68,6 +76,14 @@ const envSchema = z
         .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be standard base64 of exactly 32 bytes (openssl rand -base64 32)')
         .optional(),
     ),
+    // Retired keys, readable until `keys rotate` has re-encrypted everything under SECRETS_ENCRYPTION_KEY.
+    SECRETS_ENCRYPTION_PREVIOUS_KEYS: commaList(base64Key32),
+    TEMPORAL_PAYLOAD_KEY: optionalString.pipe(base64Key32.optional()),
+    TEMPORAL_PAYLOAD_PREVIOUS_KEYS: commaList(base64Key32),
+    TEMPORAL_UI_ORIGIN: commaList(origin),
+    CODEC_AUTH_TOKEN: optionalString.pipe(
+      z.string().regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces (openssl rand -hex 32)').optional(),
+    ),
     JULES_WEBHOOK_SECRET: optionalString,
     GITHUB_WEBHOOK_SECRET: optionalString,
 
@@ -76,19 +92,18 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     CONFIRMATION_TIMEOUT: duration('24h'),
-    JULES_POLL_INTERVAL: duration('10s'),
+    JULES_POLL_INTERVAL: duration('12s'),
     TASK_DEADLINE: duration('3d'),
   })
   .superRefine((env, ctx) => {
     if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
       ctx.addIssue({ code: 'custom', path: ['SUPABASE_SERVICE_ROLE_KEY'], message: 'is required with SUPABASE_URL' });
     }
-    if (env.SUPABASE_URL && !env.DATABASE_URL) {
+    if (env.SUPABASE_URL && !env.DATABASE_URL && !env.SECRETS_ENCRYPTION_KEY) {
       ctx.addIssue({
         code: 'custom',
-        path: ['DATABASE_URL'],
-        message:
-          'is required for now: set it to the Supabase connection string (Project Settings → Database); the supabase-js adapter is not built yet',
+        path: ['SECRETS_ENCRYPTION_KEY'],
+        message: 'is required with a shared database (generate one: openssl rand -base64 32)',
       });
     }
     if (env.DISCORD_TOKEN) {
@@ -118,8 +133,16 @@ export interface Config {
     readonly testServerPath?: string;
     readonly port: number;
     readonly uiPort: number;
+    /** Browser origins of the Web UI allowed to call `/codec`; undefined: the embedded UI's loopback origins. */
+    readonly uiOrigins?: readonly string[];
   };
-  readonly store: { readonly databaseUrl?: string; readonly dataDir: string };
+  readonly store: {
+    readonly databaseUrl?: string;
+    /** SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY: the Data API store, used when DATABASE_URL is unset. */
+    readonly supabaseUrl?: string;
+    readonly supabaseServiceRoleKey?: string;
+    readonly dataDir: string;
+  };
   readonly discord: {
     /** True when no Discord credentials are set: the local emulator stands in. */
     readonly emulated: boolean;
@@ -128,6 +151,11 @@ export interface Config {
     readonly token?: string;
     readonly apiUrl: string;
     readonly mode: 'http' | 'gateway';
+    /**
+     * Gateway mode: forward plain messages in a task's thread to Jules. Needs the privileged Message Content
+     * intent enabled in the Developer Portal; false connects with GUILDS only.
+     */
+    readonly forwardThreadMessages: boolean;
   };
   readonly jules: {
     /** Undefined in the sandbox (no Discord credentials): the local Jules emulator stands in. */
@@ -137,6 +165,14 @@ export interface Config {
   readonly github: { readonly token?: string; readonly apiUrl: string };
   readonly secrets: {
     readonly encryptionKey?: string;
+    /** SECRETS_ENCRYPTION_PREVIOUS_KEYS: retired keys of the stored Jules keys, for reading only. */
+    readonly previousEncryptionKeys: readonly string[];
+    /** Key of the Temporal payload codec (base64, 32 bytes); undefined: derived from the secrets key with HKDF. */
+    readonly payloadKey?: string;
+    /** Retired payload keys whose payloads must stay readable. */
+    readonly payloadPreviousKeys: readonly string[];
+    /** Bearer token of `/codec`; undefined: generated into DATA_DIR when Temporal is embedded, else `/codec` is off. */
+    readonly codecAuthToken?: string;
     readonly julesWebhookSecret?: string;
     readonly githubWebhookSecret?: string;
   };
@@ -178,8 +214,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       testServerPath: e.TEMPORAL_TEST_SERVER_PATH,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
+      ...(e.TEMPORAL_UI_ORIGIN ? { uiOrigins: e.TEMPORAL_UI_ORIGIN } : {}),
     },
-    store: { databaseUrl: e.DATABASE_URL, dataDir: resolve(e.DATA_DIR) },
+    store: {
+      databaseUrl: e.DATABASE_URL,
+      supabaseUrl: e.SUPABASE_URL,
+      supabaseServiceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
+      dataDir: resolve(e.DATA_DIR),
+    },
     discord: {
       emulated,
       applicationId: e.DISCORD_APPLICATION_ID,
@@ -187,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: e.DISCORD_TOKEN,
       apiUrl: e.DISCORD_API_URL,
       mode: e.DISCORD_MODE,
+      forwardThreadMessages: e.DISCORD_FORWARD_THREAD_MESSAGES === 'true',
     },
     jules: {
       apiUrl: e.JULES_API_URL ?? (emulated ? undefined : DEFAULT_JULES_API_URL),
@@ -195,6 +238,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     github: { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL },
     secrets: {
       encryptionKey: e.SECRETS_ENCRYPTION_KEY,
+      previousEncryptionKeys: e.SECRETS_ENCRYPTION_PREVIOUS_KEYS ?? [],
+      payloadKey: e.TEMPORAL_PAYLOAD_KEY,
+      payloadPreviousKeys: e.TEMPORAL_PAYLOAD_PREVIOUS_KEYS ?? [],
+      codecAuthToken: e.CODEC_AUTH_TOKEN,
       julesWebhookSecret: e.JULES_WEBHOOK_SECRET,
       githubWebhookSecret: e.GITHUB_WEBHOOK_SECRET,
     },

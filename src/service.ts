@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { API } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
@@ -11,14 +12,19 @@ import { createDiscordVerifier } from './crypto/discord-signature';
 import { loadOrCreateLocalKey } from './crypto/local-key';
 import { createSecretBox, type SecretBox } from './crypto/secret-box';
 import { createInteractionDispatcher } from './discord/dispatcher';
+import { createGatewayIngress } from './discord/gateway';
 import { createRestMessenger } from './discord/messenger';
 import { buildApp } from './http/app';
+import { codecEndpointForUi, defaultUiOrigins, loadOrCreateCodecAuthToken } from './http/codec.route';
 import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import { startDiscordEmulator, type DiscordEmulator } from './sandbox/discord-emulator';
+import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-gateway';
 import { createInteractionSigner, type InteractionSigner } from './sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator } from './sandbox/jules-emulator';
 import { openStore } from './store/open-store';
 import type { Store } from './store/store';
+import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
+import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createTemporalTaskControl } from './temporal/task-control';
@@ -44,7 +50,13 @@ export interface RunningService {
   readonly store: Store;
   readonly secrets: SecretBox;
   /** Present when no Discord credentials were set: the local emulator and the key pair that signs for it. */
-  readonly sandbox?: { readonly discord: DiscordEmulator; readonly signer: InteractionSigner; readonly jules?: JulesEmulator };
+  readonly sandbox?: {
+    readonly discord: DiscordEmulator;
+    readonly signer: InteractionSigner;
+    readonly jules?: JulesEmulator;
+    /** In gateway mode: the emulated gateway the bot connects to (`GET /gateway/bot` points at it). */
+    readonly gateway?: GatewayEmulator;
+  };
   readonly client?: Client;
   /** Stops everything this process started, in reverse order. */
   stop(): Promise<void>;
@@ -74,11 +86,19 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
   installTemporalLogger(log);
   try {
-    const store = await openStore({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir, inMemory: options.inMemoryStore ?? false });
+    const store = await openConfiguredStore(config, { inMemory: options.inMemoryStore ?? false });
     stops.push(() => store.close());
     const secrets = openSecrets(config, log);
+    // One data converter for every Client and Worker: payloads and failure messages are ciphertext in Temporal.
+    const codec = openPayloadCodec(config);
+    const dataConverter = createDataConverter(codec);
+    const codecAuth = parts.ingress ? openCodecAuth(config, log) : undefined;
+    // The embedded Web UI decodes through this process's /codec, so its address must be known before the UI starts.
+    const ingressPort = parts.ingress && config.http.port === 0 && !config.temporal.address ? await findFreePort(config.http.host) : config.http.port;
+    const codecEndpoint =
+      codecAuth && !config.temporal.address ? codecEndpointForUi(`http://${browserHost(config.http.host)}:${ingressPort}`, codecAuth.token) : undefined;
 
-    const temporal = await openTemporal(config, log, print);
+    const temporal = await openTemporal(config, log, print, codecEndpoint);
     stops.push(() => temporal.stop());
 
     let sandbox: RunningService['sandbox'];
@@ -99,8 +119,15 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         stops.push(() => jules!.close());
         julesApiUrl = jules.url;
       }
-      sandbox = { discord, signer, ...(jules ? { jules } : {}) };
+      let gateway: GatewayEmulator | undefined;
+      if (config.discord.mode === 'gateway') {
+        // Started after (so stopped before) the REST emulator; it points the REST emulator's /gateway/bot at itself.
+        gateway = await startGatewayEmulator({ rest: discord });
+        stops.push(() => gateway!.close());
+      }
+      sandbox = { discord, signer, ...(jules ? { jules } : {}), ...(gateway ? { gateway } : {}) };
       print(`Discord emulator: ${discord.apiUrl} (no DISCORD_TOKEN set)`);
+      if (gateway) print(`Gateway emulator: ${gateway.url}`);
       if (jules) print(`Jules emulator:   ${jules.url}`);
     }
 
@@ -114,7 +141,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         log,
       });
       const connection: NativeConnection = await connectWorker(temporal.address);
-      const worker: Worker = await createTaskWorker({ connection, namespace: temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
+      const worker: Worker = await createTaskWorker({ connection, namespace: temporal.namespace, taskQueue: config.temporal.taskQueue, activities, dataConverter });
       const running = worker.run();
       stops.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -128,26 +155,51 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     if (parts.ingress) {
       const connection = await Connection.connect({ address: temporal.address });
       stops.push(() => connection.close());
-      client = new Client({ connection, namespace: temporal.namespace });
+      client = new Client({ connection, namespace: temporal.namespace, dataConverter });
+      const tasks = createTemporalTaskControl({
+        client,
+        taskQueue: config.temporal.taskQueue,
+        settings: {
+          confirmationTimeoutMs: config.timeouts.confirmationMs,
+          pollIntervalMs: config.jules.pollIntervalMs,
+          deadlineMs: config.timeouts.taskDeadlineMs,
+        },
+      });
+      const julesWebhookSecret = config.secrets.julesWebhookSecret;
+      // One dispatcher for both ways Discord delivers interactions: POST /interactions and the gateway.
+      const dispatch = createInteractionDispatcher({ tasks, log, store });
       const app: FastifyInstance = buildApp({
         verifyDiscordSignature: createDiscordVerifier(publicKey!),
-        dispatch: createInteractionDispatcher({
-          tasks: createTemporalTaskControl({
-            client,
-            taskQueue: config.temporal.taskQueue,
-            settings: {
-              confirmationTimeoutMs: config.timeouts.confirmationMs,
-              pollIntervalMs: config.jules.pollIntervalMs,
-              deadlineMs: config.timeouts.taskDeadlineMs,
-            },
-          }),
-          log,
-        }),
+        dispatch,
+        // Without a secret nobody could sign a push, so the route is not there at all (404).
+        ...(julesWebhookSecret ? { julesWebhook: { secret: julesWebhookSecret, deliveries: store.deliveries, store, tasks } } : {}),
+        ...(codecAuth
+          ? { codec: { codec, authToken: codecAuth.token, allowedOrigins: config.temporal.uiOrigins ?? defaultUiOrigins(temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`) } }
+          : {}),
         logger: log,
       });
-      ingressUrl = await app.listen({ host: config.http.host, port: config.http.port });
+      ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
       stops.push(() => app.close());
-      print(`Ingress:          ${ingressUrl} (POST /interactions, GET /healthz)`);
+      print(`Ingress:          ${ingressUrl} (POST /interactions${julesWebhookSecret ? ', POST /webhook/jules' : ''}, GET /healthz)`);
+      if (config.discord.mode === 'gateway') {
+        const gateway = createGatewayIngress({
+          rest: new REST({ api: discordApiUrl }).setToken(discordToken ?? ''),
+          token: discordToken ?? '',
+          dispatch,
+          tasks,
+          store,
+          log,
+          forwardThreadMessages: config.discord.forwardThreadMessages,
+        });
+        stops.push(() => gateway.stop());
+        await gateway.start();
+        print(`Gateway:          connected (interactions${config.discord.forwardThreadMessages ? ' and thread messages' : ''} over the gateway)`);
+      }
+      if (codecAuth) {
+        // The path of the token, never the token: terminals and log collectors keep what is printed.
+        const where = codecAuth.file ? `the token is in ${codecAuth.file}` : 'the token is CODEC_AUTH_TOKEN';
+        print(`Codec server:     ${ingressUrl}/codec (POST /decode, /encode; ${where}; ${codecEndpoint ? 'the embedded Web UI uses it' : 'see README, "Encrypted workflow payloads"'})`);
+      }
     }
 
     return {
@@ -165,12 +217,73 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   }
 }
 
+/** Opens the store the config points at: DATABASE_URL, else the Supabase Data API, else embedded PGlite. */
+export function openConfiguredStore(config: Config, options: { inMemory?: boolean; migrate?: boolean } = {}): ReturnType<typeof openStore> {
+  const { databaseUrl, supabaseUrl, supabaseServiceRoleKey, dataDir } = config.store;
+  return openStore({
+    dataDir,
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    ...(databaseUrl === undefined && supabaseUrl !== undefined ? { supabaseUrl, serviceRoleKey: supabaseServiceRoleKey } : {}),
+    ...options,
+  });
+}
+
 /** The secret box for stored keys: the configured key, or for the embedded store a generated local one. */
 export function openSecrets(config: Config, log: Logger): SecretBox {
-  if (config.secrets.encryptionKey) return createSecretBox(config.secrets.encryptionKey);
+  // Previous keys stay readable until `keys rotate` has moved every stored key to the current one.
+  if (config.secrets.encryptionKey) return createSecretBox(config.secrets.encryptionKey, { previousKeys: [...config.secrets.previousEncryptionKeys] });
   const { key, created } = loadOrCreateLocalKey(config.store.dataDir);
   if (created) log.warn({ file: join(config.store.dataDir, 'secrets.key') }, 'SECRETS_ENCRYPTION_KEY is unset: generated a local key for the embedded store');
   return createSecretBox(key);
+}
+
+/**
+ * The payload codec every Client and Worker shares: TEMPORAL_PAYLOAD_KEY, else a key derived (HKDF) from
+ * SECRETS_ENCRYPTION_KEY, or from the embedded store's local key when that is unset, so there is one secret to keep.
+ */
+export function openPayloadCodec(config: Config): EncryptionCodec {
+  const secretsKey = config.secrets.encryptionKey ?? loadOrCreateLocalKey(config.store.dataDir).key;
+  return createEncryptionCodec(
+    createPayloadKeyring({
+      secretsKey,
+      secretsPreviousKeys: config.secrets.previousEncryptionKeys,
+      ...(config.secrets.payloadKey ? { payloadKey: config.secrets.payloadKey } : {}),
+      payloadPreviousKeys: config.secrets.payloadPreviousKeys,
+    }),
+  );
+}
+
+/**
+ * The bearer token of `/codec`: CODEC_AUTH_TOKEN, or with the embedded Temporal one generated into DATA_DIR.
+ * Against a Temporal cluster without a token `/codec` stays off: several ingress processes would each invent their own.
+ */
+function openCodecAuth(config: Config, log: Logger): { token: string; file?: string } | undefined {
+  if (config.secrets.codecAuthToken) return { token: config.secrets.codecAuthToken };
+  if (config.temporal.address) {
+    log.warn('CODEC_AUTH_TOKEN is unset: /codec is off, so the Temporal Web UI shows workflow payloads encrypted');
+    return undefined;
+  }
+  const { token, created, file } = loadOrCreateCodecAuthToken(config.store.dataDir);
+  if (created) log.warn({ file }, 'CODEC_AUTH_TOKEN is unset: generated a codec token for the embedded Web UI');
+  return { token, file };
+}
+
+/** A free TCP port on `host`, for an ingress asked to listen on port 0 whose address the Web UI must know first. */
+async function findFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      probe.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port assigned'))));
+    });
+  });
+}
+
+/** The host a browser on this machine uses to reach a server bound to `host`. */
+function browserHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 interface OpenTemporal {
@@ -182,7 +295,7 @@ interface OpenTemporal {
 }
 
 /** Connects to TEMPORAL_ADDRESS, or starts the embedded dev server persisting to DATA_DIR with the Web UI on. */
-async function openTemporal(config: Config, log: Logger, print: (line: string) => void): Promise<OpenTemporal> {
+async function openTemporal(config: Config, log: Logger, print: (line: string) => void, codecEndpoint?: string): Promise<OpenTemporal> {
   const { namespace } = config.temporal;
   if (config.temporal.address) {
     const connection = await Connection.connect({ address: config.temporal.address });
@@ -207,6 +320,7 @@ async function openTemporal(config: Config, log: Logger, print: (line: string) =
     ui: true,
     ...(config.temporal.uiPort ? { uiPort: config.temporal.uiPort } : {}),
     dbFilename: join(config.store.dataDir, 'temporal.db'),
+    ...(codecEndpoint ? { codecEndpoint } : {}),
   });
   print(`Temporal:         ${server.address} (embedded dev server, state in ${join(config.store.dataDir, 'temporal.db')})`);
   if (server.uiUrl) print(`Temporal Web UI:  ${server.uiUrl}`);

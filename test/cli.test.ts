@@ -86,7 +86,8 @@ describe('jules-orchestrator migrate', { timeout: STORE_TEST_TIMEOUT_MS }, () =>
     const first = await runCli(['migrate'], { dataDir });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^Applied 1 migration\(s\): \d+\n$/);
+    const files = readdirSync(join(ROOT, 'supabase', 'migrations')).filter((f) => f.endsWith('.sql'));
+    expect(first.stdout).toBe(`Applied ${files.length} migration(s): ${files.map((f) => f.split('_')[0]).join(', ')}\n`);
     expect(existsSync(join(dataDir, 'pglite'))).toBe(true);
 
     const second = await runCli(['migrate'], { dataDir });

@@ -36,7 +36,7 @@ describe('loading the configuration', () => {
     expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
     expect(config.logLevel).toBe('info');
     expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000 });
-    expect(config.jules.pollIntervalMs).toBe(10_000);
+    expect(config.jules.pollIntervalMs).toBe(12_000);
   });
 
   it('uses the Jules emulator (no Jules URL) when Discord is emulated', () => {
@@ -153,9 +153,9 @@ describe('loading the configuration', () => {
     expect(problems.join('\n')).not.toContain('super-secret-token');
   });
 
-  it('asks for the service role key and a connection string with SUPABASE_URL', () => {
+  it('asks for the service role key and an encryption key with SUPABASE_URL', () => {
     const problems = problemsOf({ SUPABASE_URL: 'https://abc.supabase.co' });
-    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DATABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY']);
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['SECRETS_ENCRYPTION_KEY', 'SUPABASE_SERVICE_ROLE_KEY']);
   });
 
   it('resolves DATA_DIR to an absolute path', () => {

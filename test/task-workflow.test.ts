@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { failingScript } from '../src/sandbox/jules-emulator';
-import { buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
+import { buildModalSubmit, buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
 import { taskWorkflowId } from '../src/shared/ids';
 import { buttonId, eventually, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 
@@ -145,7 +145,11 @@ describe('the confirmation card', () => {
     stack = await startTestStack();
     const asked = await stack.ask(MEMBERS.developer, { prompt: 'Rewrite it in Rust' });
     const card = await cardOf(stack, asked.taskId);
-    const clicked = await stack.click(MEMBERS.lead, buttonId(card.components, 'Reject')!, card.id);
+    const opened = await stack.click(MEMBERS.lead, buttonId(card.components, 'Reject')!, card.id);
+    expect(opened.body.type).toBe(9); // the optional reason modal
+    const clicked = await stack.send(
+      buildModalSubmit({ applicationId: stack.discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user: MEMBERS.lead, customId: opened.body.data.custom_id, fields: { text: 'Out of scope this sprint' }, message: card }),
+    );
     expect(clicked.body.type).toBe(7);
     const outcome = await stack.outcome(asked.taskId);
     expect(outcome.status).toBe('rejected');
@@ -155,6 +159,7 @@ describe('the confirmation card', () => {
     const dm = stack.discord.dmChannelOf(GUILD.developer);
     expect(dm).toBeDefined();
     expect(stack.discord.channelMessages(dm!).map((m) => m.content)).toEqual([expect.stringContaining('was rejected')]);
+    expect(stack.discord.channelMessages(dm!)[0]?.content).toContain('Out of scope this sprint');
     expect(stack.jules.sessions()).toHaveLength(0);
     const late = await stack.click(MEMBERS.lead, buttonId(card.components, 'Confirm')!, card.id);
     expect(late.body.data.content).toContain('no longer waiting');

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -82,6 +83,8 @@ const WATCH_MAX_RUN_MS = 30 * 60_000;
 const { watchJulesSession } = proxyActivities<Activities>({
   startToCloseTimeout: WATCH_MAX_RUN_MS + 5 * 60_000,
   heartbeatTimeout: '1m',
+  // A cancelled watch is waited for, so a cancelled task has really stopped calling Jules when it says so.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2s', maximumInterval: '1m' },
 });
 
@@ -186,7 +189,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   // ---- Admission, card and confirmation (skipped after continue-as-new) ----
   let cardMessageId = input.carried?.cardMessageId;
   let threadId = input.carried?.threadId;
-  let deadlineAt = input.carried?.deadlineAt ?? Date.now() + settings.deadlineMs;
+  const deadlineAt = input.carried?.deadlineAt ?? Date.now() + settings.deadlineMs;
 
   if (!input.carried) {
     admission = await admitTask(request);
@@ -333,7 +336,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
           planApproval: request.planApproval === true,
           pollIntervalMs: settings.pollIntervalMs,
           stallAfterMs: settings.stallAfterMs,
-          reportStalled: view!.status !== 'stalled',
+          stalled: view!.status === 'stalled',
           maxRunMs: Math.min(WATCH_MAX_RUN_MS, Math.max(1_000, deadlineAt - Date.now())),
         }),
       );
@@ -385,6 +388,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
           return finish('stalled', { ...stateChanged, lastError: `Jules showed no progress for ${minutes(settings.stallAfterMs * 2)}; the task stopped watching.` });
         }
         stalledOnce = true;
+        // The second timeout counts from the alert.
+        cursor = { ...cursor, lastChangeAt: Date.now() };
         await advance({ status: 'stalled' }, { notice: { kind: 'stalled', detail: minutes(settings.stallAfterMs), step: `stalled:${cursor.lastChangeAt}` } });
         break;
       case 'resumed':

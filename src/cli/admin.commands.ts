@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { maskSecret } from '../crypto/secret-box';
 import { migrate } from '../store/migrate';
-import { openStore } from '../store/open-store';
-import { openSecrets } from '../service';
+import { openConfiguredStore, openSecrets } from '../service';
 import type { Logger } from 'pino';
 import { readSecret, validateApiKey } from './read-secret';
 
@@ -30,8 +29,11 @@ const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** `migrate`: applies pending SQL migrations to the configured database. */
 export async function runMigrate(ctx: AdminContext): Promise<void> {
-  const store = await openStore({ databaseUrl: ctx.config.store.databaseUrl, dataDir: ctx.config.store.dataDir, migrate: false });
+  const store = await openConfiguredStore(ctx.config, { migrate: false });
   try {
+    if (!store.executor) {
+      throw new UsageError('migrate needs a SQL connection: set DATABASE_URL to the connection string (the Data API cannot change the schema), or run `supabase db push`.');
+    }
     const applied = await migrate(store.executor);
     ctx.out(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The database is up to date.');
   } finally {
@@ -57,7 +59,7 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
   const confirmRoles = roleList(values['confirm-roles'], '--confirm-roles');
   const defaultRepo = values['default-repo'];
   if (defaultRepo !== undefined && !REPO.test(defaultRepo)) throw new UsageError('--default-repo must be owner/name');
-  const store = await openStore({ databaseUrl: ctx.config.store.databaseUrl, dataDir: ctx.config.store.dataDir });
+  const store = await openConfiguredStore(ctx.config);
   try {
     const guild = await store.upsertGuild({
       guildId,
@@ -90,7 +92,7 @@ export async function runSetKey(ctx: AdminContext, scope: 'guild' | 'user', args
   const problem = validateApiKey(key);
   if (problem) throw new UsageError(`Not saved: ${problem}. Pipe the key in, e.g. \`printenv JULES_KEY | jules-orchestrator ${scope} set-key --${flag} ${id}\`.`);
   const secrets = openSecrets(ctx.config, ctx.log);
-  const store = await openStore({ databaseUrl: ctx.config.store.databaseUrl, dataDir: ctx.config.store.dataDir });
+  const store = await openConfiguredStore(ctx.config);
   try {
     const ciphertext = secrets.encrypt(key);
     if (scope === 'guild') await store.setGuildKey(id, ciphertext);

@@ -1,18 +1,25 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { InteractionDispatcher } from '../discord/dispatcher';
+import { registerCodecRoutes, type CodecRouteOptions } from './codec.route';
 import { registerInteractionsRoute, type SignatureVerifier } from './interactions.route';
+import { registerJulesWebhookRoute, type JulesWebhookDeps } from './jules-webhook.route';
 
 /** What the HTTP ingress needs. `main` wires real ones; tests pass the same with emulator-backed parts. */
 export interface AppDeps {
   readonly verifyDiscordSignature: SignatureVerifier;
   readonly dispatch: InteractionDispatcher;
+  /** `POST /webhook/jules`, registered only when given (`JULES_WEBHOOK_SECRET` is set); otherwise it is a 404. */
+  readonly julesWebhook?: JulesWebhookDeps;
+  /** `POST /codec/decode` and `/codec/encode` for the Temporal Web UI, registered only when given; otherwise a 404. */
+  readonly codec?: CodecRouteOptions;
   /** Fastify's logger option: a pino instance, or false. */
   readonly logger?: FastifyServerOptions['loggerInstance'] | false;
 }
 
 /**
  * Builds the ingress without listening, so tests use `inject()` and `main` decides where to listen.
- * Routes: `POST /interactions`, `GET /healthz`.
+ * Routes: `POST /interactions`, `POST /webhook/jules` (when configured), `POST /codec/{decode,encode}` (when
+ * configured), `GET /healthz`.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = deps.logger ? Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) }) : Fastify({ logger: false });
@@ -26,6 +33,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerInteractionsRoute(app, { verify: deps.verifyDiscordSignature, dispatch: deps.dispatch });
+  if (deps.julesWebhook) registerJulesWebhookRoute(app, deps.julesWebhook);
+  if (deps.codec) registerCodecRoutes(app, deps.codec);
 
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 

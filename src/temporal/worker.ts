@@ -1,13 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import { FAILURE_CONVERTER_PATH } from './data-converter';
 
 /** Path of the workflows entry the worker bundles. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-/** Bundles the workflow code once (about a second); pass the result to every worker of a process. */
+/**
+ * Bundles the workflow code once (about a second); pass the result to every worker of a process. The bundle carries
+ * the failure converter that encodes failure messages, since a pre-built bundle ignores the worker's converter paths.
+ */
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
 }
 
 /** Options of {@link createTaskWorker}. */
@@ -17,6 +22,8 @@ export interface TaskWorkerOptions {
   readonly taskQueue: string;
   readonly activities: Activities;
   readonly workflowBundle?: WorkflowBundleWithSourceMap;
+  /** The data converter every Client and Worker shares (`createDataConverter`): encrypted payloads and failures. */
+  readonly dataConverter?: DataConverter;
   /** How long running activities may finish on shutdown before they are cancelled. */
   readonly shutdownGraceTime?: string;
 }
@@ -29,7 +36,11 @@ export async function createTaskWorker(options: TaskWorkerOptions): Promise<Work
     taskQueue: options.taskQueue,
     activities: options.activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    // Cancellation reaches an activity only with a heartbeat's answer: a short throttle lets a cancelled
+    // session watcher stop within a second (heartbeats write no history).
+    maxHeartbeatThrottleInterval: '1s',
   });
 }
 

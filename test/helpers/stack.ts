@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { API } from '@discordjs/core/http-only';
+import { API, type APIInteraction } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -9,17 +9,22 @@ import { createActivities } from '../../activities';
 import { createDiscordVerifier } from '../../src/crypto/discord-signature';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/crypto/secret-box';
 import { createInteractionDispatcher } from '../../src/discord/dispatcher';
+import { createGatewayIngress, type GatewayIngress } from '../../src/discord/gateway';
 import { createRestMessenger } from '../../src/discord/messenger';
 import { buildApp } from '../../src/http/app';
 import { createHttpJulesClientFactory } from '../../src/jules/http-jules-client';
 import { createLogger } from '../../src/logger';
 import { startDiscordEmulator, type DiscordEmulator } from '../../src/sandbox/discord-emulator';
+import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
 import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../../src/shared/ids';
 import type { TaskOutcome } from '../../src/shared/task';
+import { createPostgresDeliveryLog } from '../../src/store/delivery-log';
 import { openStore } from '../../src/store/open-store';
 import type { Store } from '../../src/store/store';
+import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
+import { createDataConverter } from '../../src/temporal/data-converter';
 import { installTemporalLogger } from '../../src/temporal/runtime';
 import { createTemporalTaskControl } from '../../src/temporal/task-control';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
@@ -36,6 +41,9 @@ export const GUILD = {
   outsider: '800000000000000102',
   repo: 'acme/widgets',
 } as const;
+
+/** The stack's `/codec` token and the one browser origin allowed to call it (the embedded Web UI's default). */
+export const CODEC = { token: 'test-codec-token-0123456789', origin: 'http://127.0.0.1:8233' } as const;
 
 /** Keys the Jules emulator accepts; they must never show up in history, logs or Discord. */
 export const KEYS = { personal: 'AQ.personal-key-0123456789abcdef', guild: 'AQ.guild-key-fedcba9876543210' } as const;
@@ -54,6 +62,8 @@ export interface TestStack {
   readonly client: Client;
   readonly store: Store;
   readonly secrets: SecretBox;
+  /** The payload codec of the stack's Client and Worker (history is encrypted as in production); `/codec` uses it too. */
+  readonly codec: EncryptionCodec;
   readonly discord: DiscordEmulator;
   readonly jules: JulesEmulator;
   readonly signer: InteractionSigner;
@@ -61,6 +71,9 @@ export interface TestStack {
   readonly taskQueue: string;
   /** Every log line the worker and ingress wrote. */
   readonly logs: string[];
+  /** Gateway mode only: the emulated gateway, and the bot's real `@discordjs/ws` connection to it. */
+  readonly gateway?: GatewayEmulator;
+  readonly ingress?: GatewayIngress;
   /** Posts a signed interaction through the real fastify app. */
   send(interaction: unknown, options?: { signer?: InteractionSigner; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   /** Runs `/jules` as a member and returns the interaction id's task id with the answer. */
@@ -80,6 +93,13 @@ export interface TestStackOptions {
   readonly guild?: boolean;
   readonly guildKey?: boolean;
   readonly personalKey?: boolean;
+  /**
+   * How interactions arrive: signed POSTs to `/interactions` (`http`, the default), or INTERACTION_CREATE over
+   * the emulated gateway answered through the REST callback (`gateway`); `send` then returns that callback.
+   */
+  readonly mode?: 'http' | 'gateway';
+  /** Registers `POST /webhook/jules` with this secret (`JULES_WEBHOOK_SECRET`), as `main` does when it is set. */
+  readonly julesWebhookSecret?: string;
 }
 
 /** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
@@ -92,7 +112,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   installTemporalLogger(log);
   const store = await openStore({ inMemory: true });
-  const secrets = createSecretBox(generateEncryptionKey());
+  const secretsKey = generateEncryptionKey();
+  const secrets = createSecretBox(secretsKey);
+  // Every test runs encrypted, as `main` does: the payload key derives from the secrets key.
+  const codec = createEncryptionCodec(createPayloadKeyring({ secretsKey }));
+  const dataConverter = createDataConverter(codec);
   const discord = await startDiscordEmulator();
   const jules = await startJulesEmulator({ keys: [KEYS.personal, KEYS.guild], timeScale: 0.2, ...options.jules });
   const signer = createInteractionSigner();
@@ -111,21 +135,37 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(jules.url), discord: createRestMessenger(new API(rest)), log }),
+    dataConverter,
     shutdownGraceTime: '1s',
   });
   const running = worker.run();
 
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, dataConverter });
   const settings: TaskSettings = { confirmationTimeoutMs: 60_000, pollIntervalMs: 100, deadlineMs: 120_000, ...options.settings };
+  const tasks = createTemporalTaskControl({ client, taskQueue, settings });
+  const dispatch = createInteractionDispatcher({ tasks, log, store });
   const app = buildApp({
     verifyDiscordSignature: createDiscordVerifier(signer.publicKeyHex),
-    dispatch: createInteractionDispatcher({ tasks: createTemporalTaskControl({ client, taskQueue, settings }), log }),
+    dispatch,
+    ...(options.julesWebhookSecret
+      ? { julesWebhook: { secret: options.julesWebhookSecret, deliveries: createPostgresDeliveryLog(store.executor), store, tasks } }
+      : {}),
+    codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
     logger: log,
   });
   await app.ready();
 
+  let gateway: GatewayEmulator | undefined;
+  let ingress: GatewayIngress | undefined;
+  if (options.mode === 'gateway') {
+    gateway = await startGatewayEmulator({ rest: discord, heartbeatIntervalMs: 1_000 });
+    ingress = createGatewayIngress({ rest: new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token), token: discord.token, dispatch, tasks, store, log });
+    await ingress.start();
+  }
+
   const send: TestStack['send'] = async (interaction, sendOptions = {}) => {
+    if (gateway) return sendOverGateway(gateway, discord, interaction as APIInteraction);
     const body = sendOptions.raw ?? JSON.stringify(interaction);
     const signed = (sendOptions.signer ?? signer).sign(body);
     const response = await app.inject({ method: 'POST', url: '/interactions', headers: { ...signed.headers, ...sendOptions.headers }, payload: body });
@@ -137,12 +177,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     client,
     store,
     secrets,
+    codec,
     discord,
     jules,
     signer,
     worker,
     taskQueue,
     logs,
+    ...(gateway && ingress ? { gateway, ingress } : {}),
     send,
     async ask(user, commandOptions) {
       const command = buildSlashCommand({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, name: 'jules', options: commandOptions });
@@ -156,6 +198,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       return (await client.workflow.getHandle(taskId).result()) as TaskOutcome;
     },
     async stop() {
+      await ingress?.stop();
+      await gateway?.close();
       await app.close();
       worker.shutdown();
       await running;
@@ -166,6 +210,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await store.close();
     },
   };
+}
+
+/** Gateway mode's `send`: dispatches INTERACTION_CREATE and returns the REST callback the bot posted, like an inline answer. */
+async function sendOverGateway(gateway: GatewayEmulator, discord: DiscordEmulator, interaction: APIInteraction): Promise<{ status: number; body: any }> {
+  gateway.dispatchInteraction(interaction);
+  const callback = await eventually(() => discord.callbacks.find((c) => c.interactionId === interaction.id), `the callback of interaction ${interaction.id}`);
+  return { status: 200, body: { type: callback.type, ...(callback.data !== undefined ? { data: callback.data } : {}) } };
 }
 
 /** Members of the test guild, as interactions carry them. */
