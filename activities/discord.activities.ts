@@ -1,14 +1,30 @@
 import { DiscordAPIError } from '@discordjs/rest';
 import type { TaskPatch, TaskView } from '../src/shared/task';
+import { isFinalStatus, type TaskStatus } from '../src/shared/task-status';
+import type { TaskEventDetail, TaskEventKind } from '../src/store/store';
 import { renderNotice, type NoticeKind } from '../src/discord/notices';
 import { renderAnnouncement, renderTaskCard } from '../src/discord/task-card';
 import type { ActivityDeps } from './deps';
 import { nonceFor } from './nonce';
 
+/** The audit event a step records; with `from`, the status change is guarded in SQL (`jo_transition_task`). */
+export interface StepEvent {
+  readonly kind: TaskEventKind;
+  readonly actorId?: string | null;
+  /** The statuses the task must be in for `patch.status` to apply ("confirm only if still pending"). */
+  readonly from?: readonly TaskStatus[];
+  readonly outcome?: string | null;
+  readonly detail?: TaskEventDetail;
+}
+
 /** Input of {@link publishTaskUpdate}. */
 export interface PublishInput {
   /** What changed in the `tasks` row with this step, recorded before Discord is told. */
   readonly patch?: TaskPatch;
+  /** The audit trail's record of this step, written with the patch. */
+  readonly event?: StepEvent;
+  /** Identifies the step, so a retried activity records its event once. */
+  readonly step?: string;
   readonly channelId: string;
   /** The card to edit; absent the first time, when the card is posted and its thread started. */
   readonly cardMessageId?: string;
@@ -33,6 +49,39 @@ export interface PublishResult {
  * keeps history small (one schedule, not two). Rate limits (429) are waited out by @discordjs/rest.
  */
 export function createDiscordActivities({ discord, store, log }: Pick<ActivityDeps, 'discord' | 'store' | 'log'>) {
+  /** Writes the step's patch and event: one guarded SQL transition when the status must come from somewhere. */
+  async function recordStep(input: PublishInput): Promise<void> {
+    const taskId = input.view.taskId;
+    const { patch, event } = input;
+    if (event?.from && patch?.status) {
+      const { status, ...rest } = patch;
+      const moved = await store.transitionTask(taskId, {
+        from: event.from,
+        to: status,
+        event: event.kind,
+        ...(event.actorId !== undefined ? { actorId: event.actorId } : {}),
+        ...(Object.keys(rest).length ? { patch: rest } : {}),
+        ...(event.outcome !== undefined ? { outcome: event.outcome } : {}),
+        ...(event.detail ? { detail: event.detail } : {}),
+      });
+      // Not moved: a retry of a step that already happened (the row is in `to`), or a row that disagrees with
+      // the workflow, which owns the task: then the workflow's view wins.
+      if (!moved) {
+        const row = await store.getTask(taskId);
+        if (row && row.status !== status) {
+          log.warn({ taskId, from: row.status, to: status }, 'the tasks row disagreed with the workflow; the workflow wins');
+          await store.updateTask(taskId, patch);
+          await store.recordTaskEvent({ taskId, kind: event.kind, actorId: event.actorId ?? null, outcome: event.outcome ?? status, ...(event.detail ? { detail: event.detail } : {}), ...(input.step ? { dedupeKey: input.step } : {}) });
+        }
+      }
+      return;
+    }
+    if (patch && Object.keys(patch).length) await store.updateTask(taskId, patch);
+    if (event) {
+      await store.recordTaskEvent({ taskId, kind: event.kind, actorId: event.actorId ?? null, ...(event.outcome !== undefined ? { outcome: event.outcome } : {}), ...(event.detail ? { detail: event.detail } : {}), ...(input.step ? { dedupeKey: input.step } : {}) });
+    }
+  }
+
   return {
     /**
      * Records the step's patch, then posts or refreshes the task's card and posts an announcement when a task
@@ -41,7 +90,9 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
      */
     async publishTaskUpdate(input: PublishInput): Promise<PublishResult> {
       const taskId = input.view.taskId;
-      if (input.patch) await store.updateTask(taskId, input.patch);
+      await recordStep(input);
+      // A finished task (its outcome announced) gives its Jules session slot to the next task of the same key owner.
+      if (input.announce === 'outcome' || (input.patch?.status && isFinalStatus(input.patch.status))) await store.releaseSessionSlot(taskId);
       let cardMessageId = input.cardMessageId;
       let threadId = input.threadId;
       try {

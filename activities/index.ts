@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { createDiscordActivities } from './discord.activities';
 import { createJulesActivities } from './jules.activities';
+import { createSlotActivities } from './slot.activities';
 import { createStoreActivities } from './store.activities';
 import { createWatchActivities } from './watch.activities';
 
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createJulesActivities(deps),
     ...createDiscordActivities(deps),
     ...createWatchActivities(deps),
+    ...createSlotActivities(deps),
   };
 }
 

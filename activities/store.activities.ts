@@ -72,6 +72,19 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
   };
 }
 
+/** The refusal for a request over quota, saying when to try again (a Discord timestamp shows local time). */
+export function quotaRefusal(limit: 'user_hourly' | 'guild_daily', quota: number, retryAt: Date): Admission {
+  const when = `<t:${Math.ceil(retryAt.getTime() / 1000)}:R>`;
+  return {
+    admitted: false,
+    code: 'quota',
+    reason:
+      limit === 'user_hourly'
+        ? `You have used your ${quota} Jules requests for this hour in this server. You can ask again ${when}.`
+        : `This server has used its ${quota} Jules requests for today. You can ask again ${when}.`,
+  };
+}
+
 /** Activities over the task projection and guild configuration. */
 export function createStoreActivities({ store, log }: Pick<ActivityDeps, 'store' | 'log'>) {
   return {
@@ -84,9 +97,10 @@ export function createStoreActivities({ store, log }: Pick<ActivityDeps, 'store'
         store.getGuild(request.guildId),
         store.getUserKey(request.requester.id),
       ]);
-      const admission = decideAdmission(request, { guild, hasPersonalKey: personalKey !== undefined });
+      let admission = decideAdmission(request, { guild, hasPersonalKey: personalKey !== undefined });
       if (admission.admitted) {
-        await store.createTask({
+        // The quota check and the insert are one SQL call, so two workers cannot both take the last request.
+        const recorded = await store.createTaskWithinQuota({
           id: request.taskId,
           guildId: request.guildId,
           channelId: request.channelId,
@@ -97,7 +111,17 @@ export function createStoreActivities({ store, log }: Pick<ActivityDeps, 'store'
           status: admission.status,
           keySource: admission.keySource,
         });
+        if (!recorded.allowed) admission = quotaRefusal(recorded.limit, recorded.quota, recorded.retryAt);
       }
+      await store.recordTaskEvent({
+        taskId: request.taskId,
+        guildId: request.guildId,
+        actorId: request.requester.id,
+        kind: admission.admitted ? 'admitted' : 'refused',
+        outcome: admission.admitted ? admission.status : admission.code,
+        detail: admission.admitted ? { keySource: admission.keySource, repo: admission.repo } : {},
+        dedupeKey: 'admission',
+      });
       log.info(
         { taskId: request.taskId, guildId: request.guildId, requesterId: request.requester.id, admitted: admission.admitted, ...(admission.admitted ? { status: admission.status, keySource: admission.keySource } : { code: admission.code }) },
         'admission decided',

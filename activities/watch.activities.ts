@@ -1,4 +1,4 @@
-import { Context, sleep } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { renderPlanMessage, renderProgressMessage, renderQuestionMessage } from '../src/discord/task-card';
 import type { MessageBody } from '../src/discord/messenger';
 import { JulesApiError } from '../src/jules/errors';
@@ -7,6 +7,7 @@ import type { JulesAction, SessionSnapshot, WatchCursor, WatchResult } from '../
 import { TERMINAL_SESSION_STATES } from '../src/shared/jules-session';
 import type { TaskView } from '../src/shared/task';
 import type { ActivityDeps } from './deps';
+import { sleepBeating } from './heartbeat';
 import { nonceFor } from './nonce';
 import { toApplicationFailure } from './failures';
 import type { KeyOwner } from './jules.activities';
@@ -69,6 +70,12 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
         for (const action of input.deliver) {
           if (cursor.delivered.includes(action.id)) continue;
           await deliver(client, input.session, action);
+          await store.recordTaskEvent({
+            taskId: input.taskId,
+            kind: action.kind === 'approve_plan' ? 'plan_approved' : action.purpose === 'changes' ? 'changes_requested' : 'message_to_jules',
+            actorId: action.actorId,
+            dedupeKey: action.id,
+          });
           cursor = { ...cursor, delivered: [...cursor.delivered, action.id].slice(-50), lastChangeAt: Date.now() };
           beat();
         }
@@ -135,6 +142,7 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           }
           if (snapshot0.state !== state) {
             await store.updateTask(input.taskId, { julesState: snapshot0.state });
+            await store.recordTaskEvent({ taskId: input.taskId, kind: 'jules_state_changed', outcome: snapshot0.state, detail: { from: state }, dedupeKey: `state:${session.updateTime ?? snapshot0.state}` });
           }
           cursor = { ...cursor, lastUpdateTime: session.updateTime, lastChangeAt: Date.now() };
           fastUntil = Date.now() + fastWindowMs;
@@ -188,18 +196,6 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
   async function post(input: WatchInput, body: MessageBody, step: string): Promise<string> {
     const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, step) });
     return posted.id;
-  }
-}
-
-// Cancellation reaches an activity only in a heartbeat's answer, so long sleeps heartbeat as they go: a push,
-// a reply or a cancel interrupts the watch within this long.
-const HEARTBEAT_EVERY_MS = 2_000;
-
-/** Sleeps, heartbeating every couple of seconds; throws when the activity is cancelled. */
-async function sleepBeating(ms: number, beat: () => void): Promise<void> {
-  for (let left = ms; left > 0; left -= HEARTBEAT_EVERY_MS) {
-    beat();
-    await sleep(Math.min(left, HEARTBEAT_EVERY_MS));
   }
 }
 

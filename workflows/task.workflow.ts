@@ -35,6 +35,10 @@ export interface TaskSettings {
   readonly reminderAfterMs?: number;
   /** Continue-as-new past this many history events (or when the server suggests it). */
   readonly maxHistoryEvents?: number;
+  /** A watcher that stops heartbeating this long (its worker died) is retried on another worker. */
+  readonly watchHeartbeatTimeoutMs?: number;
+  /** How often a task waiting for a Jules session slot asks again. */
+  readonly slotRetryMs?: number;
 }
 
 /** State carried across continue-as-new: only what the rest of the task needs. */
@@ -57,7 +61,7 @@ export interface TaskWorkflowInput {
   readonly carried?: CarriedState;
 }
 
-const DEFAULTS = { stallAfterMs: 30 * 60_000, reminderAfterMs: 60 * 60_000, maxHistoryEvents: 2_000 };
+const DEFAULTS = { stallAfterMs: 30 * 60_000, reminderAfterMs: 60 * 60_000, maxHistoryEvents: 2_000, watchHeartbeatTimeoutMs: 30_000, slotRetryMs: 5_000 };
 
 // Admission answers the ingress inside Discord's 3 s deadline, so it runs as a local activity: no
 // extra round trip through the server before the update can complete.
@@ -80,13 +84,17 @@ const { startJulesSession } = proxyActivities<Activities>({
 // The watcher heartbeats while it polls and returns only for decisions, so history grows with decisions,
 // not with time or progress updates. Its own time limit keeps each attempt bounded.
 const WATCH_MAX_RUN_MS = 30 * 60_000;
-const { watchJulesSession } = proxyActivities<Activities>({
-  startToCloseTimeout: WATCH_MAX_RUN_MS + 5 * 60_000,
-  heartbeatTimeout: '1m',
-  // A cancelled watch is waited for, so a cancelled task has really stopped calling Jules when it says so.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', maximumInterval: '1m' },
-});
+
+/** The long-running, heartbeating activities; their heartbeat timeout is a setting (how fast a dead worker is noticed). */
+function waitingActivities(heartbeatTimeoutMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: WATCH_MAX_RUN_MS + 5 * 60_000,
+    heartbeatTimeout: heartbeatTimeoutMs,
+    // A cancelled watch is waited for, so a cancelled task has really stopped calling Jules when it says so.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '2s', maximumInterval: '1m' },
+  });
+}
 
 /**
  * One `/jules` request: admit, confirm, start Jules, watch the session (plan approval, questions, pauses,
@@ -95,6 +103,7 @@ const { watchJulesSession } = proxyActivities<Activities>({
 export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcome> {
   const { request } = input;
   const settings = { ...DEFAULTS, ...input.settings };
+  const { watchJulesSession, waitForSessionSlot } = waitingActivities(settings.watchHeartbeatTimeoutMs);
   let admission: Admission | undefined = input.carried?.admission;
   let view: TaskView | undefined = input.carried?.view;
   let decided = false;
@@ -150,7 +159,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   setHandler(
     replyUpdate,
     (reply) => {
-      pending.push({ kind: 'send_message', id: uuid4(), text: reply.text });
+      pending.push({ kind: 'send_message', id: uuid4(), text: reply.text, actorId: reply.member.id, purpose: 'reply' });
       wakeRequested = true;
       view = { ...view!, awaiting: view!.awaiting === 'reply' ? undefined : view!.awaiting };
       return view;
@@ -218,7 +227,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   const admitted = admission as Extract<Admission, { admitted: true }>;
 
   /** Publishes a step: search attribute, then in one activity the projection, the card and a message. */
-  async function advance(patch: TaskPatch, extra: { announce?: 'started' | 'outcome'; notice?: Parameters<typeof publishTaskUpdate>[0]['notice']; refreshCard?: boolean } = {}): Promise<void> {
+  type PublishExtra = Pick<Parameters<typeof publishTaskUpdate>[0], 'announce' | 'notice' | 'refreshCard' | 'event'>;
+  async function advance(patch: TaskPatch, extra: PublishExtra = {}): Promise<void> {
     view = {
       ...view!,
       ...(patch.status ? { status: patch.status } : {}),
@@ -234,11 +244,13 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       ...(threadId ? { threadId } : {}),
       view: view!,
       ...extra,
+      step: `${patch.status ?? 'same'}:${extra.event?.kind ?? extra.notice?.step ?? extra.announce ?? 'update'}`,
     });
   }
 
-  async function finish(status: TaskStatus, patch: TaskPatch = {}): Promise<TaskOutcome> {
-    await advance({ ...patch, status }, { announce: 'outcome' });
+  async function finish(status: TaskStatus, patch: TaskPatch = {}, actorId?: string): Promise<TaskOutcome> {
+    const event = { kind: FINAL_EVENT[status] ?? 'failed', from: OPEN_STATUSES, ...(actorId ? { actorId } : {}) };
+    await advance({ ...patch, status }, { announce: 'outcome', event });
     await condition(allHandlersFinished);
     return {
       taskId: request.taskId,
@@ -248,7 +260,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     };
   }
 
-  const cancelled = () => finish('cancelled', { lastError: `Cancelled by <@${cancelledBy}>.`, decidedBy: view?.decidedBy ?? null });
+  const cancelled = () => finish('cancelled', { lastError: `Cancelled by <@${cancelledBy}>.`, decidedBy: view?.decidedBy ?? null }, cancelledBy);
 
   let snapshot: SessionSnapshot;
   let cursor: WatchCursor;
@@ -262,8 +274,36 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       const answered = await condition(() => decided || cancelledBy !== undefined, settings.confirmationTimeoutMs);
       if (cancelledBy) return cancelled();
       if (!answered) return finish('expired', { lastError: 'Nobody confirmed the request in time.' });
-      if (view!.status === 'rejected') return finish('rejected', { decidedBy: view!.decidedBy ?? null, ...(view!.error ? { lastError: view!.error } : {}) });
-      await advance({ status: 'in_progress', decidedBy: view!.decidedBy ?? null });
+      if (view!.status === 'rejected') return finish('rejected', { decidedBy: view!.decidedBy ?? null, ...(view!.error ? { lastError: view!.error } : {}) }, view!.decidedBy);
+      await advance({ status: 'in_progress', decidedBy: view!.decidedBy ?? null }, { event: { kind: 'confirmed', actorId: view!.decidedBy ?? null, from: ['pending_confirmation'] } });
+    }
+
+    // Jules plans cap sessions per key: wait in line here rather than fail at Jules. A cancel ends the wait.
+    const slotScope = new CancellationScope();
+    const slot = slotScope.run(() =>
+      waitForSessionSlot({
+        taskId: request.taskId,
+        guildId: request.guildId,
+        requesterId: request.requester.id,
+        keySource: admitted.keySource,
+        threadId: threadId ?? request.channelId,
+        view: view!,
+        retryEveryMs: settings.slotRetryMs,
+      }),
+    );
+    const cancelWait = new CancellationScope();
+    const cancelledMeanwhile = cancelWait.run(() => condition(() => cancelledBy !== undefined));
+    const first = await Promise.race([slot.then(() => 'slot' as const), cancelledMeanwhile.then(() => 'cancelled' as const)]);
+    cancelWait.cancel();
+    await cancelledMeanwhile.catch((err) => {
+      if (!isCancellation(err)) throw err;
+    });
+    if (first === 'cancelled') {
+      slotScope.cancel();
+      await slot.catch((err) => {
+        if (!isCancellation(err)) throw err;
+      });
+      return cancelled();
     }
 
     try {
@@ -282,7 +322,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     }
     sessionStarted = true;
     cursor = { seenAtLastTime: [], lastChangeAt: Date.now(), delivered: [] };
-    await advance({ julesSessionId: snapshot.name, julesSessionUrl: snapshot.url ?? null, julesState: snapshot.state }, { announce: 'started' });
+    await advance(
+      { julesSessionId: snapshot.name, julesSessionUrl: snapshot.url ?? null, julesState: snapshot.state },
+      { announce: 'started', event: { kind: 'jules_session_created', outcome: snapshot.state, detail: { session: snapshot.name } } },
+    );
   }
 
   // ---- Watching the session ----
@@ -304,7 +347,11 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       }
       if (cancelledBy) return cancelled();
       if (planAnswer) {
-        pending.push(planAnswer.action === 'approve' ? { kind: 'approve_plan', id: uuid4() } : { kind: 'send_message', id: uuid4(), text: planAnswer.feedback ?? '' });
+        pending.push(
+          planAnswer.action === 'approve'
+            ? { kind: 'approve_plan', id: uuid4(), actorId: planAnswer.by }
+            : { kind: 'send_message', id: uuid4(), text: planAnswer.feedback ?? '', actorId: planAnswer.by, purpose: 'changes' },
+        );
         planAnswer = undefined;
       }
       waitingFor = undefined;
@@ -390,17 +437,33 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
         stalledOnce = true;
         // The second timeout counts from the alert.
         cursor = { ...cursor, lastChangeAt: Date.now() };
-        await advance({ status: 'stalled' }, { notice: { kind: 'stalled', detail: minutes(settings.stallAfterMs), step: `stalled:${cursor.lastChangeAt}` } });
+        await advance({ status: 'stalled' }, { event: { kind: 'stalled', from: ['in_progress'] }, notice: { kind: 'stalled', detail: minutes(settings.stallAfterMs), step: `stalled:${cursor.lastChangeAt}` } });
         break;
       case 'resumed':
         stalledOnce = false;
-        if (view!.status === 'stalled') await advance({ status: 'in_progress' }, { notice: { kind: 'resumed', step: `resumed:${cursor.lastChangeAt}` } });
+        if (view!.status === 'stalled') {
+          await advance({ status: 'in_progress' }, { event: { kind: 'jules_state_changed', outcome: 'resumed', from: ['stalled'] }, notice: { kind: 'resumed', step: `resumed:${cursor.lastChangeAt}` } });
+        }
         break;
       case 'quiet':
         break;
     }
   }
 }
+
+/** Statuses a task can still leave: where a final transition may come from. */
+const OPEN_STATUSES: readonly TaskStatus[] = ['pending_confirmation', 'in_progress', 'stalled'];
+
+/** The audit event that records each way a task ends. */
+const FINAL_EVENT: Partial<Record<TaskStatus, 'rejected' | 'expired' | 'cancelled' | 'failed' | 'completed' | 'needs_attention' | 'stalled'>> = {
+  rejected: 'rejected',
+  expired: 'expired',
+  cancelled: 'cancelled',
+  failed: 'failed',
+  completed: 'completed',
+  needs_attention: 'needs_attention',
+  stalled: 'stalled',
+};
 
 /** The message a person should read for a failed activity, without stack or internals. */
 function failureMessage(err: unknown): string {

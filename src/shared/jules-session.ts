@@ -18,8 +18,8 @@ export const TERMINAL_SESSION_STATES: ReadonlySet<string> = new Set(['COMPLETED'
 
 /** Something the workflow asks the watcher to tell Jules before it polls again. */
 export type JulesAction =
-  | { readonly kind: 'approve_plan'; readonly id: string }
-  | { readonly kind: 'send_message'; readonly id: string; readonly text: string };
+  | { readonly kind: 'approve_plan'; readonly id: string; readonly actorId: string }
+  | { readonly kind: 'send_message'; readonly id: string; readonly text: string; readonly actorId: string; readonly purpose: 'reply' | 'changes' };
 
 /**
  * Where the watcher left off: carried from one watch to the next (and across continue-as-new), and kept in

@@ -24,7 +24,7 @@ export interface TaskRequest {
 }
 
 /** Why a request was refused at admission. */
-export type RefusalCode = 'guild_not_configured' | 'not_allowed' | 'no_repo' | 'no_key' | 'bad_repo';
+export type RefusalCode = 'guild_not_configured' | 'not_allowed' | 'no_repo' | 'no_key' | 'bad_repo' | 'quota';
 
 /** The admission decision, returned to the ingress through the admission update. */
 export type Admission =
