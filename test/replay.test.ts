@@ -1,0 +1,125 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { describe, expect, it } from 'vitest';
+import { askingScript, failingScript, type SessionScript } from '../src/sandbox/jules-emulator';
+import { createDataConverter } from '../src/temporal/data-converter';
+import { createEncryptionCodec, createPayloadKeyring } from '../src/temporal/codec';
+import { cancelUpdate, decisionUpdate, planDecisionUpdate, replyUpdate, taskViewQuery } from '../workflows/messages';
+import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, type TestStackOptions } from './helpers/stack';
+
+/**
+ * Determinism guard: histories of representative runs, recorded from real runs on the dev server, are replayed
+ * against the current workflow code. A change that would break running tasks fails here; it needs `patched()`.
+ *
+ * Record again (after a deliberate, patched change) with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts
+ */
+
+const HISTORIES = join(import.meta.dirname, 'histories');
+// A fixed test key: the committed histories are encrypted with it, like production histories with theirs.
+const SECRETS_KEY = 'cmVwbGF5LWhpc3Rvcmllcy10ZXN0LWtleS0zMmJ5dGU=';
+const dataConverter = createDataConverter(createEncryptionCodec(createPayloadKeyring({ secretsKey: SECRETS_KEY })));
+
+const PR = 'https://github.com/{owner}/{repo}/pull/{number}';
+const quietScript: SessionScript = [{ afterMs: 200, state: 'IN_PROGRESS', activity: { originator: 'agent', progressUpdated: { title: 'Thinking' } } }, { afterMs: 600_000, state: 'COMPLETED' }];
+const pausingScript: SessionScript = [
+  { afterMs: 200, state: 'IN_PROGRESS', activity: { originator: 'agent', progressUpdated: { title: 'One' } } },
+  { afterMs: 300, state: 'PAUSED' },
+  { afterMs: 300, state: 'IN_PROGRESS', activity: { originator: 'agent', progressUpdated: { title: 'Two' } } },
+  { afterMs: 200, state: 'COMPLETED', pullRequestUrl: PR, activity: { originator: 'system', sessionCompleted: {} } },
+];
+
+/** One recorded scenario: how to set the stack up and drive the task. */
+interface Scenario {
+  readonly options?: TestStackOptions;
+  readonly command?: Record<string, string | boolean>;
+  readonly asker?: 'developer' | 'lead';
+  drive(s: TestStack, taskId: string): Promise<void>;
+}
+
+const awaiting = (s: TestStack, taskId: string, what: 'plan_approval' | 'reply') =>
+  eventually(async () => (await s.client.workflow.getHandle(taskId).query(taskViewQuery))?.awaiting === what, what);
+
+const SCENARIOS: Record<string, Scenario> = {
+  approved: { asker: 'developer', drive: (s, id) => s.client.workflow.getHandle(id).executeUpdate(decisionUpdate, { args: [{ action: 'confirm', member: MEMBERS.lead }] }).then(() => undefined) },
+  rejected: { asker: 'developer', drive: (s, id) => s.client.workflow.getHandle(id).executeUpdate(decisionUpdate, { args: [{ action: 'reject', member: MEMBERS.lead, reason: 'Not now' }] }).then(() => undefined) },
+  expired: { asker: 'developer', options: { settings: { confirmationTimeoutMs: 500 } }, drive: async () => undefined },
+  'plan-approval': {
+    command: { plan_approval: true },
+    drive: async (s, id) => {
+      await awaiting(s, id, 'plan_approval');
+      await s.client.workflow.getHandle(id).executeUpdate(planDecisionUpdate, { args: [{ action: 'approve', member: MEMBERS.lead }] });
+    },
+  },
+  question: {
+    options: { jules: { script: () => askingScript('Which port?') } },
+    drive: async (s, id) => {
+      await awaiting(s, id, 'reply');
+      await s.client.workflow.getHandle(id).executeUpdate(replyUpdate, { args: [{ member: MEMBERS.lead, text: '8080' }] });
+    },
+  },
+  failure: { options: { jules: { script: () => failingScript('Could not clone') } }, drive: async () => undefined },
+  stalled: { options: { jules: { script: () => quietScript, timeScale: 1 }, settings: { stallAfterMs: 800 } }, drive: async () => undefined },
+  cancelled: {
+    options: { jules: { script: () => quietScript, timeScale: 1 } },
+    drive: async (s, id) => {
+      await eventually(async () => (await s.store.getTask(id))?.julesSessionId ?? undefined, 'the session');
+      await s.client.workflow.getHandle(id).executeUpdate(cancelUpdate, { args: [{ member: MEMBERS.lead }] });
+    },
+  },
+  'continued-as-new': { options: { jules: { script: () => pausingScript, timeScale: 1 }, settings: { maxHistoryEvents: 25 } }, drive: async () => undefined },
+};
+
+if (process.env.RECORD_HISTORIES) {
+  describe('recording histories', () => {
+    for (const [name, scenario] of Object.entries(SCENARIOS)) {
+      it(`records the ${name} run`, async () => {
+        const s = await startTestStack({ ...scenario.options, secretsKey: SECRETS_KEY });
+        try {
+          const asked = await s.ask(MEMBERS[scenario.asker ?? 'lead'], { prompt: `Replay scenario ${name}`, ...scenario.command });
+          await scenario.drive(s, asked.taskId);
+          await s.outcome(asked.taskId);
+          mkdirSync(HISTORIES, { recursive: true });
+          let run = 0;
+          const runs = [];
+          for await (const execution of s.client.workflow.list({ query: `WorkflowId = "${asked.taskId}"` })) runs.push(execution);
+          runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+          for (const execution of runs) {
+            const history = await s.client.workflow.getHandle(asked.taskId, execution.runId).fetchHistory();
+            const file = runs.length > 1 ? `${name}.run${++run}.json` : `${name}.json`;
+            writeFileSync(join(HISTORIES, file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+          }
+        } finally {
+          await s.stop();
+        }
+      });
+    }
+  });
+}
+
+describe('the committed workflow histories', () => {
+  const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort() : [];
+
+  it('cover every representative run', () => {
+    const covered = new Set(files.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
+    expect([...covered].sort()).toEqual(Object.keys(SCENARIOS).sort());
+  });
+
+  for (const file of files) {
+    it(`replay without nondeterminism: ${file}`, async () => {
+      const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, history, `replay-${file}`);
+    });
+  }
+
+  it('catch a change in what the workflow does: an altered history fails to replay', async () => {
+    const json = JSON.parse(readFileSync(join(HISTORIES, 'approved.json'), 'utf8')) as { events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] };
+    // Pretend the recorded run scheduled a different activity where the code schedules publishTaskUpdate.
+    const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'publishTaskUpdate');
+    expect(scheduled).toBeDefined();
+    scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'somethingElse';
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, historyFromJSON(json), 'replay-altered')).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
