@@ -99,6 +99,8 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           await discord.editMessage(input.threadId, cursor.progressMessageId, body);
         } else {
           const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, 'progress') });
+          // A retry whose last heartbeat missed the id gets the dead attempt's message back for the nonce: update it.
+          if (context.info.attempt > 1) await discord.editMessage(input.threadId, posted.id, body);
           cursor = { ...cursor, progressMessageId: posted.id };
         }
         progress = { ...progress, posted: true, lastEditAt: Date.now() };

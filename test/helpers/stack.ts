@@ -14,7 +14,7 @@ import { createRestMessenger } from '../../src/discord/messenger';
 import { buildApp } from '../../src/http/app';
 import { createHttpJulesClientFactory } from '../../src/jules/http-jules-client';
 import { createLogger } from '../../src/logger';
-import { startDiscordEmulator, type DiscordEmulator } from '../../src/sandbox/discord-emulator';
+import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
 import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
@@ -67,7 +67,8 @@ export interface TestStack {
   readonly discord: DiscordEmulator;
   readonly jules: JulesEmulator;
   readonly signer: InteractionSigner;
-  readonly worker: Worker;
+  /** The in-process worker; absent with `worker: false`. */
+  readonly worker?: Worker;
   readonly taskQueue: string;
   /** Every log line the worker and ingress wrote. */
   readonly logs: string[];
@@ -89,6 +90,8 @@ export interface TestStack {
 export interface TestStackOptions {
   readonly settings?: Partial<TaskSettings>;
   readonly jules?: JulesEmulatorOptions;
+  /** Options of the Discord REST emulator, e.g. a stricter `routeLimit` so bursts meet real 429s. */
+  readonly discord?: DiscordEmulatorOptions;
   /** Configure the test guild (default true) with a guild key (default true). */
   readonly guild?: boolean;
   readonly guildKey?: boolean;
@@ -100,6 +103,12 @@ export interface TestStackOptions {
   readonly mode?: 'http' | 'gateway';
   /** Registers `POST /webhook/jules` with this secret (`JULES_WEBHOOK_SECRET`), as `main` does when it is set. */
   readonly julesWebhookSecret?: string;
+  /** Run a worker in this process (default true); false when the test runs its workers elsewhere (child processes). */
+  readonly worker?: boolean;
+  /** Keep the store in this PostgreSQL database (`DATABASE_URL`) instead of an in-memory PGlite, so other processes share it. */
+  readonly databaseUrl?: string;
+  /** `SECRETS_ENCRYPTION_KEY` (default a new one): workers in other processes need it to read stored keys and payloads. */
+  readonly secretsKey?: string;
 }
 
 /** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
@@ -111,13 +120,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
 
   installTemporalLogger(log);
-  const store = await openStore({ inMemory: true });
-  const secretsKey = generateEncryptionKey();
+  const store = await openStore(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { inMemory: true });
+  const secretsKey = options.secretsKey ?? generateEncryptionKey();
   const secrets = createSecretBox(secretsKey);
   // Every test runs encrypted, as `main` does: the payload key derives from the secrets key.
   const codec = createEncryptionCodec(createPayloadKeyring({ secretsKey }));
   const dataConverter = createDataConverter(codec);
-  const discord = await startDiscordEmulator();
+  const discord = await startDiscordEmulator(options.discord);
   const jules = await startJulesEmulator({ keys: [KEYS.personal, KEYS.guild], timeScale: 0.2, ...options.jules });
   const signer = createInteractionSigner();
   const rest = new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token);
@@ -128,17 +137,20 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   }
   if (options.personalKey) await store.setUserKey(GUILD.developer, secrets.encrypt(KEYS.personal));
 
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await createTaskWorker({
-    connection: nativeConnection,
-    namespace,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(jules.url), discord: createRestMessenger(new API(rest)), log }),
-    dataConverter,
-    shutdownGraceTime: '1s',
-  });
-  const running = worker.run();
+  let local: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
+  if (options.worker !== false) {
+    const nativeConnection = await NativeConnection.connect({ address });
+    const worker = await createTaskWorker({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(jules.url), discord: createRestMessenger(new API(rest)), log }),
+      dataConverter,
+      shutdownGraceTime: '1s',
+    });
+    local = { worker, running: worker.run(), connection: nativeConnection };
+  }
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace, dataConverter });
@@ -181,7 +193,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     discord,
     jules,
     signer,
-    worker,
+    ...(local ? { worker: local.worker } : {}),
     taskQueue,
     logs,
     ...(gateway && ingress ? { gateway, ingress } : {}),
@@ -201,9 +213,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await ingress?.stop();
       await gateway?.close();
       await app.close();
-      worker.shutdown();
-      await running;
-      await nativeConnection.close();
+      if (local) {
+        local.worker.shutdown();
+        await local.running;
+        await local.connection.close();
+      }
       await connection.close();
       await discord.close();
       await jules.close();
