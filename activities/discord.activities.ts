@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { DiscordAPIError } from '@discordjs/rest';
 import type { TaskPatch, TaskView } from '../src/shared/task';
 import { isFinalStatus, type TaskStatus } from '../src/shared/task-status';
@@ -95,11 +96,12 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
       if (input.announce === 'outcome' || (input.patch?.status && isFinalStatus(input.patch.status))) await store.releaseSessionSlot(taskId);
       let cardMessageId = input.cardMessageId;
       let threadId = input.threadId;
+      const signal = Context.current().cancellationSignal;
       try {
         if (cardMessageId) {
-          if (input.refreshCard !== false) await discord.editMessage(input.channelId, cardMessageId, renderTaskCard(input.view));
+          if (input.refreshCard !== false) await discord.editMessage(input.channelId, cardMessageId, renderTaskCard(input.view), { signal });
         } else {
-          const posted = await discord.postMessage(input.channelId, renderTaskCard(input.view), { nonce: nonceFor(taskId, 'card') });
+          const posted = await discord.postMessage(input.channelId, renderTaskCard(input.view), { nonce: nonceFor(taskId, 'card'), signal });
           cardMessageId = posted.id;
           // Everything after the card goes to a thread under it (its id equals the card's message id).
           const thread = await discord.createThread(input.channelId, cardMessageId, threadName(input.view));
@@ -110,6 +112,7 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
         if (input.announce) {
           await discord.postMessage(where, renderAnnouncement(input.view, input.announce), {
             nonce: nonceFor(taskId, `${input.announce}:${input.view.status}`),
+            signal,
           });
         }
         if (input.announce === 'outcome' && input.view.status === 'rejected') {
@@ -119,7 +122,7 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
             .catch((err: unknown) => log.info({ taskId, err: (err as Error).message }, 'could not DM the requester'));
         }
         if (input.notice) {
-          await discord.postMessage(where, renderNotice(input.view, input.notice.kind, input.notice.detail), { nonce: nonceFor(taskId, input.notice.step) });
+          await discord.postMessage(where, renderNotice(input.view, input.notice.kind, input.notice.detail), { nonce: nonceFor(taskId, input.notice.step), signal });
         }
         return { cardMessageId, ...(threadId ? { threadId } : {}) };
       } catch (err) {

@@ -86,7 +86,10 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
       let state = input.knownState;
       const fastWindowMs = FAST_WINDOW_INTERVALS * input.pollIntervalMs;
       let fastUntil = input.deliver.length > 0 ? Date.now() + fastWindowMs : 0;
-      let progress: { line: string; posted: boolean; lastEditAt: number } | undefined;
+      // A line the previous attempt saw but had not shown yet is shown first.
+      let progress: { line: string; posted: boolean; lastEditAt: number } | undefined = cursor.pendingProgress
+        ? { line: cursor.pendingProgress, posted: false, lastEditAt: 0 }
+        : undefined;
       let latestPlan: { id: string; steps: string[] } | undefined;
       let latestQuestion: { id: string; text: string } | undefined;
       let failureReason: string | undefined;
@@ -104,6 +107,8 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           cursor = { ...cursor, progressMessageId: posted.id };
         }
         progress = { ...progress, posted: true, lastEditAt: Date.now() };
+        const { pendingProgress: _shown, ...rest } = cursor;
+        cursor = rest;
       };
 
       const result = (kind: WatchResult['kind'], snapshot: SessionSnapshot, extra: object = {}): WatchResult =>
@@ -128,7 +133,10 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
               cursor = advanceCursor(cursor, activity);
               if (activity.progressUpdated) {
                 const line = [activity.progressUpdated.title, activity.progressUpdated.description].filter(Boolean).join(': ');
-                if (line) progress = { line, posted: false, lastEditAt: progress?.lastEditAt ?? 0 };
+                if (line) {
+                  progress = { line, posted: false, lastEditAt: progress?.lastEditAt ?? 0 };
+                  cursor = { ...cursor, pendingProgress: line };
+                }
               }
               if (activity.planGenerated?.plan) {
                 const plan = activity.planGenerated.plan;

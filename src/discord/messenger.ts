@@ -9,9 +9,12 @@ export type MessageBody = Pick<RESTPostAPIChannelMessageJSONBody, 'content' | 'e
  * never reach workflows, so everything a workflow says goes through these bot routes.
  */
 export interface DiscordMessenger {
-  /** Posts a message; with a nonce, a retried post returns the first message instead of a duplicate. */
-  postMessage(channelId: string, body: MessageBody, options?: { nonce?: string }): Promise<{ id: string }>;
-  editMessage(channelId: string, messageId: string, body: MessageBody): Promise<void>;
+  /**
+   * Posts a message; with a nonce, a retried post returns the first message instead of a duplicate. A signal
+   * takes an abandoned request out of the rate-limit queue (an activity that timed out must not write later).
+   */
+  postMessage(channelId: string, body: MessageBody, options?: { nonce?: string; signal?: AbortSignal }): Promise<{ id: string }>;
+  editMessage(channelId: string, messageId: string, body: MessageBody, options?: { signal?: AbortSignal }): Promise<void>;
   /** Starts a public thread under a message (its id equals the message's); a second call finds the same thread. */
   createThread(channelId: string, messageId: string, name: string): Promise<{ id: string }>;
   /** Sends a direct message to a member (opening the DM channel first). */
@@ -25,14 +28,15 @@ export interface DiscordMessenger {
 export function createRestMessenger(api: API): DiscordMessenger {
   return {
     async postMessage(channelId, body, options) {
-      const message = await api.channels.createMessage(channelId, {
-        ...body,
-        ...(options?.nonce ? { nonce: options.nonce, enforce_nonce: true } : {}),
-      });
+      const message = await api.channels.createMessage(
+        channelId,
+        { ...body, ...(options?.nonce ? { nonce: options.nonce, enforce_nonce: true } : {}) },
+        options?.signal ? { signal: options.signal } : {},
+      );
       return { id: message.id };
     },
-    async editMessage(channelId, messageId, body) {
-      await api.channels.editMessage(channelId, messageId, body);
+    async editMessage(channelId, messageId, body, options) {
+      await api.channels.editMessage(channelId, messageId, body, options?.signal ? { signal: options.signal } : {});
     },
     async sendDirectMessage(userId, body, options) {
       const channel = await api.users.createDM(userId);

@@ -38,6 +38,8 @@ export interface WatchCursor {
   readonly progressMessageId?: string;
   /** Actions already delivered to Jules (ids), so a retry never sends one twice. */
   readonly delivered: readonly string[];
+  /** A progress line seen but not yet shown (coalesced); a retried attempt shows it. */
+  readonly pendingProgress?: string;
 }
 
 /** Why a watch returned to the workflow: only what needs a decision or changes the task's status. */
