@@ -69,6 +69,7 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
     repo,
     ...(branch ? { branch } : {}),
     confirmRoles: [...guild.confirmRoles],
+    planApproval: request.planApproval ?? guild.planApprovalDefault ?? false,
   };
 }
 

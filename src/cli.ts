@@ -16,6 +16,7 @@ const USAGE = `Usage: jules-orchestrator <command>
   demo [--no-wait]      run a /jules request end to end on the embedded stack and print the transcript
   migrate               apply pending database migrations
   guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo owner/name] [--default-branch NAME]
+                        [--plan-approval on|off]
   guild set-key --guild-id ID      read the guild's default Jules API key from stdin
   user set-key --discord-id ID     read a member's personal Jules API key from stdin
   keys rotate                      re-encrypt every stored Jules key under SECRETS_ENCRYPTION_KEY

@@ -29,6 +29,7 @@ function guild(overrides: Partial<GuildConfig> = {}): GuildConfig {
     defaultRepo: 'acme/widgets',
     defaultBranch: null,
     hasDefaultKey: true,
+    planApprovalDefault: false,
     updatedAt: new Date('2026-01-01T00:00:00Z'),
     ...overrides,
   };
@@ -144,7 +145,14 @@ describe('admitting a /jules request', () => {
 
   it('never puts a key or key presence beyond its source into the decision', () => {
     const admission = admitted(decideAdmission(request(), facts({ hasPersonalKey: true })));
-    expect(Object.keys(admission).sort()).toEqual(['admitted', 'confirmRoles', 'keySource', 'repo', 'status']);
+    expect(Object.keys(admission).sort()).toEqual(['admitted', 'confirmRoles', 'keySource', 'planApproval', 'repo', 'status']);
+  });
+
+  it("takes plan approval from the request, else from the guild's default", () => {
+    expect(admitted(decideAdmission(request(), facts({ guild: guild({ planApprovalDefault: true }) }))).planApproval).toBe(true);
+    expect(admitted(decideAdmission(request({ planApproval: false }), facts({ guild: guild({ planApprovalDefault: true }) }))).planApproval).toBe(false);
+    expect(admitted(decideAdmission(request({ planApproval: true }), facts({ guild: guild() }))).planApproval).toBe(true);
+    expect(admitted(decideAdmission(request(), facts({ guild: guild() }))).planApproval).toBe(false);
   });
 
   it('hands back a copy of the confirm roles, not the guild’s own array', () => {

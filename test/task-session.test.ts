@@ -66,6 +66,19 @@ describe('a Jules session', () => {
     expect(s.jules.requests.filter((r) => r.path.endsWith(':approvePlan') && r.status === 200)).toHaveLength(1);
   });
 
+  it("waits for plan approval when the guild asks for it by default, unless the request says otherwise", async () => {
+    stack = await startTestStack();
+    const s = stack;
+    await s.store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], planApprovalDefault: true });
+    const byDefault = await s.ask(MEMBERS.lead, { prompt: 'Guild default' });
+    await eventually(async () => (await viewOf(s, byDefault.taskId))?.awaiting === 'plan_approval', 'the plan to wait');
+    expect(s.jules.sessions().find((x) => x.input.prompt === 'Guild default')?.input.requirePlanApproval).toBe(true);
+    const optedOut = await s.ask(MEMBERS.lead, { prompt: 'No approval please', plan_approval: false });
+    expect((await s.outcome(optedOut.taskId)).status).toBe('completed');
+    await s.client.workflow.getHandle(byDefault.taskId).executeUpdate(planDecisionUpdate, { args: [{ action: 'approve', member: MEMBERS.lead }] });
+    expect((await s.outcome(byDefault.taskId)).status).toBe('completed');
+  });
+
   it('sends requested plan changes to Jules as a message', async () => {
     const { s, taskId, handle } = await runTask({}, { plan_approval: true });
     await eventually(async () => (await viewOf(s, taskId))?.awaiting === 'plan_approval', 'the plan to wait');

@@ -70,9 +70,10 @@ const { admitTask } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200ms', maximumInterval: '1s', maximumAttempts: 5 },
 });
 
-// Unlimited attempts: a store or Discord outage delays a step, it never loses one.
+// Unlimited attempts: a store or Discord outage delays a step, it never loses one. Two minutes leaves room to
+// wait out Discord's per-channel rate limit in a burst of tasks.
 const { publishTaskUpdate } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '2m',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
@@ -225,6 +226,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     view = { ...view, ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}) };
   }
   const admitted = admission as Extract<Admission, { admitted: true }>;
+  // Histories recorded before the guild default existed carry no planApproval in the admission: the request decides.
+  const planApproval = admitted.planApproval ?? request.planApproval === true;
 
   /** Publishes a step: search attribute, then in one activity the projection, the card and a message. */
   type PublishExtra = Pick<Parameters<typeof publishTaskUpdate>[0], 'announce' | 'notice' | 'refreshCard' | 'event'>;
@@ -315,7 +318,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
         prompt: request.prompt,
         repo: admitted.repo,
         ...(admitted.branch ? { branch: admitted.branch } : {}),
-        ...(request.planApproval !== undefined ? { planApproval: request.planApproval } : {}),
+        ...(planApproval ? { planApproval } : {}),
       });
     } catch (err) {
       return finish('failed', { lastError: failureMessage(err) });
@@ -380,7 +383,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
           deliver,
           threadId: threadId ?? request.channelId,
           view: view!,
-          planApproval: request.planApproval === true,
+          planApproval,
           pollIntervalMs: settings.pollIntervalMs,
           stallAfterMs: settings.stallAfterMs,
           stalled: view!.status === 'stalled',

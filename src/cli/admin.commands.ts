@@ -41,7 +41,7 @@ export async function runMigrate(ctx: AdminContext): Promise<void> {
   }
 }
 
-/** `guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo o/r] [--default-branch B]`. */
+/** `guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo o/r] [--default-branch B] [--plan-approval on|off]`. */
 export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -51,6 +51,7 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       'confirm-roles': { type: 'string' },
       'default-repo': { type: 'string' },
       'default-branch': { type: 'string' },
+      'plan-approval': { type: 'string' },
     },
     strict: true,
   });
@@ -58,6 +59,8 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
   const createRoles = roleList(values['create-roles'], '--create-roles');
   const confirmRoles = roleList(values['confirm-roles'], '--confirm-roles');
   const defaultRepo = values['default-repo'];
+  const planApproval = values['plan-approval'];
+  if (planApproval !== undefined && planApproval !== 'on' && planApproval !== 'off') throw new UsageError('--plan-approval must be on or off');
   if (defaultRepo !== undefined && !REPO.test(defaultRepo)) throw new UsageError('--default-repo must be owner/name');
   const store = await openConfiguredStore(ctx.config);
   try {
@@ -67,10 +70,12 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       confirmRoles,
       ...(defaultRepo !== undefined ? { defaultRepo } : {}),
       ...(values['default-branch'] !== undefined ? { defaultBranch: values['default-branch'] } : {}),
+      ...(planApproval !== undefined ? { planApprovalDefault: planApproval === 'on' } : {}),
     });
     ctx.out(
       `Guild ${guild.guildId}: create roles ${guild.createRoles.join(', ') || '(none)'}; confirm roles ${guild.confirmRoles.join(', ') || '(none)'}; ` +
-        `default repo ${guild.defaultRepo ?? '(none)'}; default branch ${guild.defaultBranch ?? '(repository default)'}; default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
+        `default repo ${guild.defaultRepo ?? '(none)'}; default branch ${guild.defaultBranch ?? '(repository default)'}; ` +
+        `plan approval ${guild.planApprovalDefault ? 'on' : 'off'} by default; default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
     );
   } finally {
     await store.close();

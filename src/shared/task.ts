@@ -35,6 +35,8 @@ export type Admission =
       readonly repo: string;
       readonly branch?: string;
       readonly confirmRoles: readonly string[];
+      /** Whether people approve Jules' plan: the request's choice, else the guild's default. */
+      readonly planApproval?: boolean;
       /** The card message in the channel, once posted. */
       readonly cardMessageId?: string;
     }

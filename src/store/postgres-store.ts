@@ -72,13 +72,14 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     const setsRepo = settings.defaultRepo !== undefined;
     const setsBranch = settings.defaultBranch !== undefined;
     const rows = await executor.query<GuildRow>(
-      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch)
-       values ($1, $2::text[], $3::text[], $4, $5)
+      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default)
+       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false))
        on conflict (guild_id) do update set
          create_roles = excluded.create_roles,
          confirm_roles = excluded.confirm_roles,
          default_repo = case when $6::boolean then excluded.default_repo else guilds.default_repo end,
          default_branch = case when $7::boolean then excluded.default_branch else guilds.default_branch end,
+         plan_approval_default = coalesce($8::boolean, guilds.plan_approval_default),
          updated_at = now()
        returning ${GUILD_COLUMNS}`,
       [
@@ -89,6 +90,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
         settings.defaultBranch ?? null,
         setsRepo,
         setsBranch,
+        settings.planApprovalDefault ?? null,
       ],
     );
     // An upsert with `returning` always yields exactly one row.

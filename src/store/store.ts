@@ -11,6 +11,8 @@ export interface GuildConfig {
   readonly defaultRepo: string | null;
   readonly defaultBranch: string | null;
   readonly hasDefaultKey: boolean;
+  /** Whether tasks wait for a confirmer to approve Jules' plan unless `/jules plan_approval:` says otherwise. */
+  readonly planApprovalDefault: boolean;
   readonly updatedAt: Date;
 }
 
@@ -21,6 +23,8 @@ export interface GuildSettings {
   readonly confirmRoles: readonly string[];
   readonly defaultRepo?: string | null;
   readonly defaultBranch?: string | null;
+  /** Undefined keeps what is stored. */
+  readonly planApprovalDefault?: boolean;
 }
 
 /** A task as projected in the `tasks` table. Written only by activities (and read by `/jules-status`). */

@@ -138,6 +138,7 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         confirm_roles: [...settings.confirmRoles],
         ...(settings.defaultRepo !== undefined ? { default_repo: settings.defaultRepo } : {}),
         ...(settings.defaultBranch !== undefined ? { default_branch: settings.defaultBranch } : {}),
+        ...(settings.planApprovalDefault !== undefined ? { plan_approval_default: settings.planApprovalDefault } : {}),
       };
       const [saved] = rowsOf<GuildRow>(
         'upsert guild',

@@ -15,7 +15,8 @@ let sequence = 0;
 /** A unique id, so tests sharing one database never see each other's rows. */
 export function uniqueId(prefix: string): string {
   sequence += 1;
-  return `${prefix}-${process.pid}-${sequence}`;
+  // Fixed width, like the snowflakes in real task ids: ids of tasks created in one clock tick sort by creation.
+  return `${prefix}-${process.pid}-${String(sequence).padStart(8, '0')}`;
 }
 
 /** A new task in a guild of its own unless the overrides say otherwise. */
