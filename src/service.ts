@@ -73,6 +73,8 @@ export interface StartServiceOptions {
   readonly inMemoryStore?: boolean;
   /** Options for the emulated Jules (demo speed). */
   readonly julesEmulator?: Parameters<typeof startJulesEmulator>[0];
+  /** Options for the emulated Discord REST (e.g. a stricter `routeLimit` for a burst benchmark). */
+  readonly discordEmulator?: Parameters<typeof startDiscordEmulator>[0];
 }
 
 /** Starts the service: embedded Temporal, store, emulators where no credentials are set, worker, ingress. */
@@ -107,7 +109,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     let publicKey = config.discord.publicKey;
     let julesApiUrl = config.jules.apiUrl;
     if (config.discord.emulated) {
-      const discord = await startDiscordEmulator({ ...(config.discord.applicationId ? { applicationId: config.discord.applicationId } : {}) });
+      const discord = await startDiscordEmulator({ ...options.discordEmulator, ...(config.discord.applicationId ? { applicationId: config.discord.applicationId } : {}) });
       stops.push(() => discord.close());
       const signer = createInteractionSigner();
       discordApiUrl = discord.apiUrl;

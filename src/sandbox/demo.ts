@@ -110,8 +110,10 @@ async function playScenario(service: RunningService, print: (line: string) => vo
   const outcome = (await client.workflow.getHandle(taskId).result()) as TaskOutcome;
 
   print('');
-  print(`Transcript of channel ${DEMO.channelId}:`);
-  for (const line of formatTranscript(discord.messageHistory(DEMO.channelId))) print(`  ${line}`);
+  print(`Transcript of channel ${DEMO.channelId} and the task's thread (→ marks the thread):`);
+  const thread = card.id; // a thread started from a message has that message's id
+  const history = discord.messageHistory().filter((entry) => entry.channelId === DEMO.channelId || entry.channelId === thread);
+  for (const line of formatTranscript(history, thread)) print(`  ${line}`);
   print('');
   print(`Outcome: ${outcome.status}${outcome.prUrl ? ` — ${outcome.prUrl}` : ''}${outcome.reason ? ` (${outcome.reason})` : ''}`);
   if (service.temporal.uiUrl) print(`Web UI of the run: ${service.temporal.uiUrl}/namespaces/${service.temporal.namespace}/workflows/${taskId}`);
@@ -126,17 +128,18 @@ async function post(ingressUrl: string, signer: InteractionSigner, interaction: 
   return (await response.json()) as { type: number; data?: { content?: string } };
 }
 
-/** Renders the emulator's record of a channel as readable lines. */
-export function formatTranscript(history: readonly MessageHistoryEntry[]): string[] {
+/** Renders the emulator's record of a channel (and its thread, marked →) as readable lines. */
+export function formatTranscript(history: readonly MessageHistoryEntry[], threadId?: string): string[] {
   const start = history[0]?.at ?? 0;
   return history.map((entry) => {
     const at = `+${((entry.at - start) / 1000).toFixed(1)}s`.padStart(7);
     const embed = entry.embeds?.[0] as { title?: string; fields?: { name: string; value: string }[] } | undefined;
     const status = embed?.fields?.find((f) => f.name === 'Status')?.value;
     const buttons = (entry.components as { components?: { label?: string }[] }[] | undefined)?.flatMap((row) => row.components ?? []).map((b) => `[${b.label}]`) ?? [];
-    const body = entry.content ?? (embed ? `${embed.title ?? 'card'}: ${status ?? ''}` : '');
+    const body = entry.content || (embed ? `${embed.title ?? 'card'}${status ? `: ${status}` : ''}` : '');
     const verb = entry.kind === 'create' ? 'posted' : entry.kind === 'edit' ? 'edited' : 'deleted';
-    return `${at} ${verb.padEnd(7)} ${body}${buttons.length ? ` ${buttons.join(' ')}` : ''}`;
+    const where = entry.channelId === threadId ? '→ ' : '';
+    return `${at} ${where}${verb.padEnd(7)} ${body.split('\n')[0]}${buttons.length ? ` ${buttons.join(' ')}` : ''}`;
   });
 }
 
