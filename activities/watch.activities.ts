@@ -150,6 +150,11 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
             await sleepBeating(input.pollIntervalMs, beat);
             continue;
           }
+          // Without plan approval Jules approves its own plan at once: show it as soon as it is seen.
+          if (latestPlan && !input.planApproval && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
+            await post(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps }, { action: 'automatic' }), `plan:${latestPlan.id}`);
+            cursor = { ...cursor, delivered: [...cursor.delivered, `plan:${latestPlan.id}`].slice(-50) };
+          }
           if (snapshot0.state !== state) {
             await store.updateTask(input.taskId, { julesState: snapshot0.state });
             await store.recordTaskEvent({ taskId: input.taskId, kind: 'jules_state_changed', outcome: snapshot0.state, detail: { from: state }, dedupeKey: `state:${session.updateTime ?? snapshot0.state}` });
@@ -173,11 +178,10 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           latestPlan ??= await findLatest(client, input.session, (a) =>
             a.planGenerated?.plan ? { id: a.planGenerated.plan.id ?? a.id ?? a.name, steps: (a.planGenerated.plan.steps ?? []).map((s, i) => s.title ?? `Step ${i + 1}`) } : undefined,
           );
-          if (latestPlan && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
-            const awaiting = input.planApproval ? ('plan_approval' as const) : undefined;
-            const messageId = await post(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps, awaiting }), `plan:${latestPlan.id}`);
+          if (latestPlan && input.planApproval && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
+            const messageId = await post(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps, awaiting: 'plan_approval' }), `plan:${latestPlan.id}`);
             cursor = { ...cursor, delivered: [...cursor.delivered, `plan:${latestPlan.id}`].slice(-50) };
-            if (input.planApproval) return result('plan', snapshot, { plan: latestPlan.steps, planId: latestPlan.id, messageId });
+            return result('plan', snapshot, { plan: latestPlan.steps, planId: latestPlan.id, messageId });
           }
         }
         if (state === AWAITING_REPLY) {

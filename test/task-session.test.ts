@@ -79,6 +79,15 @@ describe('a Jules session', () => {
     expect((await s.outcome(byDefault.taskId)).status).toBe('completed');
   });
 
+  it('without plan approval shows the plan in the thread for information, with no buttons', async () => {
+    const { s, taskId, handle } = await runTask({});
+    expect((await handle.result()).status).toBe('completed');
+    const plans = s.discord.channelMessages(await threadOf(s, taskId)).filter((m) => m.embeds?.[0]?.title?.includes('plan'));
+    expect(plans).toHaveLength(1);
+    expect(JSON.stringify(plans[0]!.embeds)).toContain('Approved by Jules');
+    expect(plans[0]!.components ?? []).toEqual([]);
+  });
+
   it('sends requested plan changes to Jules as a message', async () => {
     const { s, taskId, handle } = await runTask({}, { plan_approval: true });
     await eventually(async () => (await viewOf(s, taskId))?.awaiting === 'plan_approval', 'the plan to wait');

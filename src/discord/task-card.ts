@@ -80,11 +80,14 @@ export function renderTaskCard(view: TaskView): MessageBody {
 }
 
 /** Who decided on a plan, when the renderer is called right after the decision. */
-export interface PlanDecisionShown {
-  readonly action: 'approve' | 'request_changes';
-  /** The confirmer's user id. */
-  readonly by: string;
-}
+export type PlanDecisionShown =
+  | {
+      readonly action: 'approve' | 'request_changes';
+      /** The confirmer's user id. */
+      readonly by: string;
+    }
+  /** Plan approval is off for the task: Jules approved its own plan, shown for information. */
+  | { readonly action: 'automatic' };
 
 const PLAN_STEP_MAX = 300;
 const PLAN_DESCRIPTION_MAX = 4000;
@@ -98,7 +101,8 @@ export function renderPlanMessage(view: TaskView, decision?: PlanDecisionShown):
   const steps = view.plan ?? [];
   const waiting = view.awaiting === 'plan_approval' && !decision && !isFinalStatus(view.status);
   let state: string;
-  if (decision) state = decision.action === 'approve' ? `✅ Approved by <@${decision.by}>` : `✏️ Changes requested by <@${decision.by}>`;
+  if (decision?.action === 'automatic') state = '✅ Approved by Jules (plan approval is off for this task)';
+  else if (decision) state = decision.action === 'approve' ? `✅ Approved by <@${decision.by}>` : `✏️ Changes requested by <@${decision.by}>`;
   else if (waiting) state = '⏳ Waiting for a confirmer to approve it or request changes';
   else if (isFinalStatus(view.status)) state = STATUS_LABEL[view.status];
   else state = 'No longer waiting for approval';
