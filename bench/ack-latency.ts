@@ -41,6 +41,8 @@ try {
   const role = '700000000000000010';
   await store.upsertGuild({ guildId, createRoles: [role], confirmRoles: ['700000000000000011'], defaultRepo: 'acme/widgets' });
   await store.setGuildKey(guildId, secrets.encrypt('bench-jules-key-0123456789'));
+  // The default quota (50 requests a day per guild) would refuse the benchmark; the quota check itself still runs.
+  await store.setGuildQuotas(guildId, { guildRequestsPerDay: 100_000, userRequestsPerHour: 100_000 });
 
   const sendOne = async (index: number): Promise<number> => {
     const command = buildSlashCommand({
