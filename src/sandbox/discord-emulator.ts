@@ -7,6 +7,7 @@
  * @see https://discord.com/developers/docs/reference#http-api
  * @see https://discord.com/developers/docs/topics/rate-limits
  */
+import { emulatedBotUser } from './discord-objects';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -407,7 +408,7 @@ export async function startDiscordEmulator(opts: DiscordEmulatorOptions = {}): P
   const token = opts.token ?? `emulator.${newSnowflake()}.${createHash('sha256').update(newSnowflake()).digest('base64url').slice(0, 27)}`;
   const applicationId = opts.applicationId ?? newSnowflake();
   const routeLimit = opts.routeLimit ?? { requests: 50, windowSeconds: 1 };
-  const botUser: APIUser = { id: applicationId, username: 'jules-orchestrator', discriminator: '0000', global_name: null, avatar: null, bot: true };
+  const botUser: APIUser = emulatedBotUser(applicationId);
 
   const requests: RecordedRequest[] = [];
   const callbacks: RecordedCallback[] = [];

@@ -8,6 +8,7 @@
  * @see https://discord.com/developers/docs/events/gateway-events
  * @see https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes
  */
+import { baseMessage, emulatedBotUser } from './discord-objects';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +19,6 @@ import {
   GatewayDispatchEvents,
   GatewayIntentBits,
   GatewayOpcodes,
-  MessageType,
   type APIInteraction,
   type APIUser,
   type GatewayMessageCreateDispatchData,
@@ -196,7 +196,7 @@ export async function startGatewayEmulator(opts: GatewayEmulatorOptions = {}): P
   const applicationId = opts.applicationId ?? opts.rest?.applicationId ?? newSnowflake();
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
   const enabledPrivileged = opts.privilegedIntents ?? PRIVILEGED_INTENTS;
-  const botUser: APIUser = { id: applicationId, username: 'jules-orchestrator', discriminator: '0000', global_name: null, avatar: null, bot: true };
+  const botUser: APIUser = emulatedBotUser(applicationId);
 
   const identifies: RecordedIdentify[] = [];
   const resumes: RecordedResume[] = [];
@@ -394,22 +394,10 @@ export async function startGatewayEmulator(opts: GatewayEmulatorOptions = {}): P
     },
     dispatchMessage(input) {
       const username = input.user.username ?? `user${input.user.id.slice(-4)}`;
+      const author = { id: input.user.id, username, discriminator: '0', global_name: username, avatar: null, ...(input.bot ? { bot: true } : {}) };
       const message: GatewayMessageCreateDispatchData = {
-        id: input.id ?? newSnowflake(),
-        channel_id: input.channelId,
+        ...baseMessage(input.id ?? newSnowflake(), input.channelId, author, input.content),
         channel_type: (input.channelType ?? ChannelType.PublicThread) as GatewayMessageCreateDispatchData['channel_type'],
-        author: { id: input.user.id, username, discriminator: '0', global_name: username, avatar: null, ...(input.bot ? { bot: true } : {}) },
-        content: input.content,
-        timestamp: new Date().toISOString(),
-        edited_timestamp: null,
-        tts: false,
-        mention_everyone: false,
-        mentions: [],
-        mention_roles: [],
-        attachments: [],
-        embeds: [],
-        pinned: false,
-        type: MessageType.Default,
         ...(input.guildId
           ? {
               guild_id: input.guildId,

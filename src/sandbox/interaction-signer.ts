@@ -4,6 +4,7 @@
  * @see https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object
  */
+import { baseMessage, emulatedBotUser } from './discord-objects';
 import { generateKeyPairSync, randomBytes, sign as signBytes } from 'node:crypto';
 import {
   ApplicationCommandOptionType,
@@ -15,7 +16,6 @@ import {
   InteractionContextType,
   InteractionType,
   Locale,
-  MessageType,
   type APIApplicationCommandInteractionDataBasicOption,
   type APIChatInputApplicationCommandGuildInteraction,
   type APIInteractionGuildMember,
@@ -222,24 +222,7 @@ function commonFields(input: InteractionContextInput, type: InteractionType, mes
 }
 
 function minimalMessage(input: ButtonClickInput): APIMessage {
-  return {
-    id: input.messageId,
-    channel_id: input.channelId,
-    author: { id: input.applicationId, username: 'jules-orchestrator', discriminator: '0000', global_name: null, avatar: null, bot: true },
-    content: '',
-    timestamp: new Date().toISOString(),
-    edited_timestamp: null,
-    tts: false,
-    mention_everyone: false,
-    mentions: [],
-    mention_roles: [],
-    attachments: [],
-    embeds: [],
-    pinned: false,
-    type: MessageType.Default,
-    components: [],
-    application_id: input.applicationId,
-  };
+  return { ...baseMessage(input.messageId, input.channelId, emulatedBotUser(input.applicationId)), components: [], application_id: input.applicationId };
 }
 
 function toOption(name: string, value: string | number | boolean): APIApplicationCommandInteractionDataBasicOption {
