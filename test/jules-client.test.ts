@@ -316,3 +316,43 @@ describe('HTTP Jules client against the emulator', () => {
     expect(error).toMatchObject({ status: 0, code: 'TIMEOUT', retryable: true });
   });
 });
+
+describe('sessions that are no longer wanted', () => {
+  it('can be archived (hidden from the list) and deleted (gone, and deleting again is fine)', async () => {
+    const { jules } = await setup();
+    const kept = await jules.createSession(input({ title: 'kept' }));
+    const archived = await jules.createSession(input({ title: 'archived' }));
+    await jules.archiveSession(archived.name);
+    expect((await jules.listSessions()).items.map((s) => s.title)).toEqual(['kept']);
+
+    await jules.deleteSession(kept.name);
+    expect((await caught(jules.getSession(kept.name))).status).toBe(404);
+    await expect(jules.deleteSession(kept.name)).resolves.toBeUndefined();
+  });
+});
+
+describe('finding a source through the factory', () => {
+  it("lists sources once per key's account and remembers the name exactly as returned", async () => {
+    const emulator = await startJulesEmulator({ keys: [KEY, 'AIzaSy-other-key-9876543210'], timeScale: 0.01, sources: [{ owner: 'acme', repo: 'widgets' }, { owner: 'acme', repo: 'gadgets' }, { owner: 'Other', repo: 'Thing' }] });
+    emulators.push(emulator);
+    const factory = createHttpJulesClientFactory(emulator.url);
+    const listCalls = () => emulator.requests.filter((r) => r.method === 'GET' && r.path === '/v1alpha/sources').length;
+
+    const first = await factory(KEY).findSource('other', 'thing');
+    const callsAfterFirst = listCalls();
+    expect(first?.name).toBeDefined();
+    expect(await factory(KEY).findSource('Other', 'Thing')).toEqual(first);
+    expect(listCalls()).toBe(callsAfterFirst);
+
+    // Another key is another account: its own lookup.
+    await factory('AIzaSy-other-key-9876543210').findSource('other', 'thing');
+    expect(listCalls()).toBeGreaterThan(callsAfterFirst);
+
+    const uncached = createHttpJulesClientFactory(emulator.url, { sourceCacheTtlMs: 0 });
+    const before = listCalls();
+    await uncached(KEY).findSource('other', 'thing');
+    await uncached(KEY).findSource('other', 'thing');
+    // Without the cache each lookup pages through the sources again.
+    expect(listCalls() - before).toBe(2 * callsAfterFirst);
+  });
+});

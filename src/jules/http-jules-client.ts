@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The HTTP adapter of the Jules port: `fetch` against `${baseUrl}/v1alpha/...` with the key in
  * `X-Goog-Api-Key`. It never retries (Temporal activities own retries) and turns every failure into a
@@ -24,10 +25,43 @@ export interface CreateHttpJulesClientOptions {
   readonly fetch?: typeof fetch;
   /** Per-request deadline, covering headers and body. Default 30 s, like the official SDK. */
   readonly timeoutMs?: number;
+  /** Remembers owner/repo → source between calls (the factory shares one per key); omitted: no cache. */
+  readonly sourceCache?: SourceCache;
+}
+
+/**
+ * Sources found by owner/repo, for one key's account, kept for a while: a task's source rarely changes and
+ * listing every source page on each task would cost the key's rate. Names are kept exactly as Jules returned them.
+ */
+export interface SourceCache {
+  get(ownerRepo: string): JulesSource | undefined;
+  set(ownerRepo: string, source: JulesSource): void;
+}
+
+/** A {@link SourceCache} whose entries expire after `ttlMs`. */
+export function createSourceCache(ttlMs: number, now: () => number = Date.now): SourceCache {
+  const entries = new Map<string, { source: JulesSource; until: number }>();
+  return {
+    get(ownerRepo) {
+      const entry = entries.get(ownerRepo);
+      if (!entry) return undefined;
+      if (entry.until <= now()) {
+        entries.delete(ownerRepo);
+        return undefined;
+      }
+      return entry.source;
+    },
+    set(ownerRepo, source) {
+      entries.set(ownerRepo, { source, until: now() + ttlMs });
+    },
+  };
 }
 
 /** Options shared by every client a {@link createHttpJulesClientFactory} factory makes. */
-export type CreateHttpJulesClientFactoryOptions = Omit<CreateHttpJulesClientOptions, 'baseUrl' | 'apiKey'>;
+export type CreateHttpJulesClientFactoryOptions = Omit<CreateHttpJulesClientOptions, 'baseUrl' | 'apiKey' | 'sourceCache'> & {
+  /** How long a found source is remembered per key (default 10 minutes; 0 turns the cache off). */
+  readonly sourceCacheTtlMs?: number;
+};
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** The API's maximum page size; asking for it keeps polling and source lookups to few round trips. */
@@ -39,7 +73,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 type Json = Record<string, unknown>;
 
 interface RequestSpec {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   /** Path below `/v1alpha`, already encoded. */
   readonly path: string;
   readonly query?: Record<string, string | undefined>;
@@ -174,6 +208,9 @@ export function createHttpJulesClient(options: CreateHttpJulesClientOptions): Ju
     async findSource(owner, repo) {
       const wantedOwner = owner.toLowerCase();
       const wantedRepo = repo.toLowerCase();
+      const cacheKey = `${wantedOwner}/${wantedRepo}`;
+      const cached = options.sourceCache?.get(cacheKey);
+      if (cached) return cached;
       const wantedName = `sources/github/${wantedOwner}/${wantedRepo}`;
       const seenTokens = new Set<string>();
       let pageToken: string | undefined;
@@ -185,7 +222,10 @@ export function createHttpJulesClient(options: CreateHttpJulesClientOptions): Ju
             : // a source without githubRepo details can still be recognised by the documented name shape
               source.name.toLowerCase() === wantedName,
         );
-        if (found) return found;
+        if (found) {
+          options.sourceCache?.set(cacheKey, found);
+          return found;
+        }
         if (!page.nextPageToken || seenTokens.has(page.nextPageToken)) return undefined;
         seenTokens.add(page.nextPageToken);
         pageToken = page.nextPageToken;
@@ -278,6 +318,23 @@ export function createHttpJulesClient(options: CreateHttpJulesClientOptions): Ju
         operation: `send a message to ${path}`,
       });
     },
+
+    /** Not in the reference pages; the official SDK's route (added 2026-02-25). */
+    async archiveSession(session) {
+      const path = sessionPath(session);
+      await request({ method: 'POST', path: `${path}:archive`, body: {}, operation: `archive ${path}` });
+    },
+
+    /** Not in the reference pages; the official SDK's route (added 2026-03-16). A 404 means already deleted. */
+    async deleteSession(session) {
+      const path = sessionPath(session);
+      try {
+        await request({ method: 'DELETE', path, operation: `delete ${path}` });
+      } catch (err) {
+        if (err instanceof JulesApiError && err.status === 404) return;
+        throw err;
+      }
+    },
   };
 }
 
@@ -286,7 +343,15 @@ export function createHttpJulesClientFactory(
   baseUrl: string,
   opts: CreateHttpJulesClientFactoryOptions = {},
 ): JulesClientFactory {
-  return (apiKey) => createHttpJulesClient({ ...opts, baseUrl, apiKey });
+  const { sourceCacheTtlMs = 10 * 60_000, ...clientOptions } = opts;
+  // One cache per key's account: another key may see other repositories. Keyed by a digest, never the key.
+  const caches = new Map<string, SourceCache>();
+  return (apiKey) => {
+    const account = createHash('sha256').update(apiKey).digest('hex');
+    let sourceCache = caches.get(account);
+    if (!sourceCache && sourceCacheTtlMs > 0) caches.set(account, (sourceCache = createSourceCache(sourceCacheTtlMs)));
+    return createHttpJulesClient({ ...clientOptions, baseUrl, apiKey, ...(sourceCache ? { sourceCache } : {}) });
+  };
 }
 
 /** `sessions/123` or `123` → `sessions/123`, with the id encoded so it cannot escape its path segment. */

@@ -85,6 +85,13 @@ export interface JulesClient {
   listActivities(session: string, options?: { pageToken?: string; createTimeAfter?: string }): Promise<Page<JulesActivity>>;
   approvePlan(session: string): Promise<void>;
   sendMessage(session: string, prompt: string): Promise<void>;
+  /**
+   * Archives a session (hidden from lists). Not in the September 2025 reference, present in the official SDK:
+   * UNCERTAIN, so callers treat a failure as harmless.
+   */
+  archiveSession(session: string): Promise<void>;
+  /** Deletes a session; one already gone (404) counts as deleted. UNCERTAIN like archive. */
+  deleteSession(session: string): Promise<void>;
 }
 
 /** Makes a client for one decrypted API key. Activities call it inside the activity only. */

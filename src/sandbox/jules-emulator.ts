@@ -237,6 +237,8 @@ interface SessionRecord {
   readonly script: SessionScript;
   readonly prNumbers: Map<number, number>;
   planApprovedUs?: number;
+  /** Archived sessions are hidden from lists unless the filter asks for them (`archived = true`). */
+  archived?: boolean;
   readonly messages: { us: number; text: string }[];
 }
 
@@ -535,6 +537,19 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
       session.messages.push({ us: Math.max(nowUs(), last + 1), text: body.prompt });
       return { status: 200, body: {} };
     }
+    // Archive and delete: in the official SDK, not in the reference pages (reference §2).
+    if (rest.length === 1 && method === 'POST' && verb === 'archive') {
+      const session = lookupSession(id, apiKey, false);
+      if (!('seq' in session)) return session;
+      session.archived = true;
+      return { status: 200, body: {} };
+    }
+    if (rest.length === 1 && method === 'DELETE' && verb === undefined) {
+      const session = lookupSession(id, apiKey, false);
+      if (!('seq' in session)) return session;
+      sessions.delete(session.id);
+      return { status: 200, body: {} };
+    }
     return googleError(404, `Method not found: ${method} ${path}`);
   }
 
@@ -549,8 +564,9 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
       beforeSeq = decoded;
     }
     // newest first; the token is the last seq returned, so sessions created meanwhile do not shift pages
+    const archived = /archived\s*=\s*true/i.test(params.get('filter') ?? '');
     const mine = [...sessions.values()]
-      .filter((session) => session.apiKey === apiKey && session.seq < beforeSeq)
+      .filter((session) => session.apiKey === apiKey && session.seq < beforeSeq && Boolean(session.archived) === archived)
       .sort((a, b) => b.seq - a.seq);
     const page = mine.slice(0, size);
     const at = nowUs();
