@@ -112,6 +112,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   let planAnswer: { action: 'approve' | 'request_changes'; by: string; feedback?: string } | undefined;
   const pending: JulesAction[] = [...(input.carried?.pending ?? [])];
   let wakeRequested = false;
+  let watching = false;
   let sessionStarted = input.carried !== undefined;
 
   const actors = () => ({ requesterId: request.requester.id, confirmRoles: admission?.admitted ? admission.confirmRoles : [] });
@@ -150,8 +151,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     },
     {
       validator: (decision) => {
-        if (view?.awaiting !== 'plan_approval' || planAnswer) throw new Error('No plan is waiting for approval on this task.');
         if (!isConfirmer(decision.member, actors())) throw new Error('Only members with a confirm role can approve the plan or ask for changes.');
+        // The watcher posts the plan just before it returns it, so a click may come while the watch is still
+        // finishing: it is kept and applied when the plan arrives.
+        if (!(view?.awaiting === 'plan_approval' || watching) || planAnswer) throw new Error('No plan is waiting for approval on this task.');
         if (decision.action === 'request_changes' && !decision.feedback?.trim()) throw new Error('Say what Jules should change.');
       },
     },
@@ -374,7 +377,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     try {
       // A push, a reply or a cancel interrupts the watch so the task reacts at once, not at the next poll.
       const scope = new CancellationScope();
-      const watching = scope.run(() =>
+      const watch = scope.run(() =>
         watchJulesSession({
           ...owner,
           session: snapshot.name,
@@ -393,14 +396,17 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       // The wait is scoped too, so a finished watch leaves no condition behind.
       const waitScope = new CancellationScope();
       const interrupted = waitScope.run(() => condition(() => wakeRequested || cancelledBy !== undefined)).then(() => undefined);
-      result = await Promise.race([watching, interrupted]);
+      watching = true;
+      result = await Promise.race([watch, interrupted]).finally(() => {
+        watching = false;
+      });
       waitScope.cancel();
       await interrupted.catch((err) => {
         if (!isCancellation(err)) throw err;
       });
       if (!result) {
         scope.cancel();
-        await watching.catch((err) => {
+        await watch.catch((err) => {
           if (!isCancellation(err)) throw err;
         });
         // Actions handed to the cancelled attempt may not have reached Jules; the cursor says which did not.
@@ -414,6 +420,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
 
     snapshot = result.snapshot;
     cursor = result.cursor;
+    // An answer kept while the watch finished belongs to the plan it returns; without one it is stale.
+    if (planAnswer && result.kind !== 'plan') planAnswer = undefined;
     const stateChanged: TaskPatch = { julesState: snapshot.state };
     switch (result.kind) {
       case 'ended':
