@@ -23,7 +23,7 @@ const roleA = '1500000000000000005';
 const roleB = '1500000000000000006';
 const roleC = '1500000000000000007';
 /** Looks like a Jules API key; the tests check it never comes back out in clear. */
-const julesKey = 'AIzaSyD-test-KEY-0123456789abcdefGHIJ';
+const julesKey = 'fake-jules-test-KEY-0123456789abcdefGHIJ';
 
 interface Run {
   readonly code: number | null;
@@ -190,7 +190,7 @@ describe('setting Jules keys from standard input', { timeout: STORE_TEST_TIMEOUT
     const run = await runCli(['user', 'set-key', '--discord-id', userId], { dataDir, stdin: `${julesKey}\n` });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`personal Jules key of user ${userId}`);
-    expect(run.stdout).toContain(`AIza…(${julesKey.length} chars)`);
+    expect(run.stdout).toContain(`fake…(${julesKey.length} chars)`);
     expect(run.stdout).not.toContain(julesKey);
     expect(run.stderr).not.toContain(julesKey);
 
@@ -206,7 +206,7 @@ describe('setting Jules keys from standard input', { timeout: STORE_TEST_TIMEOUT
     const setKey = await runCli(['guild', 'set-key', '--guild-id', guildId], { dataDir, stdin: julesKey });
     expect(setKey.code).toBe(0);
     expect(setKey.stdout).toContain(`default Jules key of guild ${guildId}`);
-    expect(setKey.stdout).toContain(`AIza…(${julesKey.length} chars)`);
+    expect(setKey.stdout).toContain(`fake…(${julesKey.length} chars)`);
     expect(setKey.stdout + setKey.stderr).not.toContain(julesKey);
 
     const stored = await withStore(dataDir, (store) => store.getGuildKey(guildId));

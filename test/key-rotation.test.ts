@@ -15,11 +15,11 @@ import { uniqueId } from './helpers/store-behaviour';
 
 /** Look like Jules API keys; the tests check they never come back out in clear. */
 const plaintexts = {
-  guildA: 'AIzaSyD-guild-A-0123456789abcdefGHIJKL',
-  guildB: 'AIzaSyD-guild-B-0123456789abcdefGHIJKL',
-  alice: 'AIzaSyD-alice-0123456789abcdefGHIJKLMN',
-  bob: 'AIzaSyD-bob-0123456789abcdefGHIJKLMNOPQ',
-  carol: 'AIzaSyD-carol-0123456789abcdefGHIJKLMN',
+  guildA: 'fake-jules-guild-A-0123456789abcdefGHIJKL',
+  guildB: 'fake-jules-guild-B-0123456789abcdefGHIJKL',
+  alice: 'fake-jules-alice-0123456789abcdefGHIJKLMN',
+  bob: 'fake-jules-bob-0123456789abcdefGHIJKLMNOPQ',
+  carol: 'fake-jules-carol-0123456789abcdefGHIJKLMN',
 };
 
 const oldKey = generateEncryptionKey();
@@ -80,7 +80,7 @@ describe('rotating the encryption key of stored Jules keys', () => {
   it('reports a key sealed under a key it does not have, leaves it as it was, and rotates the others', async () => {
     const stranger = createSecretBox(generateEncryptionKey());
     const dave = uniqueId('u');
-    const daveSealed = stranger.encrypt('AIzaSyD-dave-0123456789abcdefGHIJKLMNO');
+    const daveSealed = stranger.encrypt('fake-jules-dave-0123456789abcdefGHIJKLMNO');
     await store.setUserKey(dave, daveSealed);
 
     const report = await rotateStoredKeys(store, rotatingBox);
@@ -91,12 +91,12 @@ describe('rotating the encryption key of stored Jules keys', () => {
     const error = new KeyRotationIncompleteError(report.unreadable);
     expect(error.message).toContain(`personal key of user ${dave}: sealed under key ${stranger.keyId}`);
     expect(error.message).toContain('SECRETS_ENCRYPTION_PREVIOUS_KEYS');
-    expect(error.message).not.toContain('AIzaSyD');
-    expect(JSON.stringify(report)).not.toContain('AIzaSyD');
+    expect(error.message).not.toContain('fake-jules');
+    expect(JSON.stringify(report)).not.toContain('fake-jules');
   });
 
   it('keeps a key that its owner set again while the rotation ran', async () => {
-    const newer = rotatingBox.encrypt('AIzaSyD-alice-newer-0123456789abcdefGH');
+    const newer = rotatingBox.encrypt('fake-jules-alice-newer-0123456789abcdefGH');
     // The port as the rotation sees it, with Alice running `user set-key` just before her row is replaced.
     const racing: Store = {
       ...store,

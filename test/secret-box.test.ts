@@ -9,7 +9,7 @@ import {
   sealedKeyId,
 } from '../src/crypto/secret-box';
 
-const JULES_KEY = 'AIzaSyD-example-jules-key-0123456789abc';
+const JULES_KEY = 'fake-jules-example-jules-key-0123456789abc';
 
 /** Replaces one base64url character of part `index` of a ciphertext with a different one. */
 function tamper(ciphertext: string, index: number): string {
@@ -156,7 +156,7 @@ describe('the secret box', () => {
 describe('masking a secret', () => {
   it('shows the first four characters and the length, never the secret', () => {
     const masked = maskSecret(JULES_KEY);
-    expect(masked).toBe(`AIza…(${JULES_KEY.length} chars)`);
+    expect(masked).toBe(`fake…(${JULES_KEY.length} chars)`);
     expect(masked).not.toContain(JULES_KEY);
     expect(masked).not.toContain(JULES_KEY.slice(4));
   });
