@@ -67,13 +67,19 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
       const beat = () => context.heartbeat(cursor);
 
       try {
+        // An attempt that was interrupted after delivering (a newer reply or push cancelled it) never reported
+        // back; the audit trail did record the delivery, so nothing is sent to Jules twice.
+        const recorded = input.deliver.length
+          ? new Set((await store.listTaskEvents(input.taskId)).map((event) => event.detail.action).filter((id) => typeof id === 'string'))
+          : new Set();
         for (const action of input.deliver) {
-          if (cursor.delivered.includes(action.id)) continue;
+          if (cursor.delivered.includes(action.id) || recorded.has(action.id)) continue;
           await deliver(client, input.session, action);
           await store.recordTaskEvent({
             taskId: input.taskId,
             kind: action.kind === 'approve_plan' ? 'plan_approved' : action.purpose === 'changes' ? 'changes_requested' : 'message_to_jules',
             actorId: action.actorId,
+            detail: { action: action.id },
             dedupeKey: action.id,
           });
           cursor = { ...cursor, delivered: [...cursor.delivered, action.id].slice(-50), lastChangeAt: Date.now() };
