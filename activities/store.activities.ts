@@ -1,4 +1,4 @@
-import type { Admission, KeySource, TaskPatch, TaskRequest } from '../src/shared/task';
+import type { Admission, KeySource, TaskRequest } from '../src/shared/task';
 import type { GuildConfig } from '../src/store/store';
 import type { ActivityDeps } from './deps';
 
@@ -128,11 +128,6 @@ export function createStoreActivities({ store, log }: Pick<ActivityDeps, 'store'
         'admission decided',
       );
       return admission;
-    },
-
-    /** Applies one step's changes to the `tasks` row. */
-    async recordTask(taskId: string, patch: TaskPatch): Promise<void> {
-      await store.updateTask(taskId, patch);
     },
   };
 }

@@ -170,7 +170,7 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
         }
         const previousState = state;
         state = snapshot0.state;
-        const snapshot: SessionSnapshot = { ...snapshot0, ...(failureReason ? { failureReason } : {}), ...(progress ? { progress: progress.line } : {}) };
+        const snapshot: SessionSnapshot = { ...snapshot0, ...(failureReason ? { failureReason } : {}) };
         await flushProgress(TERMINAL_SESSION_STATES.has(state) || state === AWAITING_PLAN || state === AWAITING_REPLY);
 
         if (TERMINAL_SESSION_STATES.has(state)) {

@@ -16,13 +16,6 @@ export function taskWorkflowId(interactionId: string): string {
   return `${TASK_PREFIX}${interactionId}`;
 }
 
-/** The interaction id inside a task workflow id, or undefined when the id is not a task's. */
-export function interactionIdOfTask(workflowId: string): string | undefined {
-  if (!workflowId.startsWith(TASK_PREFIX)) return undefined;
-  const rest = workflowId.slice(TASK_PREFIX.length);
-  return /^\d{1,25}$/.test(rest) ? rest : undefined;
-}
-
 /**
  * The correlation tag put in a Jules session title. Jules has no idempotency key, so a retried
  * create looks for a session whose title carries this tag before creating another.

@@ -9,8 +9,6 @@ export interface SessionSnapshot {
   readonly prUrl?: string;
   /** Jules' reason when the session failed. */
   readonly failureReason?: string;
-  /** Latest human-readable progress line, if any. */
-  readonly progress?: string;
 }
 
 /** Jules session states after which the session does nothing more. */
