@@ -57,6 +57,8 @@ describe('a /jules request', () => {
     expect(stack.discord.channelMessages(GUILD.channelId)).toHaveLength(1);
     expect(stack.discord.threads().map((t) => t.id)).toEqual([card.id]);
     expect((await stack.store.getTask(asked.taskId))?.threadId).toBe(card.id);
+    // The card is edited twice (started, completed): the click's own answer already showed the confirmation.
+    expect(stack.discord.message(card.id)?.editCount).toBe(2);
     const row = await stack.store.getTask(asked.taskId);
     expect(row).toMatchObject({ status: 'completed', prUrl: outcome.prUrl, decidedBy: GUILD.lead, keySource: 'guild', julesState: 'COMPLETED' });
     expect(row?.julesSessionId).toMatch(/^sessions\/\d+$/);

@@ -281,7 +281,11 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       if (cancelledBy) return cancelled();
       if (!answered) return finish('expired', { lastError: 'Nobody confirmed the request in time.' });
       if (view!.status === 'rejected') return finish('rejected', { decidedBy: view!.decidedBy ?? null, ...(view!.error ? { lastError: view!.error } : {}) }, view!.decidedBy);
-      await advance({ status: 'in_progress', decidedBy: view!.decidedBy ?? null }, { event: { kind: 'confirmed', actorId: view!.decidedBy ?? null, from: ['pending_confirmation'] } });
+      // The click's own answer (type 7) already redrew the card; the next step ("started") edits it again.
+      await advance(
+        { status: 'in_progress', decidedBy: view!.decidedBy ?? null },
+        { event: { kind: 'confirmed', actorId: view!.decidedBy ?? null, from: ['pending_confirmation'] }, refreshCard: false },
+      );
     }
 
     // Jules plans cap sessions per key: wait in line here rather than fail at Jules. A cancel ends the wait.
