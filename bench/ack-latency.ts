@@ -8,14 +8,9 @@
  * update-with-start: the answer carries the admission decision, so the figure includes starting the workflow,
  * the admission local activity (a PGlite read and insert) and the update's completion.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
 import { buildSlashCommand } from '../src/sandbox/interaction-signer';
-import { startService } from '../src/service';
+import { round, startBenchStack } from './embedded-stack';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '1' }, warmup: { type: 'string', default: '10' }, 'pause-ms': { type: 'string', default: '0' } } });
 const requests = Number(values.requests);
@@ -24,14 +19,8 @@ const warmup = Number(values.warmup);
 // A pause between requests models arrivals spread in time instead of back-to-back.
 const pauseMs = Number(values['pause-ms']);
 
-const dataDir = mkdtempSync(join(tmpdir(), 'jo-bench-'));
-const config = loadConfig({ PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', ...pick(process.env, ['TEMPORAL_CLI_PATH']) });
-const service = await startService({
-  config: { ...config, temporal: { ...config.temporal, port: 0, uiPort: 0 } },
-  log: createLogger('warn', process.stderr),
-  parts: { worker: true, ingress: true },
-  inMemoryStore: true,
-});
+const stack = await startBenchStack();
+const { service } = stack;
 
 try {
   const { sandbox, store, secrets, ingressUrl } = service;
@@ -99,14 +88,5 @@ try {
     ),
   );
 } finally {
-  await service.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function pick(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
-  return Object.fromEntries(names.filter((n) => env[n]).map((n) => [n, env[n]!]));
+  await stack.stop();
 }

@@ -14,26 +14,22 @@
  * (card completed with its PR, one "PR ready" per thread, the progress message on the last update, no
  * duplicate post, no request that failed for good).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
 import { createActivities } from '../activities';
-import { loadConfig } from '../src/config';
 import { createRestMessenger } from '../src/discord/messenger';
 import { createHttpJulesClientFactory } from '../src/jules/http-jules-client';
 import { statusLabel } from '../src/discord/task-card';
-import { createLogger } from '../src/logger';
 import type { RecordedRequest } from '../src/sandbox/discord-emulator';
 import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import type { ScriptStep } from '../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../src/shared/ids';
 import type { TaskOutcome } from '../src/shared/task';
-import { openPayloadCodec, startService } from '../src/service';
+import { openPayloadCodec } from '../src/service';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { connectWorker, createTaskWorker } from '../src/temporal/worker';
+import { round, startBenchStack } from './embedded-stack';
 
 const { values } = parseArgs({
   options: {
@@ -66,24 +62,12 @@ function script(): ScriptStep[] {
   ];
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'jo-bench-burst-'));
-const config = loadConfig({
-  PATH: process.env.PATH,
-  DATA_DIR: dataDir,
-  PORT: '0',
-  LOG_LEVEL: 'warn',
-  JULES_POLL_INTERVAL: `${pollMs}ms`,
-  ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
-});
-const log = createLogger('warn', process.stderr);
-const service = await startService({
-  config: { ...config, temporal: { ...config.temporal, port: 0, uiPort: 0 } },
-  log,
-  parts: { worker: true, ingress: true },
-  inMemoryStore: true,
+const stack = await startBenchStack({
+  env: { JULES_POLL_INTERVAL: `${pollMs}ms` },
   julesEmulator: { keys: [key], timeScale: 1, script },
   discordEmulator: { routeLimit },
 });
+const { service, log, config } = stack;
 const extraWorkers: { stop(): Promise<void> }[] = [];
 
 try {
@@ -229,8 +213,7 @@ try {
   );
 } finally {
   for (const worker of extraWorkers) await worker.stop();
-  await service.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stack.stop();
 }
 
 /** A request's route kind, named after the Discord API operation. */
@@ -254,8 +237,4 @@ function countBy(items: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items) counts[item] = (counts[item] ?? 0) + 1;
   return counts;
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
 }

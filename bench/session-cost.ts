@@ -11,20 +11,15 @@
  * progress updates; no more than 6 Jules requests a minute while nothing changes; a change noticed within
  * 15 s (p95) without a webhook.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
-import { loadConfig } from '../src/config';
 import { createHttpJulesClient } from '../src/jules/http-jules-client';
-import { createLogger } from '../src/logger';
 import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import type { ScriptStep } from '../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../src/shared/ids';
 import type { TaskOutcome } from '../src/shared/task';
-import { startService } from '../src/service';
 import { planDecisionUpdate, replyUpdate, taskViewQuery } from '../workflows/messages';
+import { round, startBenchStack } from './embedded-stack';
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '60' }, progress: { type: 'string', default: '20' } } });
 const scale = Number(values.scale);
@@ -54,16 +49,12 @@ function script(): ScriptStep[] {
   ];
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'jo-bench-session-'));
 const scaled = (ms: number) => `${Math.max(1, Math.round(ms / scale))}ms`;
-const config = loadConfig({ PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', JULES_POLL_INTERVAL: scaled(12_000), ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}) });
-const service = await startService({
-  config: { ...config, temporal: { ...config.temporal, port: 0, uiPort: 0 } },
-  log: createLogger('warn', process.stderr),
-  parts: { worker: true, ingress: true },
-  inMemoryStore: true,
+const stack = await startBenchStack({
+  env: { JULES_POLL_INTERVAL: scaled(12_000) },
   julesEmulator: { keys: [key], timeScale: 1 / scale, script: () => script() },
 });
+const { service } = stack;
 
 try {
   const { sandbox, store, secrets, ingressUrl, client } = service;
@@ -161,12 +152,7 @@ try {
     ),
   );
 } finally {
-  await service.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
+  await stack.stop();
 }
 
 function sleep(ms: number): Promise<void> {

@@ -21,20 +21,29 @@ function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
   return found;
 }
 
+/**
+ * A developer asks with plan approval; a lead confirms and approves the plan; the developer answers Jules'
+ * question; the task completes.
+ */
+async function runConfirmedTaskWithPlanAndQuestion(s: TestStack, prompt: string, reply: string) {
+  const asked = await s.ask(MEMBERS.developer, { prompt, plan_approval: true });
+  const card = await eventually(() => s.discord.channelMessages(GUILD.channelId)[0], 'the card');
+  await s.click(MEMBERS.lead, buttonId(card.components, 'Confirm')!, card.id);
+  const handle = s.client.workflow.getHandle(asked.taskId);
+  await eventually(async () => (await handle.query(taskViewQuery))?.awaiting === 'plan_approval', 'the plan');
+  await handle.executeUpdate(planDecisionUpdate, { args: [{ action: 'approve', member: MEMBERS.lead }] });
+  await eventually(async () => (await handle.query(taskViewQuery))?.awaiting === 'reply', 'the question');
+  await handle.executeUpdate(replyUpdate, { args: [{ member: MEMBERS.developer, text: reply }] });
+  expect((await handle.result()).status).toBe('completed');
+  return { asked, handle };
+}
+
 describe('a whole task with a plan, a question and a pull request', () => {
   it('leaves the key nowhere, and the prompt only in the decoded history and Discord', async () => {
     const prompt = 'Rewrite the invoice exporter (marker 7f3a9c)';
     stack = await startTestStack({ personalKey: true, jules: { script: () => askingScript('Keep the CSV header order?') } });
     const s = stack;
-    const asked = await s.ask(MEMBERS.developer, { prompt, plan_approval: true });
-    const card = await eventually(() => s.discord.channelMessages(GUILD.channelId)[0], 'the card');
-    await s.click(MEMBERS.lead, buttonId(card.components, 'Confirm')!, card.id);
-    const handle = s.client.workflow.getHandle(asked.taskId);
-    await eventually(async () => (await handle.query(taskViewQuery))?.awaiting === 'plan_approval', 'the plan');
-    await handle.executeUpdate(planDecisionUpdate, { args: [{ action: 'approve', member: MEMBERS.lead }] });
-    await eventually(async () => (await handle.query(taskViewQuery))?.awaiting === 'reply', 'the question');
-    await handle.executeUpdate(replyUpdate, { args: [{ member: MEMBERS.developer, text: 'Yes, keep it (marker 51b2e0)' }] });
-    expect((await handle.result()).status).toBe('completed');
+    const { handle } = await runConfirmedTaskWithPlanAndQuestion(s, prompt, 'Yes, keep it (marker 51b2e0)');
 
     const history = await handle.fetchHistory();
     const raw = JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
@@ -57,15 +66,7 @@ describe('a whole task with a plan, a question and a pull request', () => {
   it('is recorded in the audit trail, step by step', async () => {
     stack = await startTestStack({ jules: { script: () => askingScript('Which region?') } });
     const s = stack;
-    const asked = await s.ask(MEMBERS.developer, { prompt: 'Audit me', plan_approval: true });
-    const card = await eventually(() => s.discord.channelMessages(GUILD.channelId)[0], 'the card');
-    await s.click(MEMBERS.lead, buttonId(card.components, 'Confirm')!, card.id);
-    const handle = s.client.workflow.getHandle(asked.taskId);
-    await eventually(async () => (await handle.query(taskViewQuery))?.awaiting === 'plan_approval', 'the plan');
-    await handle.executeUpdate(planDecisionUpdate, { args: [{ action: 'approve', member: MEMBERS.lead }] });
-    await eventually(async () => (await handle.query(taskViewQuery))?.awaiting === 'reply', 'the question');
-    await handle.executeUpdate(replyUpdate, { args: [{ member: MEMBERS.developer, text: 'eu-west' }] });
-    expect((await handle.result()).status).toBe('completed');
+    const { asked } = await runConfirmedTaskWithPlanAndQuestion(s, 'Audit me', 'eu-west');
 
     const events = await s.store.listTaskEvents(asked.taskId);
     const kinds = events.map((e) => e.kind);

@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../src/config';
+import { createLogger } from '../src/logger';
+import { startService, type RunningService, type StartServiceOptions } from '../src/service';
+
+/** A whole embedded stack for one benchmark run, on its own temporary data and random ports. */
+export interface BenchStack {
+  readonly service: RunningService;
+  /** The configuration the service runs with (ports as started: 0 means a random one was picked). */
+  readonly config: Config;
+  readonly log: ReturnType<typeof createLogger>;
+  /** Stops the service and removes its data. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the service on the embedded defaults the way a newcomer would (Temporal dev server, PGlite, emulators),
+ * with extra environment variables (e.g. `JULES_POLL_INTERVAL`) and emulator options.
+ */
+export async function startBenchStack(
+  options: { env?: Record<string, string> } & Pick<StartServiceOptions, 'julesEmulator' | 'discordEmulator'> = {},
+): Promise<BenchStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'jo-bench-'));
+  const config = loadConfig({
+    PATH: process.env.PATH,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
+    ...options.env,
+  });
+  const log = createLogger('warn', process.stderr);
+  const service = await startService({
+    config: { ...config, temporal: { ...config.temporal, port: 0, uiPort: 0 } },
+    log,
+    parts: { worker: true, ingress: true },
+    inMemoryStore: true,
+    ...(options.julesEmulator ? { julesEmulator: options.julesEmulator } : {}),
+    ...(options.discordEmulator ? { discordEmulator: options.discordEmulator } : {}),
+  });
+  return {
+    service,
+    config,
+    log,
+    async stop() {
+      await service.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One decimal, for figures in the printed JSON. */
+export function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
