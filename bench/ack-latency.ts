@@ -9,6 +9,8 @@
  * the admission local activity (a PGlite read and insert) and the update's completion.
  */
 import { parseArgs } from 'node:util';
+import { InteractionResponseType } from '@discordjs/core/http-only';
+import { deliverInteraction } from '../src/sandbox/http-delivery';
 import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import { round, startBenchStack } from './embedded-stack';
 
@@ -33,6 +35,7 @@ try {
   // The default quota (50 requests a day per guild) would refuse the benchmark; the quota check itself still runs.
   await store.setGuildQuotas(guildId, { guildRequestsPerDay: 100_000, userRequestsPerHour: 100_000 });
 
+  let deferred = 0;
   const sendOne = async (index: number): Promise<number> => {
     const command = buildSlashCommand({
       applicationId: sandbox.discord.applicationId,
@@ -42,13 +45,13 @@ try {
       name: 'jules',
       options: { prompt: `benchmark request ${index}` },
     });
-    const signed = sandbox.signer.sign(JSON.stringify(command));
     const started = performance.now();
-    const response = await fetch(`${ingressUrl}/interactions`, { method: 'POST', headers: signed.headers, body: signed.body });
-    const answer = (await response.json()) as { data?: { content?: string } };
+    const answer = await deliverInteraction({ ingressUrl, signer: sandbox.signer, discord: sandbox.discord }, command);
     const elapsed = performance.now() - started;
-    if (response.status !== 200 || !answer.data?.content?.includes('Request received')) {
-      throw new Error(`unexpected answer ${response.status}: ${JSON.stringify(answer)}`);
+    // A deferral counts as an answer in time, though not the one a member wants: it is reported apart.
+    if (answer.status === 200 && answer.body?.type === InteractionResponseType.DeferredChannelMessageWithSource) deferred += 1;
+    else if (answer.status !== 200 || !answer.body?.data?.content?.includes('Request received')) {
+      throw new Error(`unexpected answer ${answer.status}: ${JSON.stringify(answer.body)}`);
     }
     return elapsed;
   };
@@ -79,6 +82,7 @@ try {
         warmup,
         ms: { min: round(samples[0]!), p50: q(50), p90: q(90), p99: q(99), max: round(samples.at(-1)!), mean: round(samples.reduce((a, b) => a + b, 0) / samples.length) },
         throughputPerSecond: round((samples.length / wallMs) * 1000),
+        deferred,
         goal: { p99BelowMs: 150, met: q(99) < 150 },
         discordDeadlineMs: 3000,
         node: process.version,

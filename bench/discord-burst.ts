@@ -15,13 +15,14 @@
  * duplicate post, no request that failed for good).
  */
 import { parseArgs } from 'node:util';
-import { API } from '@discordjs/core/http-only';
+import { API, InteractionResponseType, MessageFlags } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
 import { createActivities } from '../activities';
 import { createRestMessenger } from '../src/discord/messenger';
 import { createHttpJulesClientFactory } from '../src/jules/http-jules-client';
 import { statusLabel } from '../src/discord/task-card';
 import type { RecordedRequest } from '../src/sandbox/discord-emulator';
+import { deliverInteraction, settledAnswerText } from '../src/sandbox/http-delivery';
 import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import type { ScriptStep } from '../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../src/shared/ids';
@@ -103,18 +104,18 @@ try {
   await store.setGuildQuotas(guildId, { userRequestsPerHour: tasks, guildRequestsPerDay: tasks, concurrentSessionsPerKey: tasks, dailySessionsPerKey: tasks });
 
   const started = Date.now();
-  // An answer past Discord's deadline says the request may still go through, and it does: the task is followed anyway.
-  const acks = { startingJules: 0, late: 0, other: 0 };
+  // An answer that would miss Discord's deadline is deferred ("thinking…") and edited in once it comes.
+  const acks = { startingJules: 0, deferredThenStartingJules: 0, other: 0 };
+  const endpoint = { ingressUrl, signer: sandbox.signer, discord };
   const taskIds = await Promise.all(
     Array.from({ length: tasks }, async (_, i) => {
       const command = buildSlashCommand({ applicationId: discord.applicationId, guildId, channelId, user: lead, name: 'jules', options: { prompt: `Burst task ${i + 1}` } });
-      const signed = sandbox.signer.sign(JSON.stringify(command));
-      const response = await fetch(`${ingressUrl}/interactions`, { method: 'POST', headers: signed.headers, body: signed.body });
-      const answer = (await response.json()) as { data?: { content?: string } };
-      const content = answer.data?.content ?? '';
-      if (content.includes('Starting Jules')) acks.startingJules += 1;
-      else if (content.includes('taking longer than Discord lets me wait')) acks.late += 1;
-      else acks.other += 1;
+      const answer = await deliverInteraction(endpoint, command);
+      const deferred = answer.body?.type === InteractionResponseType.DeferredChannelMessageWithSource;
+      const said = await settledAnswerText(discord, answer).catch(() => '');
+      if (!said.includes('Starting Jules')) acks.other += 1;
+      else if (deferred) acks.deferredThenStartingJules += 1;
+      else acks.startingJules += 1;
       return taskWorkflowId(command.id);
     }),
   );
@@ -173,10 +174,11 @@ try {
   }
   const posts = requests.filter((r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path));
   const nonces = new Set(posts.filter((r) => r.status === 200).map((r) => `${r.path}:${(r.body as { nonce?: string }).nonce ?? Math.random()}`));
-  const created = discord.messageHistory().filter((e) => e.kind === 'create').length;
+  // Bot posts only: the members' private answers to /jules are interaction responses.
+  const created = discord.messageHistory().filter((e) => e.kind === 'create' && ((e.flags ?? 0) & MessageFlags.Ephemeral) === 0).length;
   const duplicatePosts = created - nonces.size;
   const everyUpdateLanded =
-    cardsCompleted === tasks && threadsWithOnePrMessage === tasks && progressOnLastUpdate === tasks && duplicatePosts === 0 && neverRetried === 0 && failed === 0;
+    acks.other === 0 && cardsCompleted === tasks && threadsWithOnePrMessage === tasks && progressOnLastUpdate === tasks && duplicatePosts === 0 && neverRetried === 0 && failed === 0;
 
   const sortedWaits = [...waits].sort((a, b) => a - b);
   console.log(

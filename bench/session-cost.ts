@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
 import { createHttpJulesClient } from '../src/jules/http-jules-client';
+import { deliverInteraction } from '../src/sandbox/http-delivery';
 import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import type { ScriptStep } from '../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../src/shared/ids';
@@ -66,9 +67,8 @@ try {
   await store.setGuildKey(guildId, secrets.encrypt(key));
 
   const command = buildSlashCommand({ applicationId: sandbox.discord.applicationId, guildId, channelId: '600000000000000002', user: lead, name: 'jules', options: { prompt: 'Add a cache to the pricing service', plan_approval: true } });
-  const signed = sandbox.signer.sign(JSON.stringify(command));
   const started = Date.now();
-  await fetch(`${ingressUrl}/interactions`, { method: 'POST', headers: signed.headers, body: signed.body });
+  await deliverInteraction({ ingressUrl, signer: sandbox.signer, discord: sandbox.discord }, command);
   const handle = client.workflow.getHandle(taskWorkflowId(command.id));
 
   // People answer within half a minute of session time, like an attentive team.

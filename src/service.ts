@@ -168,8 +168,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         },
       });
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
+      // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
+      const ingressRest = new REST({ api: discordApiUrl }).setToken(discordToken ?? '');
       // One dispatcher for both ways Discord delivers interactions: POST /interactions and the gateway.
-      const dispatch = createInteractionDispatcher({ tasks, log, store });
+      const dispatch = createInteractionDispatcher({ tasks, log, store, lateAnswers: new API(ingressRest).interactions });
       const app: FastifyInstance = buildApp({
         verifyDiscordSignature: createDiscordVerifier(publicKey!),
         dispatch,
@@ -185,7 +187,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       print(`Ingress:          ${ingressUrl} (POST /interactions${julesWebhookSecret ? ', POST /webhook/jules' : ''}, GET /healthz)`);
       if (config.discord.mode === 'gateway') {
         const gateway = createGatewayIngress({
-          rest: new REST({ api: discordApiUrl }).setToken(discordToken ?? ''),
+          rest: ingressRest,
           token: discordToken ?? '',
           dispatch,
           tasks,

@@ -1,14 +1,15 @@
 import { Writable } from 'node:stream';
-import { API } from '@discordjs/core/http-only';
+import { API, MessageFlags } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../activities';
+import { DEFAULT_ANSWER_WITHIN_MS } from '../src/discord/dispatcher';
 import { createRestMessenger } from '../src/discord/messenger';
 import { statusLabel } from '../src/discord/task-card';
 import { createHttpJulesClientFactory } from '../src/jules/http-jules-client';
 import { createLogger } from '../src/logger';
-import type { RecordedRequest } from '../src/sandbox/discord-emulator';
+import type { MessageHistoryEntry, RecordedRequest } from '../src/sandbox/discord-emulator';
 import type { SessionScript } from '../src/sandbox/jules-emulator';
 import type { TaskOutcome } from '../src/shared/task';
 import { createDataConverter } from '../src/temporal/data-converter';
@@ -77,6 +78,8 @@ async function startSecondWorker(s: TestStack): Promise<NonNullable<typeof secon
 beforeAll(async () => {
   stack = await startTestStack({
     discord: { routeLimit: ROUTE_LIMIT },
+    // Discord's real deadline: fifty requests at once on two cores may miss it, and must still be answered.
+    answerWithinMs: DEFAULT_ANSWER_WITHIN_MS,
     jules: { script: burstScript, timeScale: 1 },
     settings: { pollIntervalMs: 400, deadlineMs: 300_000 },
   });
@@ -86,7 +89,8 @@ beforeAll(async () => {
 
   // A confirmer asks, so every task starts without waiting for a click.
   const asked = await Promise.all(Array.from({ length: TASKS }, (_, i) => stack.ask(MEMBERS.lead, { prompt: `Burst task ${i + 1}: tidy module ${i + 1}` })));
-  for (const answer of asked) expect(answer.body.data.content).toContain('Starting Jules');
+  // On a busy machine some answers miss Discord's deadline: those are deferred and edited in later.
+  for (const answer of asked) expect(await stack.answerText(answer)).toContain('Starting Jules');
 
   finished = await Promise.all(
     asked.map(async ({ taskId }) => {
@@ -164,10 +168,11 @@ describe('a burst of fifty tasks in one rate-limited channel, served by two work
     expect(posts.length).toBeGreaterThan(0);
     for (const post of posts) expect(post.body).toMatchObject({ nonce: expect.any(String), enforce_nonce: true });
     const nonces = new Set(posts.filter((r) => r.status === 200).map((r) => `${r.path}:${(r.body as { nonce: string }).nonce}`));
-    const created = stack.discord.messageHistory().filter((entry) => entry.kind === 'create');
-    expect(created).toHaveLength(nonces.size);
+    // The members' private answers to /jules are Discord's interaction responses, not bot posts.
+    const posted = (entry: MessageHistoryEntry) => entry.kind === 'create' && ((entry.flags ?? 0) & MessageFlags.Ephemeral) === 0;
+    expect(stack.discord.messageHistory().filter(posted)).toHaveLength(nonces.size);
     // Per task: one card in the channel; one start announcement, one progress message and one PR message in its thread.
-    expect(stack.discord.messageHistory(GUILD.channelId).filter((entry) => entry.kind === 'create')).toHaveLength(TASKS);
+    expect(stack.discord.messageHistory(GUILD.channelId).filter(posted)).toHaveLength(TASKS);
     for (const { threadId } of finished) {
       const texts = stack.discord.channelMessages(threadId).map((m) => m.content);
       expect(texts.filter((t) => t.includes('Jules started working'))).toHaveLength(1);

@@ -84,3 +84,31 @@ describe('a plan nobody approves', () => {
     expect(reminders[0]!.content).toContain(`<@&${GUILD.leadRole}>`);
   });
 });
+
+describe.each(['http', 'gateway'] as const)('in %s mode, on an engine slower than Discord waits', (mode) => {
+  it('every answer is deferred in time and then delivered: the /jules reply edited in, the card redrawn, refusals said privately', async () => {
+    // A deadline nobody meets: every answer goes the late way, through the interaction webhook.
+    stack = await startTestStack({ mode, answerWithinMs: 1 });
+    const s = stack;
+    const asked = await s.ask(MEMBERS.developer, { prompt: 'Speed up the importer' });
+    expect(asked.body).toEqual({ type: 5, data: { flags: EPHEMERAL } });
+    expect(await s.answerText(asked)).toContain('A confirmer must approve it');
+
+    const card = await eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === asked.taskId), 'the card');
+    const confirm = buttonId(card.components, 'Confirm')!;
+
+    // A refusal comes as a private follow-up; the card is left as it was.
+    const refused = await s.click(MEMBERS.developer, confirm, card.id);
+    expect(refused.body).toEqual({ type: 6 });
+    const followUp = await eventually(() => s.discord.followUps.find((f) => f.content?.includes('confirm role')), 'the refusal');
+    expect(followUp.flags! & EPHEMERAL).toBe(EPHEMERAL);
+    expect(buttonId(s.discord.message(card.id)?.components, 'Confirm')).toBeDefined();
+
+    // The confirmer's click: a silent deferral, then the card redrawn through @original.
+    expect((await s.click(MEMBERS.lead, confirm, card.id)).body).toEqual({ type: 6 });
+    await eventually(() => buttonId(s.discord.message(card.id)?.components, 'Confirm') === undefined, 'the card without Confirm');
+    const cardEdits = s.discord.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/messages/@original') && JSON.stringify(r.body).includes(asked.taskId));
+    expect(cardEdits.map((r) => r.status)).toEqual([200]);
+    expect((await s.outcome(asked.taskId)).status).toBe('completed');
+  });
+});

@@ -8,10 +8,12 @@ import {
   type APIMessage,
   type APIModalInteractionResponseCallbackData,
 } from '@discordjs/core/http-only';
+import { DiscordAPIError } from '@discordjs/rest';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeModalId, encodeCustomId, encodeModalId, MODAL_TEXT_FIELD, type ButtonAction, type ModalAction } from '../src/discord/custom-id';
 import { createInteractionDispatcher, FAILURE_TEXT, type InteractionDispatcher } from '../src/discord/dispatcher';
+import { deliverLateAnswer, LATE_FORM_TEXT, type LateAnswerApi } from '../src/discord/late-answer';
 import { MODAL_SPECS } from '../src/discord/modals';
 import { renderQuestionMessage, statusLabel } from '../src/discord/task-card';
 import { createLogger } from '../src/logger';
@@ -47,10 +49,13 @@ function fakeTasks() {
   const calls: { method: string; taskId: string; arg?: unknown }[] = [];
   let failure: Error | undefined;
   let hang = false;
+  let slowMs = 0;
+  const pause = () => new Promise((resolve) => setTimeout(resolve, slowMs));
 
   async function update(method: UpdateMethod, taskId: string, arg: unknown, change: (view: TaskView) => TaskView): Promise<DecideResult> {
     calls.push({ method, taskId, arg });
     if (hang) return new Promise(() => {});
+    await pause();
     if (failure) throw failure;
     if (results[method]) return results[method];
     const view = views.get(taskId);
@@ -62,6 +67,7 @@ function fakeTasks() {
 
   const control: TaskControl = {
     async submit() {
+      if (hang) return new Promise(() => {});
       throw new Error('not used');
     },
     decide: (taskId, d) =>
@@ -72,6 +78,7 @@ function fakeTasks() {
     async view(taskId) {
       calls.push({ method: 'view', taskId });
       if (hang) return new Promise(() => {});
+      await pause();
       if (failure) throw failure;
       return views.get(taskId);
     },
@@ -92,7 +99,27 @@ function fakeTasks() {
     hangForever() {
       hang = true;
     },
+    /** Every call takes this long: past the dispatcher's deadline, the answer comes late. */
+    slowBy(ms: number) {
+      slowMs = ms;
+    },
   };
+}
+
+/** The interaction webhook as the dispatcher sees it, recording what a late answer sent. */
+function recordingWebhook() {
+  const sent: { route: 'editReply' | 'followUp'; token: string; body: Record<string, unknown> }[] = [];
+  const api: LateAnswerApi = {
+    async editReply(_applicationId, token, body) {
+      sent.push({ route: 'editReply', token, body: body as Record<string, unknown> });
+      return {} as APIMessage;
+    },
+    async followUp(_applicationId, token, body) {
+      sent.push({ route: 'followUp', token, body: body as Record<string, unknown> });
+      return {} as APIMessage;
+    },
+  };
+  return { api, sent };
 }
 
 function taskView(overrides: Partial<TaskView> = {}): TaskView {
@@ -172,6 +199,7 @@ function buttonLabels(components: unknown[] | undefined): string[] {
 
 let logs: string[];
 let tasks: ReturnType<typeof fakeTasks>;
+let webhook: ReturnType<typeof recordingWebhook>;
 let store: Store;
 let dispatch: InteractionDispatcher;
 
@@ -186,8 +214,9 @@ afterAll(async () => {
 beforeEach(() => {
   logs = [];
   tasks = fakeTasks();
+  webhook = recordingWebhook();
   const log = createLogger('info', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
-  dispatch = createInteractionDispatcher({ tasks: tasks.control, log, store, answerWithinMs: 300 });
+  dispatch = createInteractionDispatcher({ tasks: tasks.control, log, store, lateAnswers: webhook.api, answerWithinMs: 300 });
 });
 
 describe('the card’s buttons', () => {
@@ -456,11 +485,17 @@ describe('every failure has words', () => {
     expect(logs.some((line) => line.includes('Temporal could not be reached'))).toBe(true);
   });
 
-  it('a Temporal that does not answer in time gets words before Discord’s 3 seconds are up', async () => {
+  it('a Temporal that does not answer in time gets a deferral before Discord’s 3 seconds are up', async () => {
     tasks.hangForever();
     const started = Date.now();
-    expect(ephemeralText(await dispatch(button('approve_plan')))).toBe(FAILURE_TEXT.slow);
+    expect(await dispatch(button('approve_plan'))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    expect(await dispatch(command(requester, 'jules', { prompt: 'x' }))).toEqual({
+      type: InteractionResponseType.DeferredChannelMessageWithSource,
+      data: { flags: EPHEMERAL },
+    });
     expect(Date.now() - started).toBeLessThan(2_000);
+    expect(logs.some((line) => line.includes('interaction answer deferred'))).toBe(true);
+    expect(webhook.sent).toEqual([]);
   });
 
   it('an unexpected error is contained in a short apology that reveals nothing', async () => {
@@ -478,6 +513,75 @@ describe('every failure has words', () => {
   it('never pings anyone from an ephemeral explanation', async () => {
     const response = await dispatch(command(requester, '@everyone'));
     expect((response as { data: { allowed_mentions?: unknown } }).data.allowed_mentions).toEqual({ parse: [] });
+  });
+});
+
+describe('answers that come after the deadline', () => {
+  beforeEach(() => tasks.slowBy(500));
+
+  it('a button that redraws the card defers silently, then edits the card through the webhook', async () => {
+    tasks.views.set(TASK, taskView());
+    const click = button('confirm');
+    expect(await dispatch(click)).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    const edit = await eventually(() => webhook.sent[0], 'the late edit');
+    expect(edit).toMatchObject({ route: 'editReply', token: click.token });
+    expect(JSON.stringify(edit.body.embeds)).toContain(statusLabel('in_progress'));
+    expect(buttonLabels(edit.body.components as unknown[])).toEqual(['Cancel']);
+    expect(webhook.sent).toHaveLength(1);
+  });
+
+  it('a refusal after a button comes as a private follow-up, leaving the card alone', async () => {
+    tasks.views.set(TASK, taskView());
+    tasks.results.cancel = { kind: 'refused', reason: 'Only the requester or a member with a confirm role can cancel this task.' };
+    const click = button('cancel', outsider);
+    expect(await dispatch(click)).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    const followUp = await eventually(() => webhook.sent[0], 'the late follow-up');
+    expect(followUp).toMatchObject({ route: 'followUp', token: click.token, body: { flags: EPHEMERAL } });
+    expect(followUp.body.content).toContain('Only the requester');
+  });
+
+  it('a command shows “thinking…”, then its answer is edited in, without flags Discord refuses on an edit', async () => {
+    const form = submit('reply', requester, 'Use the v2 API');
+    tasks.views.set(TASK, taskView({ status: 'in_progress', awaiting: 'reply' }));
+    expect(await dispatch(form)).toEqual({ type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: EPHEMERAL } });
+    const edit = await eventually(() => webhook.sent[0], 'the late edit');
+    expect(edit).toMatchObject({ route: 'editReply', token: form.token, body: { content: '📨 Sent your reply to Jules.' } });
+    expect(edit.body).not.toHaveProperty('flags');
+  });
+
+  it('a form that can no longer be opened is explained: Discord takes a modal only as the first answer', async () => {
+    tasks.views.set(TASK, taskView({ status: 'in_progress', awaiting: 'reply' }));
+    expect(await dispatch(button('reply', requester))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    const followUp = await eventually(() => webhook.sent[0], 'the late follow-up');
+    expect(followUp).toMatchObject({ route: 'followUp', body: { content: LATE_FORM_TEXT, flags: EPHEMERAL } });
+  });
+
+  it('a failure after the deadline still reaches the member, in words', async () => {
+    tasks.failWith(Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 }));
+    expect(await dispatch(button('confirm'))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    const followUp = await eventually(() => webhook.sent[0], 'the late follow-up');
+    expect(followUp.body).toMatchObject({ content: FAILURE_TEXT.unreachable, flags: EPHEMERAL });
+  });
+
+  it('waits for Discord to know the deferral before giving up on the webhook', async () => {
+    let refusals = 0;
+    const unknownWebhook = () =>
+      new DiscordAPIError({ code: 10015, message: 'Unknown Webhook' }, 10015, 404, 'PATCH', 'https://discord.test/webhooks/1/t/messages/@original', {});
+    const api: LateAnswerApi = {
+      ...webhook.api,
+      async editReply(...args) {
+        if (refusals++ < 2) throw unknownWebhook();
+        return webhook.api.editReply(...args);
+      },
+    };
+    const deferral = { type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: EPHEMERAL } } as const;
+    const late = { type: InteractionResponseType.ChannelMessageWithSource, data: { content: 'done', flags: EPHEMERAL } } as const;
+    const interaction = { application_id: APP, token: 'tok' };
+    expect(await deliverLateAnswer(api, interaction, deferral, late, { retryDelayMs: 10 })).toBe('edited');
+    expect(webhook.sent).toEqual([{ route: 'editReply', token: 'tok', body: { content: 'done' } }]);
+    // A webhook that never appears (the deferral itself was too late) is given up after the last try.
+    refusals = -100;
+    await expect(deliverLateAnswer(api, interaction, deferral, late, { attempts: 3, retryDelayMs: 10 })).rejects.toThrow('Unknown Webhook');
   });
 });
 
@@ -677,15 +781,16 @@ describe('through the real stack', () => {
     expect(description).toContain(`${statusLabel('pending_confirmation')} · \`${GUILD.repo}\` · Document the API · [card](https://discord.com/channels/${GUILD.id}/${GUILD.channelId}/${card.id})`);
   });
 
-  it('answers “try again” in time when Temporal cannot be reached', async () => {
+  it('defers in time when Temporal cannot be reached, then says “try again” through the webhook', async () => {
     // A lazy connection to a port nobody listens on: every call fails, after gRPC retries that outlast Discord’s 3 s.
     const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }), namespace: 'default' });
     const unreachable = createTemporalTaskControl({ client, taskQueue: 'nowhere', settings: { confirmationTimeoutMs: 1_000, pollIntervalMs: 100, deadlineMs: 1_000 } });
-    const local = createInteractionDispatcher({ tasks: unreachable, log: createLogger('silent'), store });
+    const local = createInteractionDispatcher({ tasks: unreachable, log: createLogger('silent'), store, lateAnswers: webhook.api });
     const started = Date.now();
-    const text = ephemeralText(await local(button('confirm')));
+    expect(await local(button('confirm'))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(text).toContain('try');
+    const followUp = await eventually(() => webhook.sent[0], 'the late follow-up', 60_000);
+    expect(followUp.body).toMatchObject({ content: FAILURE_TEXT.unreachable, flags: EPHEMERAL });
     await client.connection.close().catch(() => {});
-  });
+  }, 90_000);
 });

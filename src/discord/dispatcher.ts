@@ -17,6 +17,7 @@ import type { DecideResult, TaskControl } from '../temporal/task-control';
 import { JULES_LIMITS, julesCommand } from './commands';
 import { decodeCustomId, decodeModalId, type ModalAction } from './custom-id';
 import { buildTaskModal, MODAL_SPECS, readModalText } from './modals';
+import { deferralFor, deliverLateAnswer, type LateAnswerApi } from './late-answer';
 import { handleStatusCommand, statusCommand, type TaskLister } from './status.command';
 import { renderAnsweredQuestion, renderPlanMessage, renderTaskCard, statusLabel } from './task-card';
 
@@ -26,10 +27,12 @@ export interface DispatcherDeps {
   readonly log: Logger;
   /** The task projection, read by `/jules-status`. */
   readonly store: TaskLister;
+  /** The interaction webhook, which finishes an answer that came after the deadline. */
+  readonly lateAnswers: LateAnswerApi;
   /**
-   * How long the dispatcher waits for Temporal and the store before answering "try again" instead. Discord
-   * drops an answer that comes after 3 s and shows "This interaction failed"; the default leaves room for the
-   * trip back. A Temporal that cannot be reached otherwise takes about 17 s to fail (gRPC retries).
+   * How long the dispatcher waits for Temporal and the store before it defers ("thinking…") and sends the answer
+   * through the interaction webhook once it comes. Discord drops an answer that comes after 3 s and shows "This
+   * interaction failed"; the default leaves room for the trip back.
    */
   readonly answerWithinMs?: number;
 }
@@ -48,7 +51,6 @@ export const FAILURE_TEXT = {
   gone: 'This task is finished and no longer waiting for anything. Use `/jules-status` to see the open ones.',
   planGone: 'This plan is no longer waiting for approval: it was decided already, or the task has finished.',
   unsupported: 'This kind of interaction is not supported here.',
-  slow: 'That is taking longer than Discord lets me wait, so I stopped waiting. It may still go through: check the task card or `/jules-status` before trying again.',
   unreachable: 'I cannot reach the task engine right now, so nothing was changed. Please try again in a minute.',
   internal: 'Something went wrong on our side while handling that. Please try again in a minute.',
 } as const;
@@ -64,25 +66,33 @@ type ModalInteraction = Extract<APIInteraction, { type: InteractionType.ModalSub
  * The one dispatcher: routes by interaction type, command name and `custom_id`, and contains every failure
  * so the member always gets words, never "This interaction failed".
  */
-export function createInteractionDispatcher({ tasks, log, store, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS }: DispatcherDeps): InteractionDispatcher {
+export function createInteractionDispatcher({ tasks, log, store, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS }: DispatcherDeps): InteractionDispatcher {
   return async (interaction) => {
-    try {
-      return await withinDeadline(route(interaction), answerWithinMs, (late) =>
-        log.warn({ interactionId: interaction.id, type: interaction.type, late }, 'an interaction finished after its answer deadline'),
+    const started = Date.now();
+    // Settles with words whatever happens, so the same answer serves on time or late.
+    const answer = route(interaction).catch((err: unknown) => failureAnswer(err, interaction));
+    const timely = await withinMs(answer, answerWithinMs);
+    if (timely) return timely.value;
+
+    const deferral = deferralFor(interaction);
+    log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: answerWithinMs }, 'interaction answer deferred: the work outlasted the answer deadline');
+    void answer
+      .then((late) => deliverLateAnswer(lateAnswers, interaction, deferral, late))
+      .then(
+        (delivery) => log.info({ interactionId: interaction.id, delivery, tookMs: Date.now() - started }, 'late interaction answer delivered'),
+        (err: unknown) => log.error({ err, interactionId: interaction.id }, 'a late interaction answer could not be delivered'),
       );
-    } catch (err) {
-      if (err instanceof AnswerDeadlineError) {
-        log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: answerWithinMs }, 'interaction answer deadline passed');
-        return ephemeral(FAILURE_TEXT.slow);
-      }
-      if (isEngineUnreachable(err)) {
-        log.error({ err, interactionId: interaction.id, type: interaction.type }, 'Temporal could not be reached');
-        return ephemeral(FAILURE_TEXT.unreachable);
-      }
-      log.error({ err, interactionId: interaction.id, type: interaction.type }, 'interaction failed');
-      return ephemeral(FAILURE_TEXT.internal);
-    }
+    return deferral;
   };
+
+  function failureAnswer(err: unknown, interaction: APIInteraction): APIInteractionResponse {
+    if (isEngineUnreachable(err)) {
+      log.error({ err, interactionId: interaction.id, type: interaction.type }, 'Temporal could not be reached');
+      return ephemeral(FAILURE_TEXT.unreachable);
+    }
+    log.error({ err, interactionId: interaction.id, type: interaction.type }, 'interaction failed');
+    return ephemeral(FAILURE_TEXT.internal);
+  }
 
   async function route(interaction: APIInteraction): Promise<APIInteractionResponse> {
     switch (interaction.type) {
@@ -301,30 +311,14 @@ function readOptions(options: readonly APIApplicationCommandInteractionDataOptio
   return values;
 }
 
-/** Thrown when the answer deadline passes first. */
-class AnswerDeadlineError extends Error {
-  constructor(readonly waitedMs: number) {
-    super(`no answer within ${waitedMs} ms`);
-    this.name = 'AnswerDeadlineError';
-  }
-}
-
-/** Races `work` against the deadline; what the work does after losing is reported to `onLate`, never thrown. */
-async function withinDeadline<T>(work: Promise<T>, ms: number, onLate: (outcome: string) => void): Promise<T> {
+/** The work's value if it settles within `ms`, else undefined (the work goes on). */
+async function withinMs<T>(work: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new AnswerDeadlineError(ms));
-    }, ms);
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
   });
-  work.then(
-    () => timedOut && onLate('completed'),
-    (err: unknown) => timedOut && onLate(`failed: ${err instanceof Error ? err.message : String(err)}`),
-  );
   try {
-    return await Promise.race([work, deadline]);
+    return await Promise.race([work.then((value) => ({ value })), deadline]);
   } finally {
     clearTimeout(timer);
   }

@@ -5,7 +5,8 @@ import { taskWorkflowId } from '../shared/ids';
 import type { TaskOutcome } from '../shared/task';
 import { startService, type RunningService } from '../service';
 import type { MessageHistoryEntry } from './discord-emulator';
-import { buildButtonClick, buildSlashCommand, type InteractionSigner } from './interaction-signer';
+import { deliverInteraction, settledAnswerText, type DeliveredInteraction, type HttpInteractionEndpoint } from './http-delivery';
+import { buildButtonClick, buildSlashCommand } from './interaction-signer';
 
 /** The people and places of the demo guild. */
 const DEMO = {
@@ -88,8 +89,9 @@ async function playScenario(service: RunningService, print: (line: string) => vo
   });
   print('');
   print(`→ <@${DEMO.requester}> runs /jules prompt:"${prompt}"`);
-  const answer = await post(ingressUrl, signer, command);
-  print(`← ephemeral answer: ${answer.data?.content ?? JSON.stringify(answer)}`);
+  const endpoint = { ingressUrl, signer, discord };
+  const answer = await post(endpoint, command);
+  print(`← ephemeral answer: ${await settledAnswerText(discord, answer)}`);
 
   const taskId = taskWorkflowId(command.id);
   const card = await waitFor(() => discord.channelMessages(DEMO.channelId).find((m) => m.embeds?.[0]?.footer?.text === taskId), 'the task card');
@@ -103,8 +105,8 @@ async function playScenario(service: RunningService, print: (line: string) => vo
     customId: confirmId,
     messageId: card.id,
   });
-  const clicked = await post(ingressUrl, signer, click);
-  print(`← the card updates in place (response type ${clicked.type})`);
+  const clicked = await post(endpoint, click);
+  print(`← the card updates in place (response type ${clicked.body.type})`);
 
   print('… Jules is working (emulated) …');
   const outcome = (await client.workflow.getHandle(taskId).result()) as TaskOutcome;
@@ -120,12 +122,11 @@ async function playScenario(service: RunningService, print: (line: string) => vo
   return outcome;
 }
 
-/** Sends a signed interaction to the ingress as Discord would. */
-async function post(ingressUrl: string, signer: InteractionSigner, interaction: unknown): Promise<{ type: number; data?: { content?: string } }> {
-  const signed = signer.sign(JSON.stringify(interaction));
-  const response = await fetch(`${ingressUrl}/interactions`, { method: 'POST', headers: signed.headers, body: signed.body });
-  if (!response.ok) throw new Error(`the ingress answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as { type: number; data?: { content?: string } };
+/** Sends a signed interaction to the ingress as Discord would; anything but 200 stops the demo. */
+async function post(endpoint: HttpInteractionEndpoint, interaction: { id: string; token: string }): Promise<DeliveredInteraction> {
+  const delivered = await deliverInteraction(endpoint, interaction);
+  if (delivered.status !== 200) throw new Error(`the ingress answered ${delivered.status}: ${JSON.stringify(delivered.body)}`);
+  return delivered;
 }
 
 /** Renders the emulator's record of a channel (and its thread, marked →) as readable lines. */

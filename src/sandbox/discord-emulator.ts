@@ -142,6 +142,14 @@ export interface DiscordEmulator {
    * registration (their tokens carry these hints); responses to other unknown interactions go to channel `'0'`.
    */
   registerInteraction(interaction: InteractionRegistration): void;
+  /**
+   * Takes an HTTP endpoint's answer to an interaction as Discord does when the endpoint replies to the POST: as
+   * that interaction's callback, so a deferral's webhook exists afterwards. Returns Discord's status and error
+   * (e.g. 40060 when the interaction was answered already).
+   */
+  answerInline(interaction: { id: string; token: string }, response: unknown): { status: number; body?: unknown };
+  /** The message an interaction's answer created or acts on (its `@original`), as it now stands. */
+  originalResponse(interactionId: string): EmulatedMessage | undefined;
   /** Current, non-deleted messages of a channel in creation order (edits applied), ephemeral ones included. */
   channelMessages(channelId: string): EmulatedMessage[];
   /** One message by id, deleted or not; undefined when never created. */
@@ -1004,6 +1012,15 @@ export async function startDiscordEmulator(opts: DiscordEmulatorOptions = {}): P
       const user = interaction.member?.user ?? interaction.user;
       if (user) state.user = user;
       if (interaction.channel_id && interaction.guild_id) channelGuilds.set(interaction.channel_id, interaction.guild_id);
+    },
+    answerInline(interaction, response) {
+      const record: RecordedRequest = { method: 'POST', path: `/interactions/${interaction.id}/${interaction.token}/callback`, query: {}, body: response, status: 0, at: Date.now() };
+      return interactionCallback({ record, params: { interaction: interaction.id, token: interaction.token }, body: response });
+    },
+    originalResponse(interactionId) {
+      const id = interactionsById.get(interactionId)?.originalMessageId;
+      const stored = id === undefined ? undefined : messages.get(id);
+      return stored ? view(stored) : undefined;
     },
     channelMessages(channelId) {
       return (channelOrder.get(channelId) ?? [])

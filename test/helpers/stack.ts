@@ -16,6 +16,7 @@ import { createHttpJulesClientFactory } from '../../src/jules/http-jules-client'
 import { createLogger } from '../../src/logger';
 import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
+import { settledAnswerText } from '../../src/sandbox/http-delivery';
 import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../../src/shared/ids';
@@ -78,12 +79,31 @@ export interface TestStack {
   /** Posts a signed interaction through the real fastify app. */
   send(interaction: unknown, options?: { signer?: InteractionSigner; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   /** Runs `/jules` as a member and returns the interaction id's task id with the answer. */
-  ask(user: { id: string; roles: readonly string[] }, options: Record<string, string | boolean>): Promise<{ taskId: string; status: number; body: any }>;
+  ask(user: { id: string; roles: readonly string[] }, options: Record<string, string | boolean>): Promise<Asked>;
+  /**
+   * The words the member finally reads for a `/jules`: the answer itself, or, when the dispatcher deferred
+   * ("thinking…"), the deferred message once the late answer was edited in.
+   */
+  answerText(asked: Asked): Promise<string>;
   /** Clicks a button of a task's card as a member. */
   click(user: { id: string; roles: readonly string[] }, customId: string, messageId?: string): Promise<{ status: number; body: any }>;
   /** Waits for the task workflow's result. */
   outcome(taskId: string): Promise<TaskOutcome>;
   stop(): Promise<void>;
+}
+
+/**
+ * The stacks' answer deadline unless a test sets one: generous, so answers are asserted as they are rather than
+ * as deferrals on a loaded CI machine. The deadline itself is tested with its own values.
+ */
+export const TEST_ANSWER_WITHIN_MS = 10_000;
+
+/** A `/jules` as sent, with the answer the HTTP endpoint or the gateway callback gave. */
+export interface Asked {
+  readonly taskId: string;
+  readonly interactionId: string;
+  readonly status: number;
+  readonly body: any;
 }
 
 /** Options of {@link startTestStack}. */
@@ -105,6 +125,11 @@ export interface TestStackOptions {
   readonly julesWebhookSecret?: string;
   /** Run a worker in this process (default true); false when the test runs its workers elsewhere (child processes). */
   readonly worker?: boolean;
+  /**
+   * The dispatcher's answer deadline; past it, it defers and edits the answer in later. Default
+   * {@link TEST_ANSWER_WITHIN_MS}, so what a test reads does not depend on how busy the machine is.
+   */
+  readonly answerWithinMs?: number;
   /** Keep the store in this PostgreSQL database (`DATABASE_URL`) instead of an in-memory PGlite, so other processes share it. */
   readonly databaseUrl?: string;
   /** `SECRETS_ENCRYPTION_KEY` (default a new one): workers in other processes need it to read stored keys and payloads. */
@@ -156,7 +181,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const client = new Client({ connection, namespace, dataConverter });
   const settings: TaskSettings = { confirmationTimeoutMs: 60_000, pollIntervalMs: 100, deadlineMs: 120_000, ...options.settings };
   const tasks = createTemporalTaskControl({ client, taskQueue, settings });
-  const dispatch = createInteractionDispatcher({ tasks, log, store });
+  const ingressRest = new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token);
+  const dispatch = createInteractionDispatcher({
+    tasks,
+    log,
+    store,
+    lateAnswers: new API(ingressRest).interactions,
+    answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
+  });
   const app = buildApp({
     verifyDiscordSignature: createDiscordVerifier(signer.publicKeyHex),
     dispatch,
@@ -172,7 +204,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   let ingress: GatewayIngress | undefined;
   if (options.mode === 'gateway') {
     gateway = await startGatewayEmulator({ rest: discord, heartbeatIntervalMs: 1_000 });
-    ingress = createGatewayIngress({ rest: new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token), token: discord.token, dispatch, tasks, store, log });
+    ingress = createGatewayIngress({ rest: ingressRest, token: discord.token, dispatch, tasks, store, log });
     await ingress.start();
   }
 
@@ -181,7 +213,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     const body = sendOptions.raw ?? JSON.stringify(interaction);
     const signed = (sendOptions.signer ?? signer).sign(body);
     const response = await app.inject({ method: 'POST', url: '/interactions', headers: { ...signed.headers, ...sendOptions.headers }, payload: body });
-    return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined };
+    const answer = response.body ? JSON.parse(response.body) : undefined;
+    // Discord takes the endpoint's answer as the interaction's callback; a deferral's webhook exists from then on.
+    const { id, token } = interaction as Partial<APIInteraction>;
+    if (response.statusCode === 200 && sendOptions.raw === undefined && typeof id === 'string' && typeof token === 'string') discord.answerInline({ id, token }, answer);
+    return { status: response.statusCode, body: answer };
   };
 
   return {
@@ -201,7 +237,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async ask(user, commandOptions) {
       const command = buildSlashCommand({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, name: 'jules', options: commandOptions });
       const answer = await send(command);
-      return { taskId: taskWorkflowId(command.id), ...answer };
+      return { taskId: taskWorkflowId(command.id), interactionId: command.id, ...answer };
+    },
+    answerText(asked) {
+      return settledAnswerText(discord, asked);
     },
     click(user, customId, messageId = newSnowflake()) {
       return send(buildButtonClick({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, customId, messageId }));
