@@ -19,16 +19,28 @@ export interface DeliveredInteraction {
 }
 
 /**
- * Delivers an interaction as Discord does in HTTP mode: a signed POST to `/interactions`, whose 200 answer the
- * emulated Discord takes as the interaction's callback (so a deferral's webhook exists afterwards).
+ * Delivers an interaction as Discord does in HTTP mode: a signed POST to `/interactions`, whose deferral the
+ * emulated Discord then knows, so the late answer can reach the interaction's webhook.
  */
 export async function deliverInteraction(endpoint: HttpInteractionEndpoint, interaction: { id: string; token: string }): Promise<DeliveredInteraction> {
   const signed = endpoint.signer.sign(JSON.stringify(interaction));
   const response = await fetch(`${endpoint.ingressUrl}/interactions`, { method: 'POST', headers: signed.headers, body: signed.body });
   const text = await response.text();
   const body = text ? JSON.parse(text) : undefined;
-  if (response.status === 200) endpoint.discord.answerInline(interaction, body);
+  if (response.status === 200) rememberDeferral(endpoint.discord, interaction, body);
   return { interactionId: interaction.id, status: response.status, body };
+}
+
+/**
+ * Tells the emulated Discord of an HTTP endpoint's answer when it is a deferral, as Discord would take it, so
+ * the interaction's webhook exists for the late answer. Other answers are left to the caller, which reads
+ * them from the response; the emulator's channels keep only what bots and webhooks wrote.
+ */
+export function rememberDeferral(discord: Pick<DiscordEmulator, 'answerInline'>, interaction: { id: string; token: string }, answer: unknown): void {
+  const type = (answer as { type?: unknown } | undefined)?.type;
+  if (type === InteractionResponseType.DeferredChannelMessageWithSource || type === InteractionResponseType.DeferredMessageUpdate) {
+    discord.answerInline(interaction, answer);
+  }
 }
 
 /**

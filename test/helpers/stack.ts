@@ -16,7 +16,7 @@ import { createHttpJulesClientFactory } from '../../src/jules/http-jules-client'
 import { createLogger } from '../../src/logger';
 import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
-import { settledAnswerText } from '../../src/sandbox/http-delivery';
+import { rememberDeferral, settledAnswerText } from '../../src/sandbox/http-delivery';
 import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../../src/shared/ids';
@@ -215,8 +215,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     const response = await app.inject({ method: 'POST', url: '/interactions', headers: { ...signed.headers, ...sendOptions.headers }, payload: body });
     const answer = response.body ? JSON.parse(response.body) : undefined;
     // Discord takes the endpoint's answer as the interaction's callback; a deferral's webhook exists from then on.
-    const { id, token } = interaction as Partial<APIInteraction>;
-    if (response.statusCode === 200 && sendOptions.raw === undefined && typeof id === 'string' && typeof token === 'string') discord.answerInline({ id, token }, answer);
+    const { id, token } = (interaction ?? {}) as Partial<APIInteraction>;
+    if (response.statusCode === 200 && sendOptions.raw === undefined && typeof id === 'string' && typeof token === 'string') rememberDeferral(discord, { id, token }, answer);
     return { status: response.statusCode, body: answer };
   };
 
