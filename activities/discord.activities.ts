@@ -51,9 +51,11 @@ export interface PublishResult {
  */
 export function createDiscordActivities({ discord, store, log }: Pick<ActivityDeps, 'discord' | 'store' | 'log'>) {
   /** Writes the step's patch and event: one guarded SQL transition when the status must come from somewhere. */
-  async function recordStep(input: PublishInput): Promise<void> {
+  async function recordStep(input: PublishInput, ends: boolean): Promise<void> {
     const taskId = input.view.taskId;
-    const { patch, event } = input;
+    const { event } = input;
+    // The step that ends the task stamps when, in the same update: it is what tells an open task from an ended one.
+    const patch = ends ? { ...input.patch, endedAt: new Date().toISOString() } : input.patch;
     if (event?.from && patch?.status) {
       const { status, ...rest } = patch;
       const moved = await store.transitionTask(taskId, {
@@ -91,9 +93,10 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
      */
     async publishTaskUpdate(input: PublishInput): Promise<PublishResult> {
       const taskId = input.view.taskId;
-      await recordStep(input);
+      const ends = input.announce === 'outcome' || (input.patch?.status !== undefined && isFinalStatus(input.patch.status));
+      await recordStep(input, ends);
       // A finished task (its outcome announced) gives its Jules session slot to the next task of the same key owner.
-      if (input.announce === 'outcome' || (input.patch?.status && isFinalStatus(input.patch.status))) await store.releaseSessionSlot(taskId);
+      if (ends) await store.releaseSessionSlot(taskId);
       let cardMessageId = input.cardMessageId;
       let threadId = input.threadId;
       const signal = Context.current().cancellationSignal;

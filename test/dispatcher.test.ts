@@ -605,6 +605,7 @@ describe('/jules-status', () => {
     return store.updateTask(id, {
       status: fields.status,
       ...(fields.cardMessageId ? { cardMessageId: fields.cardMessageId } : {}),
+      ...(fields.endedAt ? { endedAt: fields.endedAt.toISOString() } : {}),
       ...(fields.julesSessionUrl ? { julesSessionUrl: fields.julesSessionUrl } : {}),
     });
   }
@@ -629,6 +630,7 @@ describe('/jules-status', () => {
     await addTask({ requesterId: requester.id, status: 'in_progress', repo: 'acme/api', julesSessionUrl: 'https://jules.google.com/session/42' });
     await addTask({ requesterId: requester.id, status: 'completed', prompt: 'Long done' });
     await addTask({ requesterId: lead.id, status: 'stalled', prompt: 'Lead’s task' });
+    await addTask({ requesterId: lead.id, status: 'stalled', prompt: 'Gave up on', endedAt: new Date() });
     await addTask({ requesterId: lead.id, status: 'in_progress', prompt: 'Elsewhere', guildId: '1300000000000000888' });
 
     const description = descriptionOf(await statusOf(requester));
@@ -640,6 +642,8 @@ describe('/jules-status', () => {
     expect(mine).not.toContain('with details');
     expect(description).not.toContain('Long done');
     expect(description).not.toContain('Elsewhere');
+    // Stalled and still watched is open; stalled twice is the end.
+    expect(description).not.toContain('Gave up on');
     expect(others).toContain(`${statusLabel('stalled')} · \`acme/widgets\` · Lead’s task · by <@${lead.id}>`);
   });
 

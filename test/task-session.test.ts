@@ -127,7 +127,13 @@ describe('a Jules session', () => {
     const texts = s.discord.channelMessages(await threadOf(s, taskId)).map((m) => m.content ?? '');
     expect(texts.filter((t) => t.includes('has shown no progress for'))).toHaveLength(1);
     expect(texts.find((t) => t.includes('has shown no progress for'))).toContain(`<@&${GUILD.leadRole}>`);
-    expect((await s.store.getTask(taskId))?.status).toBe('stalled');
+    const row = await s.store.getTask(taskId);
+    expect(row?.status).toBe('stalled');
+    // Ended, so no longer listed as open (a task that is only alerted still is).
+    expect(row?.endedAt).toBeInstanceOf(Date);
+    expect(await s.store.listTasks({ guildId: GUILD.id, open: true })).toEqual([]);
+    // And its card offers nothing more: no Cancel on a task that is over.
+    expect(s.discord.message(row!.cardMessageId!)?.components ?? []).toEqual([]);
   });
 
   it('that goes quiet and then moves again is back in progress and completes', async () => {

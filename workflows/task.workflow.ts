@@ -256,6 +256,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
 
   async function finish(status: TaskStatus, patch: TaskPatch = {}, actorId?: string): Promise<TaskOutcome> {
     const event = { kind: FINAL_EVENT[status] ?? 'failed', from: OPEN_STATUSES, ...(actorId ? { actorId } : {}) };
+    view = { ...view!, ended: true };
     await advance({ ...patch, status }, { announce: 'outcome', event });
     await condition(allHandlersFinished);
     return {

@@ -11,8 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { taskWorkflowId } from '../shared/ids';
 import { isConfirmer, isRequesterOrConfirmer } from '../shared/permissions';
-import type { Member, TaskView } from '../shared/task';
-import { isFinalStatus } from '../shared/task-status';
+import { hasEnded, type Member, type TaskView } from '../shared/task';
 import type { DecideResult, TaskControl } from '../temporal/task-control';
 import { JULES_LIMITS, julesCommand } from './commands';
 import { decodeCustomId, decodeModalId, type ModalAction } from './custom-id';
@@ -193,7 +192,7 @@ export function createInteractionDispatcher({ tasks, log, store, lateAnswers, an
    */
   async function refusalBeforeModal(action: ModalAction, taskId: string, member: Member): Promise<string | undefined> {
     const view = await tasks.view(taskId);
-    if (!view || isFinalStatus(view.status)) return FAILURE_TEXT.gone;
+    if (!view || hasEnded(view)) return FAILURE_TEXT.gone;
     const confirmRoles = view.confirmRoles;
     switch (action) {
       case 'reject':

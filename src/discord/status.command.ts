@@ -17,6 +17,7 @@ export type TaskLister = Pick<TaskRepository, 'listTasks'>;
 /** How many tasks each list shows; the embed says how many more there are. */
 export const STATUS_LIST_LIMITS = { mine: 10, server: 15 } as const;
 
+/** Statuses a running task may have; `open` then leaves out a task that ended `stalled`. */
 const OPEN_STATUSES = TASK_STATUSES.filter((status) => !isFinalStatus(status));
 const DESCRIPTION_MAX = 4096;
 const PROMPT_PREVIEW = 60;
@@ -30,8 +31,8 @@ export async function handleStatusCommand(store: TaskLister, where: { guildId: s
   // The store cannot filter "not this requester", so the server list is read with room for the caller's own.
   const serverLimit = STATUS_LIST_LIMITS.server + STATUS_LIST_LIMITS.mine + 1;
   const [mine, server] = await Promise.all([
-    store.listTasks({ guildId: where.guildId, requesterId: where.userId, statuses: OPEN_STATUSES, limit: STATUS_LIST_LIMITS.mine + 1 }),
-    store.listTasks({ guildId: where.guildId, statuses: OPEN_STATUSES, limit: serverLimit }),
+    store.listTasks({ guildId: where.guildId, requesterId: where.userId, statuses: OPEN_STATUSES, open: true, limit: STATUS_LIST_LIMITS.mine + 1 }),
+    store.listTasks({ guildId: where.guildId, statuses: OPEN_STATUSES, open: true, limit: serverLimit }),
   ]);
   const others = server.filter((task) => task.requesterId !== where.userId);
   if (mine.length === 0 && others.length === 0) {

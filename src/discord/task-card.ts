@@ -1,6 +1,6 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponentWithCustomId } from '@discordjs/core/http-only';
-import { isFinalStatus, type TaskStatus } from '../shared/task-status';
-import type { TaskView } from '../shared/task';
+import type { TaskStatus } from '../shared/task-status';
+import { hasEnded, type TaskView } from '../shared/task';
 import { encodeCustomId, type ButtonAction } from './custom-id';
 import type { MessageBody } from './messenger';
 
@@ -73,7 +73,7 @@ export function renderTaskCard(view: TaskView): MessageBody {
           ] as const)
         : []),
       // The requester may withdraw a request before it is confirmed, and anyone allowed may stop a running task.
-      ...(isFinalStatus(view.status) ? [] : ([['cancel', 'Cancel', ButtonStyle.Secondary]] as const)),
+      ...(hasEnded(view) ? [] : ([['cancel', 'Cancel', ButtonStyle.Secondary]] as const)),
     ]),
     allowed_mentions: { parse: [] },
   };
@@ -99,12 +99,12 @@ const PLAN_DESCRIPTION_MAX = 4000;
  */
 export function renderPlanMessage(view: TaskView, decision?: PlanDecisionShown): MessageBody {
   const steps = view.plan ?? [];
-  const waiting = view.awaiting === 'plan_approval' && !decision && !isFinalStatus(view.status);
+  const waiting = view.awaiting === 'plan_approval' && !decision && !hasEnded(view);
   let state: string;
   if (decision?.action === 'automatic') state = '✅ Approved by Jules (plan approval is off for this task)';
   else if (decision) state = decision.action === 'approve' ? `✅ Approved by <@${decision.by}>` : `✏️ Changes requested by <@${decision.by}>`;
   else if (waiting) state = '⏳ Waiting for a confirmer to approve it or request changes';
-  else if (isFinalStatus(view.status)) state = STATUS_LABEL[view.status];
+  else if (hasEnded(view)) state = STATUS_LABEL[view.status];
   else state = 'No longer waiting for approval';
   return {
     embeds: [
@@ -134,7 +134,7 @@ const REPLY_HINT = '-# The requester or a confirmer can answer with **Reply**.';
  * a reply (`view.awaiting === 'reply'`).
  */
 export function renderQuestionMessage(view: TaskView): MessageBody {
-  const waiting = view.awaiting === 'reply' && !isFinalStatus(view.status);
+  const waiting = view.awaiting === 'reply' && !hasEnded(view);
   const question = view.question?.trim() ? truncate(view.question.trim(), QUESTION_MAX) : '(Jules asked for input without a message.)';
   return {
     content: truncate(`❓ <@${view.requesterId}>, Jules asks:\n${quote(question)}${waiting ? `\n${REPLY_HINT}` : ''}`, 2000),
@@ -168,7 +168,7 @@ const PROGRESS_MAX = 300;
 /** One line of progress in the thread, edited in place as Jules works: the status and the latest step. */
 export function renderProgressMessage(view: TaskView): MessageBody {
   const progress = view.progress?.replace(/\s+/g, ' ').trim();
-  const line = progress && !isFinalStatus(view.status) ? `${STATUS_LABEL[view.status]} · ${truncate(progress, PROGRESS_MAX)}` : STATUS_LABEL[view.status];
+  const line = progress && !hasEnded(view) ? `${STATUS_LABEL[view.status]} · ${truncate(progress, PROGRESS_MAX)}` : STATUS_LABEL[view.status];
   return { content: line, components: [], allowed_mentions: { parse: [] } };
 }
 

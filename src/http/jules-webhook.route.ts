@@ -166,7 +166,7 @@ export function registerJulesWebhookRoute(app: FastifyInstance, deps: JulesWebho
             request.log.debug({ deliveryId, session }, 'Jules push for a session no task knows: ignored');
             return answer(202, { status: 'ignored', reason: 'unknown_session' });
           }
-          if (isFinalStatus(task.status)) return answer(202, { status: 'ignored', reason: 'task_ended' });
+          if (task.endedAt !== null || isFinalStatus(task.status)) return answer(202, { status: 'ignored', reason: 'task_ended' });
 
           const event: JulesEvent = { deliveryId, session, ...(body.state !== undefined ? { state: body.state } : {}) };
           const signalled = await deps.tasks.notifyJulesEvent(task.id, event);

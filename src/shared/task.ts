@@ -1,4 +1,4 @@
-import type { TaskStatus } from './task-status';
+import { isFinalStatus, type TaskStatus } from './task-status';
 
 /** Which stored Jules key pays for a task. The workflow carries the source, never the key. */
 export type KeySource = 'personal' | 'guild';
@@ -71,6 +71,13 @@ export interface TaskView {
   readonly sessionUrl?: string;
   readonly prUrl?: string;
   readonly error?: string;
+  /** True once the workflow finished. The status alone cannot say: `stalled` may be an alert or the end. */
+  readonly ended?: boolean;
+}
+
+/** Whether a task is over: nothing more will happen to it, and its buttons are gone. */
+export function hasEnded(view: Pick<TaskView, 'status' | 'ended'>): boolean {
+  return view.ended === true || isFinalStatus(view.status);
 }
 
 /** A confirm or reject click, as the ingress passes it to the workflow. */
@@ -125,4 +132,6 @@ export interface TaskPatch {
   readonly julesState?: string | null;
   readonly prUrl?: string | null;
   readonly lastError?: string | null;
+  /** When the task ended (ISO 8601); stamped by the step that announces the outcome. */
+  readonly endedAt?: string | null;
 }

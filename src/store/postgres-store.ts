@@ -170,6 +170,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
       params.push([...query.statuses]);
       conditions.push(`status = any($${params.length}::text[])`);
     }
+    if (query.open) conditions.push('ended_at is null');
     const requested = query.limit ?? DEFAULT_TASK_LIST_LIMIT;
     params.push(Math.min(Math.max(Math.floor(requested), 1), MAX_TASK_LIST_LIMIT));
     const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';

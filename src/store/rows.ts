@@ -63,6 +63,7 @@ export interface TaskRow {
   readonly jules_state: string | null;
   readonly pr_url: string | null;
   readonly last_error: string | null;
+  readonly ended_at: Timestamp | null;
   readonly created_at: Timestamp;
   readonly updated_at: Timestamp;
 }
@@ -113,6 +114,7 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     julesState: row.jules_state,
     prUrl: row.pr_url,
     lastError: row.last_error,
+    endedAt: row.ended_at === null || row.ended_at === undefined ? null : toDate(row.ended_at),
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };
@@ -129,6 +131,7 @@ export const PATCH_COLUMNS = {
   julesState: 'jules_state',
   prUrl: 'pr_url',
   lastError: 'last_error',
+  endedAt: 'ended_at',
 } as const satisfies Record<keyof TaskPatch, string>;
 
 /** A patch as columns: set fields only (null included, to clear), undefined ones left out. */

@@ -47,6 +47,11 @@ export interface TaskRecord {
   readonly julesState: string | null;
   readonly prUrl: string | null;
   readonly lastError: string | null;
+  /**
+   * When the task's workflow ended; null while it runs. The status alone cannot tell: `stalled` is both a state
+   * of a running task (confirmers alerted) and an end (stalled twice in a row).
+   */
+  readonly endedAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -59,6 +64,8 @@ export interface TaskQuery {
   readonly guildId?: string;
   readonly requesterId?: string;
   readonly statuses?: readonly TaskStatus[];
+  /** Only tasks whose workflow still runs (`ended_at is null`). */
+  readonly open?: boolean;
   readonly limit?: number;
 }
 

@@ -182,6 +182,7 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
       if (query.guildId !== undefined) request = request.eq('guild_id', query.guildId);
       if (query.requesterId !== undefined) request = request.eq('requester_id', query.requesterId);
       if (query.statuses !== undefined) request = request.in('status', [...query.statuses]);
+      if (query.open) request = request.is('ended_at', null);
       const rows = rowsOf<TaskRow>(
         'list tasks',
         await request.order('created_at', { ascending: false }).order('id', { ascending: false }).limit(limit),

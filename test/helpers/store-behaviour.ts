@@ -280,6 +280,22 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         expect(await store.listTasks({ guildId, statuses: [] })).toEqual([]);
       });
 
+      it('tells a running task from an ended one by ended_at, not by status: a stalled task may still run', async () => {
+        const guildId = uniqueId('guild');
+        const alerted = await store.createTask(newTask({ guildId, status: 'in_progress' }));
+        await store.transitionTask(alerted.id, { from: ['in_progress'], to: 'stalled', event: 'stalled' });
+        const gaveUp = await store.createTask(newTask({ guildId, status: 'in_progress' }));
+        const endedAt = '2026-11-21T10:00:00.000Z';
+        const ended = await store.transitionTask(gaveUp.id, { from: ['in_progress'], to: 'stalled', event: 'stalled', patch: { endedAt } });
+        expect(ended?.endedAt?.toISOString()).toBe(endedAt);
+        expect((await store.getTask(alerted.id))?.endedAt).toBeNull();
+        expect((await store.listTasks({ guildId, open: true })).map((task) => task.id)).toEqual([alerted.id]);
+        expect(await store.listTasks({ guildId, statuses: ['stalled'] })).toHaveLength(2);
+        // A plain update may stamp it too (the path a row that disagreed with its workflow takes).
+        await store.updateTask(alerted.id, { status: 'stalled', endedAt });
+        expect(await store.listTasks({ guildId, open: true })).toEqual([]);
+      });
+
       it('lists at most 25 tasks unless asked for more', async () => {
         const guildId = uniqueId('guild');
         for (let i = 0; i < 27; i += 1) await store.createTask(newTask({ guildId }));
