@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config';
-import { runGuildSet, runMigrate, runSetKey, UsageError, type AdminContext } from './cli/admin.commands';
+import { runGuildSet, runGuildSetQuotas, runMigrate, runSetKey, UsageError, type AdminContext } from './cli/admin.commands';
 import { runKeysRotate } from './cli/keys.commands';
 import { runRegisterCommands } from './cli/register-commands';
 import { createLogger } from './logger';
@@ -18,6 +18,9 @@ const USAGE = `Usage: jules-orchestrator <command>
   guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo owner/name] [--default-branch NAME]
                         [--plan-approval on|off]
   guild set-key --guild-id ID      read the guild's default Jules API key from stdin
+  guild set-quotas --guild-id ID [--requests-per-member-hour N] [--requests-per-day N]
+                   [--sessions-at-once N] [--sessions-per-day N]
+                                   the guild's request quotas and Jules session limits (N or \`default\`)
   user set-key --discord-id ID     read a member's personal Jules API key from stdin
   keys rotate                      re-encrypt every stored Jules key under SECRETS_ENCRYPTION_KEY
   register-commands [--guild ID]   register every slash command with Discord (one bulk overwrite;
@@ -68,7 +71,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       case 'guild':
         if (rest[0] === 'set') await runGuildSet(ctx, rest.slice(1));
         else if (rest[0] === 'set-key') await runSetKey(ctx, 'guild', rest.slice(1));
-        else throw new UsageError('guild takes `set` or `set-key`');
+        else if (rest[0] === 'set-quotas') await runGuildSetQuotas(ctx, rest.slice(1));
+        else throw new UsageError('guild takes `set`, `set-key` or `set-quotas`');
         return 0;
       case 'register-commands':
         try {

@@ -142,6 +142,42 @@ describe('jules-orchestrator guild set', { timeout: STORE_TEST_TIMEOUT_MS }, () 
   });
 });
 
+describe('jules-orchestrator guild set-quotas', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
+  it('sets the quotas given, keeps the others, returns one to its default, and prints what is in force', async () => {
+    const dataDir = freshDataDir();
+    const first = await runCli(['guild', 'set-quotas', '--guild-id', guildId, '--sessions-at-once', '15', '--sessions-per-day', '100'], { dataDir });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe(`Guild ${guildId} quotas: 5 requests per member an hour; 50 requests a day; 15 Jules sessions at once and 100 a day per key.\n`);
+
+    const second = await runCli(['guild', 'set-quotas', '--guild-id', guildId, '--requests-per-day', '200', '--sessions-per-day', 'default'], { dataDir });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('200 requests a day; 15 Jules sessions at once and 15 a day per key.');
+    const quotas = await withStore(dataDir, (store) => store.getGuildQuotas(guildId));
+    expect(quotas).toEqual({ userRequestsPerHour: 5, guildRequestsPerDay: 200, concurrentSessionsPerKey: 15, dailySessionsPerKey: 15, customised: true });
+  });
+
+  it('refuses a number that is not a whole number from 1, an unknown flag and an empty change, storing nothing', async () => {
+    const dataDir = freshDataDir();
+    const cases: { args: string[]; says: RegExp }[] = [
+      { args: ['--guild-id', guildId, '--sessions-at-once', '0'], says: /--sessions-at-once must be a whole number from 1, or `default`; got "0"/ },
+      { args: ['--guild-id', guildId, '--requests-per-day', '2.5'], says: /--requests-per-day must be a whole number/ },
+      { args: ['--guild-id', guildId, '--requests-per-member-hour', 'lots'], says: /--requests-per-member-hour must be a whole number/ },
+      { args: ['--guild-id', guildId], says: /needs at least one of --requests-per-member-hour/ },
+      { args: ['--guild-id', 'my-server', '--sessions-at-once', '3'], says: /--guild-id must be a Discord id/ },
+      { args: ['--guild-id', guildId, '--sessions', '3'], says: /Unknown option '--sessions'/ },
+    ];
+    for (const { args, says } of cases) {
+      const run = await runCli(['guild', 'set-quotas', ...args], { dataDir });
+      const label = args.join(' ');
+      expect(run.code, label).toBe(2);
+      expect(run.stderr, label).toMatch(says);
+      expect(run.stdout, label).toBe('');
+    }
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
+
 describe('commands and help', () => {
   it('answers an unknown command with exit code 2 and the usage', async () => {
     const dataDir = freshDataDir();

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { maskSecret } from '../crypto/secret-box';
 import { migrate } from '../store/migrate';
+import type { GuildQuotaSettings } from '../store/store';
 import { openConfiguredStore, openSecrets } from '../service';
 import type { Logger } from 'pino';
 import { readSecret, validateApiKey } from './read-secret';
@@ -76,6 +77,50 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       `Guild ${guild.guildId}: create roles ${guild.createRoles.join(', ') || '(none)'}; confirm roles ${guild.confirmRoles.join(', ') || '(none)'}; ` +
         `default repo ${guild.defaultRepo ?? '(none)'}; default branch ${guild.defaultBranch ?? '(repository default)'}; ` +
         `plan approval ${guild.planApprovalDefault ? 'on' : 'off'} by default; default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+/** The `guild set-quotas` flags and the quota each one sets. */
+const QUOTA_FLAGS = {
+  '--requests-per-member-hour': 'userRequestsPerHour',
+  '--requests-per-day': 'guildRequestsPerDay',
+  '--sessions-at-once': 'concurrentSessionsPerKey',
+  '--sessions-per-day': 'dailySessionsPerKey',
+} as const satisfies Record<string, keyof GuildQuotaSettings>;
+
+/**
+ * `guild set-quotas --guild-id ID [--requests-per-member-hour N] [--requests-per-day N] [--sessions-at-once N]
+ * [--sessions-per-day N]`: each a whole number from 1, or `default` to return to the default; flags left out keep
+ * their setting. Prints the quotas now in force.
+ */
+export async function runGuildSetQuotas(ctx: AdminContext, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'guild-id': { type: 'string' },
+      ...Object.fromEntries(Object.keys(QUOTA_FLAGS).map((flag) => [flag.slice(2), { type: 'string' as const }])),
+    },
+    strict: true,
+  });
+  const guildId = requireSnowflake(values['guild-id'], '--guild-id');
+  const settings: { -readonly [K in keyof GuildQuotaSettings]: number | null } = {};
+  for (const [flag, setting] of Object.entries(QUOTA_FLAGS)) {
+    const value = (values as Record<string, string | undefined>)[flag.slice(2)];
+    if (value === undefined) continue;
+    if (value === 'default') settings[setting] = null;
+    else if (/^\d{1,9}$/.test(value) && Number(value) >= 1) settings[setting] = Number(value);
+    else throw new UsageError(`${flag} must be a whole number from 1, or \`default\`; got "${value}"`);
+  }
+  if (Object.keys(settings).length === 0) throw new UsageError(`guild set-quotas needs at least one of ${Object.keys(QUOTA_FLAGS).join(', ')}`);
+  const store = await openConfiguredStore(ctx.config);
+  try {
+    const quotas = await store.setGuildQuotas(guildId, settings);
+    ctx.out(
+      `Guild ${guildId} quotas: ${quotas.userRequestsPerHour} requests per member an hour; ${quotas.guildRequestsPerDay} requests a day; ` +
+        `${quotas.concurrentSessionsPerKey} Jules sessions at once and ${quotas.dailySessionsPerKey} a day per key${quotas.customised ? '' : ' (all defaults)'}.`,
     );
   } finally {
     await store.close();
