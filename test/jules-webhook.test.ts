@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signHmacSha256, verifyHmacSha256 } from '../src/crypto/hmac';
 import { buildApp } from '../src/http/app';
-import { JULES_DELIVERY_SOURCE } from '../src/http/jules-webhook.route';
+import { DELIVERY_MEMORY_MS, JULES_DELIVERY_SOURCE } from '../src/http/jules-webhook.route';
 import { createJulesRelay, signJulesWebhookRequest, type SignOptions } from '../src/sandbox/jules-relay';
 import type { JulesEvent } from '../src/shared/task';
 import type { TaskStatus } from '../src/shared/task-status';
@@ -291,6 +291,25 @@ describe('the delivery log', () => {
     await deliveries.forgetDelivery('jules', id);
     expect(await deliveries.recordDelivery('jules', id)).toBe(true);
     expect(await deliveries.recordDelivery('github', id)).toBe(false);
+  });
+
+  it('forgets deliveries received before the cutoff, of every source, and keeps the rest', async () => {
+    const old = `old-${process.pid}`;
+    const recent = `recent-${process.pid}`;
+    await store.executor.query("insert into webhook_deliveries (source, delivery_id, received_at) values ('jules', $1, now() - interval '2 days'), ('github', $1, now() - interval '2 days')", [old]);
+    expect(await deliveries.recordDelivery('jules', recent)).toBe(true);
+    expect(await deliveries.pruneDeliveries(new Date(Date.now() - DELIVERY_MEMORY_MS))).toBe(2);
+    expect(await deliveries.recordDelivery('jules', old)).toBe(true);
+    expect(await deliveries.recordDelivery('jules', recent)).toBe(false);
+  });
+
+  it('is pruned by the route itself, off the request’s path, so the table does not grow forever', async () => {
+    const stale = `stale-${process.pid}`;
+    await store.executor.query("insert into webhook_deliveries (source, delivery_id, received_at) values ('jules', $1, $2)", [stale, new Date(NOW_MS - DELIVERY_MEMORY_MS - 60_000).toISOString()]);
+    const { session } = await taskWithSession();
+    const app = appWith(fakeTasks());
+    expect((await push(app, { session })).status).toBe(202);
+    await eventually(async () => (await store.executor.query('select 1 from webhook_deliveries where delivery_id = $1', [stale])).length === 0 || undefined, 'the stale delivery pruned');
   });
 });
 

@@ -159,6 +159,10 @@ describe('the supabase-js adapter’s requests', () => {
     expect(await deliveries.recordDelivery('jules', id)).toBe(false);
     await deliveries.forgetDelivery('jules', id);
     expect(await deliveries.recordDelivery('jules', id)).toBe(true);
+    // Pruning forgets what was received before the cutoff, and only that.
+    expect(await deliveries.pruneDeliveries(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await deliveries.pruneDeliveries(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+    expect(await deliveries.recordDelivery('jules', id)).toBe(true);
   });
 
   it('are what openStore uses when only SUPABASE_URL and the service role key are set', async () => {

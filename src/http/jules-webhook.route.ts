@@ -33,6 +33,15 @@ export const JULES_WEBHOOK_MAX_SKEW_SECONDS = 300;
 /** The `webhook_deliveries.source` of this route's deliveries. */
 export const JULES_DELIVERY_SOURCE = 'jules';
 
+/**
+ * How long a delivery id is remembered. The signature refuses anything older than five minutes, so a day covers
+ * every retry a relay makes with its original timestamp and a wide margin for ones it signs afresh.
+ */
+export const DELIVERY_MEMORY_MS = 24 * 60 * 60_000;
+
+/** How often at most the route forgets deliveries past {@link DELIVERY_MEMORY_MS}. */
+const PRUNE_EVERY_MS = 60 * 60_000;
+
 /** What the route needs; `buildApp` registers it only when these are given (the secret is set). */
 export interface JulesWebhookDeps {
   /** `JULES_WEBHOOK_SECRET`. */
@@ -105,6 +114,16 @@ export function normaliseSessionName(session: string): string {
  */
 export function registerJulesWebhookRoute(app: FastifyInstance, deps: JulesWebhookDeps): void {
   const now = deps.now ?? Date.now;
+  let nextPruneAt = 0;
+  // Keeps webhook_deliveries from growing forever; off the request's path, and a failure only waits for the next time.
+  const pruneNowAndThen = (log: FastifyRequest['log']) => {
+    if (now() < nextPruneAt) return;
+    nextPruneAt = now() + PRUNE_EVERY_MS;
+    deps.deliveries.pruneDeliveries(new Date(now() - DELIVERY_MEMORY_MS)).then(
+      (pruned) => log.debug({ pruned }, 'forgot old webhook deliveries'),
+      (err: unknown) => log.warn({ err }, 'could not forget old webhook deliveries; trying again later'),
+    );
+  };
 
   void app.register(async (scope) => {
     // Scoped to this plugin: only signed routes keep the raw body.
@@ -160,6 +179,7 @@ export function registerJulesWebhookRoute(app: FastifyInstance, deps: JulesWebho
         try {
           recorded = await deps.deliveries.recordDelivery(JULES_DELIVERY_SOURCE, deliveryId);
           if (!recorded) return answer(200, { status: 'duplicate' });
+          pruneNowAndThen(request.log);
 
           const task = await deps.store.findTaskBySession(session);
           if (!task) {

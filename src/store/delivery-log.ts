@@ -12,6 +12,8 @@ export interface DeliveryLog {
   recordDelivery(source: string, deliveryId: string): Promise<boolean>;
   /** Removes a recorded delivery, when acting on it failed and the sender's retry must go through. */
   forgetDelivery(source: string, deliveryId: string): Promise<void>;
+  /** Removes every delivery received before `olderThan`, of any source; returns how many. */
+  pruneDeliveries(olderThan: Date): Promise<number>;
 }
 
 /**
@@ -29,6 +31,13 @@ export function createPostgresDeliveryLog(executor: SqlExecutor): DeliveryLog {
     },
     async forgetDelivery(source, deliveryId) {
       await executor.query('delete from webhook_deliveries where source = $1 and delivery_id = $2', [source, deliveryId]);
+    },
+    async pruneDeliveries(olderThan) {
+      const [row] = await executor.query<{ pruned: number }>(
+        'with gone as (delete from webhook_deliveries where received_at < $1 returning 1) select count(*)::int as pruned from gone',
+        [olderThan.toISOString()],
+      );
+      return row?.pruned ?? 0;
     },
   };
 }

@@ -371,5 +371,8 @@ export function createSupabaseDeliveryLog(options: SupabaseStoreOptions): Delive
     async forgetDelivery(source, deliveryId) {
       dataOf('forget delivery', await db.from('webhook_deliveries').delete().eq('source', source).eq('delivery_id', deliveryId));
     },
+    async pruneDeliveries(olderThan) {
+      return rowsOf('prune deliveries', await db.from('webhook_deliveries').delete().lt('received_at', olderThan.toISOString()).select('delivery_id')).length;
+    },
   };
 }

@@ -5,7 +5,7 @@ import type { SqlExecutor } from '../../src/store/sql-executor';
 
 /**
  * The contract of Supabase's Data API (PostgREST 12) for the requests supabase-js makes, answered from a
- * real Postgres: `GET/POST/PATCH/DELETE /rest/v1/<table>` with `select`, `eq.`/`in.`/`is.` filters,
+ * real Postgres: `GET/POST/PATCH/DELETE /rest/v1/<table>` with `select`, `eq.`/`in.`/`is.`/`lt.`/`gt.` filters,
  * `order`, `limit`/`offset`, `on_conflict` and `Prefer: resolution=…, return=…`, and `POST /rest/v1/rpc/<fn>`
  * with named arguments. Like the real one it needs the `apikey` header, runs each request in a transaction
  * as the role of the `Authorization: Bearer` JWT (HS256, the project's JWT secret), reads the body with
@@ -96,6 +96,9 @@ function whereOf(query: URLSearchParams, params: unknown[], alias = ''): string 
     if (operator === 'eq') {
       params.push(value);
       condition = `${col(column)} = $${params.length}`;
+    } else if (operator === 'lt' || operator === 'gt') {
+      params.push(value);
+      condition = `${col(column)} ${operator === 'lt' ? '<' : '>'} $${params.length}`;
     } else if (operator === 'in') {
       const values = inValues(value);
       condition = values.length === 0 ? 'false' : `${col(column)} in (${values.map((each) => (params.push(each), `$${params.length}`)).join(', ')})`;
@@ -217,8 +220,13 @@ async function answer(tx: SqlExecutor, method: string, path: string, query: URLS
   }
 
   if (method === 'DELETE') {
-    await tx.query(`delete from ${relation} ${whereOf(query, params)}`, params);
-    return { status: 204 };
+    const remove = `delete from ${relation} ${whereOf(query, params)} ${returning}`;
+    if (!returning) {
+      await tx.query(remove, params);
+      return { status: 204 };
+    }
+    const [row] = await tx.query<{ rows: unknown }>(aggregate(remove), params);
+    return { status: 200, json: row?.rows };
   }
   throw new ApiError(405, { code: 'PGRST117', message: `Unsupported HTTP method ${method}`, details: null, hint: null });
 }
