@@ -190,7 +190,7 @@ describe('commands and help', () => {
     expect(unknown.stderr).toContain('unknown command "deploy"');
     expect(unknown.stderr).toContain('Usage: jules-orchestrator <command>');
     expect(unknownGuild.code).toBe(2);
-    expect(unknownGuild.stderr).toContain('guild takes `set` or `set-key`');
+    expect(unknownGuild.stderr).toContain('guild takes `set`, `set-key` or `set-quotas`');
     expect(unknownUser.code).toBe(2);
     expect(unknownUser.stderr).toContain('user takes `set-key`');
     expect(readdirSync(dataDir)).toEqual([]);
