@@ -5,7 +5,7 @@ import { JulesApiError } from '../src/jules/errors';
 import type { JulesActivity, JulesClient, JulesSession } from '../src/jules/jules-client';
 import type { JulesAction, SessionSnapshot, WatchCursor, WatchResult } from '../src/shared/jules-session';
 import { TERMINAL_SESSION_STATES } from '../src/shared/jules-session';
-import type { TaskView } from '../src/shared/task';
+import type { Awaiting, TaskView } from '../src/shared/task';
 import type { ActivityDeps } from './deps';
 import { sleepBeating } from './heartbeat';
 import { nonceFor } from './nonce';
@@ -35,7 +35,16 @@ export interface WatchInput extends KeyOwner {
   readonly stalled: boolean;
   /** Return `quiet` after this long so the workflow can continue-as-new; bounded activity attempts. */
   readonly maxRunMs: number;
+  /**
+   * People were asked to approve the plan or answer the question: the watch runs while they decide, never
+   * returns `stalled` (the people are the slow ones), and returns `answered_elsewhere` once the session leaves
+   * that state without them (someone answered in Jules' own app).
+   */
+  readonly awaiting?: PeopleQuestion;
 }
+
+/** What a session can wait on people for: approving its plan, or answering its question. */
+export type PeopleQuestion = Exclude<Awaiting, 'confirmation'>;
 
 // Right after create, Jules may answer 404 for a few seconds (eventual consistency, jules-sdk #19).
 const NOT_FOUND_GRACE_MS = 30_000;
@@ -46,6 +55,8 @@ const FAST_WINDOW_INTERVALS = 5;
 const PROGRESS_EDIT_MS = 5_000;
 const AWAITING_PLAN = 'AWAITING_PLAN_APPROVAL';
 const AWAITING_REPLY = 'AWAITING_USER_FEEDBACK';
+/** The session state each question put to people stands for. */
+const AWAITED_STATE: Readonly<Record<PeopleQuestion, string>> = { plan_approval: AWAITING_PLAN, reply: AWAITING_REPLY };
 
 /**
  * The session watcher: delivers pending actions, then polls the session (one request per poll while nothing
@@ -198,9 +209,10 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
             return result('question', snapshot, { question: latestQuestion.text, messageId });
           }
         }
+        if (input.awaiting && state !== AWAITED_STATE[input.awaiting]) return result('answered_elsewhere', snapshot);
         if (state === 'PAUSED' && previousState !== 'PAUSED') return result('paused', snapshot);
         if (changed && (input.stalled || input.knownState === 'PAUSED') && state !== 'PAUSED') return result('resumed', snapshot);
-        if (Date.now() - cursor.lastChangeAt > input.stallAfterMs) return result('stalled', snapshot);
+        if (!input.awaiting && Date.now() - cursor.lastChangeAt > input.stallAfterMs) return result('stalled', snapshot);
         if (Date.now() - started > input.maxRunMs) {
           await flushProgress(true);
           return result('quiet', snapshot);

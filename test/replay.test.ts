@@ -14,7 +14,10 @@ import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, ty
  * Determinism guard: histories of representative runs, recorded from real runs on the dev server, are replayed
  * against the current workflow code. A change that would break running tasks fails here; it needs `patched()`.
  *
- * Record again (after a deliberate, patched change) with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts
+ * Record again (after a deliberate, patched change) with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts,
+ * or only some scenarios with RECORD_HISTORIES=name,name. Keep the histories recorded before a patch: they are
+ * what proves the patch keeps running tasks replaying (plan-approval and question predate
+ * WATCH_WHILE_PEOPLE_DECIDE; the two *-while-watched scenarios take its new path).
  */
 
 const HISTORIES = join(import.meta.dirname, 'histories');
@@ -69,12 +72,28 @@ const SCENARIOS: Record<string, Scenario> = {
       await s.client.workflow.getHandle(id).executeUpdate(cancelUpdate, { args: [{ member: MEMBERS.lead }] });
     },
   },
+  'plan-approved-in-jules-while-watched': {
+    command: { plan_approval: true },
+    drive: async (s, id) => {
+      await awaiting(s, id, 'plan_approval');
+      s.jules.answerInJulesApp(s.jules.sessions()[0]!.name, { approvePlan: true });
+    },
+  },
+  'question-answered-here-while-watched': {
+    options: { jules: { script: () => askingScript('Which port?') } },
+    drive: async (s, id) => {
+      await awaiting(s, id, 'reply');
+      await s.client.workflow.getHandle(id).executeUpdate(replyUpdate, { args: [{ member: MEMBERS.lead, text: '8080' }] });
+    },
+  },
   'continued-as-new': { options: { jules: { script: () => pausingScript, timeScale: 1 }, settings: { maxHistoryEvents: 25 } }, drive: async () => undefined },
 };
 
-if (process.env.RECORD_HISTORIES) {
+const recording = process.env.RECORD_HISTORIES;
+if (recording) {
   describe('recording histories', () => {
-    for (const [name, scenario] of Object.entries(SCENARIOS)) {
+    const only = recording === '1' ? undefined : new Set(recording.split(','));
+    for (const [name, scenario] of Object.entries(SCENARIOS).filter(([name]) => !only || only.has(name))) {
       it(`records the ${name} run`, async () => {
         const s = await startTestStack({ ...scenario.options, secretsKey: SECRETS_KEY });
         try {

@@ -66,6 +66,34 @@ describe('a Jules session', () => {
     expect(s.jules.requests.filter((r) => r.path.endsWith(':approvePlan') && r.status === 200)).toHaveLength(1);
   });
 
+  it('carries on when the plan is approved in Jules’ own app, says so in the thread, and the buttons then refuse', async () => {
+    const { s, taskId, handle } = await runTask({}, { plan_approval: true });
+    const thread = await threadOf(s, taskId);
+    const planMessage = await eventually(() => s.discord.channelMessages(thread).find((m) => buttonId(m.components, 'Approve')), 'the plan message');
+    await eventually(async () => (await viewOf(s, taskId))?.awaiting === 'plan_approval', 'the plan to wait');
+
+    s.jules.answerInJulesApp(s.jules.sessions()[0]!.name, { approvePlan: true });
+    expect((await handle.result()).status).toBe('completed');
+    const texts = s.discord.channelMessages(thread).map((m) => m.content ?? '');
+    expect(texts.filter((t) => t.includes('answered in Jules itself'))).toHaveLength(1);
+    // Nobody here approved it, so nothing was sent to Jules for it.
+    expect(s.jules.requests.filter((r) => r.path.endsWith(':approvePlan'))).toEqual([]);
+    const late = await s.click(MEMBERS.lead, buttonId(planMessage.components, 'Approve')!, planMessage.id);
+    expect(late.body.data.content).toContain('no longer waiting for approval');
+  });
+
+  it('carries on when the question is answered in Jules’ own app, without waiting for a reply here', async () => {
+    const { s, taskId, handle } = await runTask({ jules: { script: () => askingScript('Which locale should dates use?') } });
+    const thread = await threadOf(s, taskId);
+    await eventually(async () => (await viewOf(s, taskId))?.awaiting === 'reply', 'the question to wait');
+
+    s.jules.answerInJulesApp(s.jules.sessions()[0]!.name, { message: 'en-GB' });
+    expect((await handle.result()).status).toBe('completed');
+    expect(s.discord.channelMessages(thread).filter((m) => (m.content ?? '').includes('answered in Jules itself'))).toHaveLength(1);
+    expect(s.jules.requests.filter((r) => r.path.endsWith(':sendMessage'))).toEqual([]);
+    expect(s.jules.sessions()[0]?.messages).toEqual(['en-GB']);
+  });
+
   it("waits for plan approval when the guild asks for it by default, unless the request says otherwise", async () => {
     stack = await startTestStack();
     const s = stack;

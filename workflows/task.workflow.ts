@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -85,6 +86,12 @@ const { startJulesSession } = proxyActivities<Activities>({
 // The watcher heartbeats while it polls and returns only for decisions, so history grows with decisions,
 // not with time or progress updates. Its own time limit keeps each attempt bounded.
 const WATCH_MAX_RUN_MS = 30 * 60_000;
+
+/**
+ * Patch marker: while people decide on a plan or question, the session is watched too, so an answer given in
+ * Jules' own app (or a session that ends meanwhile) ends the wait. Histories from before it replay the old wait.
+ */
+export const WATCH_WHILE_PEOPLE_DECIDE = 'watch-while-people-decide';
 
 /** The long-running, heartbeating activities; their heartbeat timeout is a setting (how fast a dead worker is noticed). */
 function waitingActivities(heartbeatTimeoutMs: number) {
@@ -342,14 +349,35 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   // ---- Watching the session ----
   const owner = { taskId: request.taskId, guildId: request.guildId, requesterId: request.requester.id, keySource: admitted.keySource };
   let waitingFor: 'plan' | 'reply' | undefined;
+  let waitStartedAt: number | undefined;
+  let reminded = false;
 
   for (;;) {
     if (cancelledBy) return cancelled();
     if (Date.now() >= deadlineAt) return finish('expired', { lastError: 'The task ran past its deadline.' });
 
+    if (waitingFor && patched(WATCH_WHILE_PEOPLE_DECIDE)) {
+      const seen = await waitForPeople(waitingFor);
+      if (seen.kind === 'failed') return finish('failed', { lastError: failureMessage(seen.error) });
+      if (cancelledBy) return cancelled();
+      takePlanAnswer();
+      const news = seen.kind === 'watched' ? seen.result : undefined;
+      if (news?.kind === 'quiet') {
+        ({ snapshot, cursor } = news);
+        // The watch only ran its time: unless people answered meanwhile, the wait goes on.
+        if (pending.length === 0) continue;
+      }
+      doneWaiting();
+      if (news && news.kind !== 'quiet') {
+        const outcome = await onWatchResult(news);
+        if (outcome) return outcome;
+      }
+      continue;
+    }
+
     if (waitingFor) {
-      // People decide: one reminder, then the deadline. Jules waits meanwhile, so pushes do not end the wait
-      // (a plan approved in Jules' own UI is noticed after the answer or the deadline).
+      // Before WATCH_WHILE_PEOPLE_DECIDE: Jules is not watched while people decide, so an answer given in
+      // Jules' own app is noticed only after the answer or the deadline.
       const answeredBy = () => planAnswer !== undefined || cancelledBy !== undefined || pending.length > 0;
       const answered = await condition(answeredBy, Math.max(1, Math.min(settings.reminderAfterMs, deadlineAt - Date.now())));
       if (!answered && Date.now() < deadlineAt) {
@@ -357,16 +385,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
         await condition(answeredBy, Math.max(1, deadlineAt - Date.now()));
       }
       if (cancelledBy) return cancelled();
-      if (planAnswer) {
-        pending.push(
-          planAnswer.action === 'approve'
-            ? { kind: 'approve_plan', id: uuid4(), actorId: planAnswer.by }
-            : { kind: 'send_message', id: uuid4(), text: planAnswer.feedback ?? '', actorId: planAnswer.by, purpose: 'changes' },
-        );
-        planAnswer = undefined;
-      }
-      waitingFor = undefined;
-      view = { ...view!, awaiting: undefined };
+      takePlanAnswer();
+      doneWaiting();
       continue;
     }
 
@@ -423,10 +443,16 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       return finish('failed', { lastError: failureMessage(err) });
     }
 
-    snapshot = result.snapshot;
-    cursor = result.cursor;
     // An answer kept while the watch finished belongs to the plan it returns; without one it is stale.
     if (planAnswer && result.kind !== 'plan') planAnswer = undefined;
+    const outcome = await onWatchResult(result);
+    if (outcome) return outcome;
+  }
+
+  /** Acts on what a watch returned; the task's outcome when it ends the task. */
+  async function onWatchResult(result: WatchResult): Promise<TaskOutcome | undefined> {
+    snapshot = result.snapshot;
+    cursor = result.cursor;
     const stateChanged: TaskPatch = { julesState: snapshot.state };
     switch (result.kind) {
       case 'ended':
@@ -461,9 +487,81 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
           await advance({ status: 'in_progress' }, { event: { kind: 'jules_state_changed', outcome: 'resumed', from: ['stalled'] }, notice: { kind: 'resumed', step: `resumed:${cursor.lastChangeAt}` } });
         }
         break;
+      case 'answered_elsewhere':
+        await advance({ julesState: snapshot.state }, { refreshCard: false, notice: { kind: 'answered_elsewhere', step: `elsewhere:${cursor.lastUpdateTime ?? ''}` } });
+        break;
       case 'quiet':
         break;
     }
+    return undefined;
+  }
+
+  /** Turns a plan decision into what to tell Jules next. */
+  function takePlanAnswer(): void {
+    if (!planAnswer) return;
+    pending.push(
+      planAnswer.action === 'approve'
+        ? { kind: 'approve_plan', id: uuid4(), actorId: planAnswer.by }
+        : { kind: 'send_message', id: uuid4(), text: planAnswer.feedback ?? '', actorId: planAnswer.by, purpose: 'changes' },
+    );
+    planAnswer = undefined;
+  }
+
+  function doneWaiting(): void {
+    waitingFor = undefined;
+    waitStartedAt = undefined;
+    reminded = false;
+    view = { ...view!, awaiting: undefined };
+  }
+
+  /**
+   * Waits for people to approve the plan or answer the question (one reminder, then the deadline) while a watch
+   * looks at the session, which returns when it moves without them (answered in Jules' app, ended, paused) or
+   * when it has run its time. A watch still running when people answer is cancelled and waited for.
+   */
+  async function waitForPeople(question: 'plan' | 'reply'): Promise<{ kind: 'stopped' } | { kind: 'watched'; result: WatchResult } | { kind: 'failed'; error: unknown }> {
+    waitStartedAt ??= Date.now();
+    const answeredBy = () => planAnswer !== undefined || cancelledBy !== undefined || pending.length > 0;
+    let seen: { kind: 'watched'; result: WatchResult } | { kind: 'failed'; error: unknown } | undefined;
+    const scope = new CancellationScope();
+    const watch = scope
+      .run(() =>
+        watchJulesSession({
+          ...owner,
+          session: snapshot.name,
+          knownState: snapshot.state,
+          cursor,
+          deliver: [],
+          threadId: threadId ?? request.channelId,
+          view: view!,
+          planApproval,
+          pollIntervalMs: settings.pollIntervalMs,
+          stallAfterMs: settings.stallAfterMs,
+          stalled: view!.status === 'stalled',
+          maxRunMs: Math.min(WATCH_MAX_RUN_MS, Math.max(1_000, deadlineAt - Date.now())),
+          awaiting: question === 'plan' ? 'plan_approval' : 'reply',
+        }),
+      )
+      .then(
+        (result) => void (seen = { kind: 'watched', result }),
+        (error: unknown) => void (isCancellation(error) ? undefined : (seen = { kind: 'failed', error })),
+      );
+    const settled = () => answeredBy() || seen !== undefined;
+    if (!reminded) {
+      const remindIn = waitStartedAt + settings.reminderAfterMs - Date.now();
+      if (remindIn > 0) await condition(settled, Math.max(1, Math.min(remindIn, deadlineAt - Date.now())));
+      if (!settled() && Date.now() < deadlineAt) {
+        reminded = true;
+        await advance({}, { refreshCard: false, notice: { kind: question === 'plan' ? 'plan_reminder' : 'reply_reminder', step: `reminder:${cursor.delivered.at(-1) ?? ''}` } });
+      }
+    }
+    if (!settled()) await condition(settled, Math.max(1, deadlineAt - Date.now()));
+    if (!seen) {
+      scope.cancel();
+      await watch;
+    }
+    // Stopped: people answered, the task was cancelled, or the deadline came.
+    return seen ?? { kind: 'stopped' };
   }
 }
 

@@ -2,7 +2,7 @@ import type { TaskView } from '../shared/task';
 import type { MessageBody } from './messenger';
 
 /** Thread notices that are neither the card nor a plan, question or progress message. */
-export type NoticeKind = 'plan_reminder' | 'reply_reminder' | 'stalled' | 'paused' | 'resumed' | 'waiting_slot';
+export type NoticeKind = 'plan_reminder' | 'reply_reminder' | 'answered_elsewhere' | 'stalled' | 'paused' | 'resumed' | 'waiting_slot';
 
 /**
  * Renders a notice for the task's thread. Reminders and stall alerts mention the confirm roles (that is their
@@ -16,6 +16,8 @@ export function renderNotice(view: TaskView, kind: NoticeKind, detail?: string):
       return { content: `⏰ ${confirmers}: Jules' plan is still waiting for approval above.`, allowed_mentions: { roles: [...(view.confirmRoles ?? [])] } };
     case 'reply_reminder':
       return { content: `⏰ <@${view.requesterId}>: Jules is still waiting for an answer to its question above.`, allowed_mentions: { users: [view.requesterId] } };
+    case 'answered_elsewhere':
+      return { content: '↪️ Someone answered in Jules itself, so Jules carried on: the buttons above no longer apply.', allowed_mentions: { parse: [] } };
     case 'stalled':
       return {
         content: `⚠️ ${confirmers}: Jules has shown no progress for ${detail ?? 'a long time'}. The task keeps watching; check the session${view.sessionUrl ? `: ${view.sessionUrl}` : '.'}`,

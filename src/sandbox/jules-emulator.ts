@@ -132,6 +132,11 @@ export interface JulesEmulator {
   addSource(source: EmulatedSourceInput): void;
   /** Changes the script of sessions created from now on. */
   setScript(script: SessionScriptFactory): void;
+  /**
+   * A person acts in Jules' own app, not through the API: approves the waiting plan, or answers the waiting
+   * question. Throws when the session waits for neither.
+   */
+  answerInJulesApp(sessionName: string, answer: { approvePlan: true } | { message: string }): void;
   injectFault(fault: JulesEmulatorFault): void;
   /** GET of a session or its activities answers 404 for this long after create (eventual consistency). Default 0. */
   notFoundAfterCreateMs: number;
@@ -719,6 +724,16 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
     url: `http://127.0.0.1:${port}`,
     requests,
     notFoundAfterCreateMs: 0,
+    answerInJulesApp(sessionName, answer) {
+      const session = sessions.get(sessionName.replace(/^sessions\//, ''));
+      const at = nowUs();
+      const state = session && timelineOf(session, at).state;
+      if (!session || state !== ('approvePlan' in answer ? 'AWAITING_PLAN_APPROVAL' : 'AWAITING_USER_FEEDBACK')) {
+        throw new Error(`session ${sessionName} is not waiting for that (state ${state ?? 'unknown'})`);
+      }
+      if ('approvePlan' in answer) session.planApprovedUs = at;
+      else session.messages.push({ us: Math.max(at, (session.messages.at(-1)?.us ?? 0) + 1), text: answer.message });
+    },
     sessions() {
       const at = nowUs();
       return [...sessions.values()]

@@ -48,4 +48,6 @@ export type WatchResult =
   | { readonly kind: 'stalled'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor }
   | { readonly kind: 'ended'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor }
   | { readonly kind: 'resumed'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor }
-  | { readonly kind: 'quiet'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor };
+  | { readonly kind: 'quiet'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor }
+  /** The session left the state people were asked about: someone answered in Jules itself. */
+  | { readonly kind: 'answered_elsewhere'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor };
