@@ -87,6 +87,9 @@ const { startJulesSession } = proxyActivities<Activities>({
 // not with time or progress updates. Its own time limit keeps each attempt bounded.
 const WATCH_MAX_RUN_MS = 30 * 60_000;
 
+/** What a watch of the session is given. */
+type WatchInput = Parameters<Activities['watchJulesSession']>[0];
+
 /**
  * Patch marker: while people decide on a plan or question, the session is watched too, so an answer given in
  * Jules' own app (or a session that ends meanwhile) ends the wait. Histories from before it replay the old wait.
@@ -402,22 +405,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     try {
       // A push, a reply or a cancel interrupts the watch so the task reacts at once, not at the next poll.
       const scope = new CancellationScope();
-      const watch = scope.run(() =>
-        watchJulesSession({
-          ...owner,
-          session: snapshot.name,
-          knownState: snapshot.state,
-          cursor,
-          deliver,
-          threadId: threadId ?? request.channelId,
-          view: view!,
-          planApproval,
-          pollIntervalMs: settings.pollIntervalMs,
-          stallAfterMs: settings.stallAfterMs,
-          stalled: view!.status === 'stalled',
-          maxRunMs: Math.min(WATCH_MAX_RUN_MS, Math.max(1_000, deadlineAt - Date.now())),
-        }),
-      );
+      const watch = scope.run(() => watchJulesSession(watchInput({ deliver })));
       // The wait is scoped too, so a finished watch leaves no condition behind.
       const waitScope = new CancellationScope();
       const interrupted = waitScope.run(() => condition(() => wakeRequested || cancelledBy !== undefined)).then(() => undefined);
@@ -496,6 +484,24 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     return undefined;
   }
 
+  /** A watch of the session from where the task stands. */
+  function watchInput(what: Pick<WatchInput, 'deliver'> & Partial<Pick<WatchInput, 'awaiting'>>): WatchInput {
+    return {
+      ...owner,
+      ...what,
+      session: snapshot.name,
+      knownState: snapshot.state,
+      cursor,
+      threadId: threadId ?? request.channelId,
+      view: view!,
+      planApproval,
+      pollIntervalMs: settings.pollIntervalMs,
+      stallAfterMs: settings.stallAfterMs,
+      stalled: view!.status === 'stalled',
+      maxRunMs: Math.min(WATCH_MAX_RUN_MS, Math.max(1_000, deadlineAt - Date.now())),
+    };
+  }
+
   /** Turns a plan decision into what to tell Jules next. */
   function takePlanAnswer(): void {
     if (!planAnswer) return;
@@ -525,23 +531,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     let seen: { kind: 'watched'; result: WatchResult } | { kind: 'failed'; error: unknown } | undefined;
     const scope = new CancellationScope();
     const watch = scope
-      .run(() =>
-        watchJulesSession({
-          ...owner,
-          session: snapshot.name,
-          knownState: snapshot.state,
-          cursor,
-          deliver: [],
-          threadId: threadId ?? request.channelId,
-          view: view!,
-          planApproval,
-          pollIntervalMs: settings.pollIntervalMs,
-          stallAfterMs: settings.stallAfterMs,
-          stalled: view!.status === 'stalled',
-          maxRunMs: Math.min(WATCH_MAX_RUN_MS, Math.max(1_000, deadlineAt - Date.now())),
-          awaiting: question === 'plan' ? 'plan_approval' : 'reply',
-        }),
-      )
+      .run(() => watchJulesSession(watchInput({ deliver: [], awaiting: question === 'plan' ? 'plan_approval' : 'reply' })))
       .then(
         (result) => void (seen = { kind: 'watched', result }),
         (error: unknown) => void (isCancellation(error) ? undefined : (seen = { kind: 'failed', error })),
