@@ -96,7 +96,7 @@ export interface TestStack {
  * The stacks' answer deadline unless a test sets one: generous, so answers are asserted as they are rather than
  * as deferrals on a loaded CI machine. The deadline itself is tested with its own values.
  */
-export const TEST_ANSWER_WITHIN_MS = 10_000;
+const TEST_ANSWER_WITHIN_MS = 10_000;
 
 /** A `/jules` as sent, with the answer the HTTP endpoint or the gateway callback gave. */
 export interface Asked {
