@@ -1,4 +1,4 @@
-/** Thrown while parsing a signed route (`/interactions`, `/webhook/jules`) when the signature is missing or wrong (answered 401). */
+/** Thrown while parsing a signed route (`/interactions`, `/webhook/jules`, `/webhook/github`) when the signature is missing or wrong (answered 401). */
 export class InvalidSignatureError extends Error {
   readonly status = 401;
   readonly statusCode = 401;
@@ -31,5 +31,42 @@ export class StaleTimestampError extends Error {
   constructor(readonly skewSeconds: number) {
     super('stale request: the timestamp is more than 5 minutes away from the server clock');
     this.name = 'StaleTimestampError';
+  }
+}
+
+/** Thrown by a signed webhook route when a verified delivery carries no delivery id to dedupe on (answered 400). */
+export class MissingDeliveryIdError extends Error {
+  readonly status = 400;
+  readonly statusCode = 400;
+  readonly code = 'MISSING_DELIVERY_ID';
+  /** `where` names what should have carried it, e.g. "the X-GitHub-Delivery header". */
+  constructor(where: string) {
+    super(`a delivery id is required: ${where}`);
+    this.name = 'MissingDeliveryIdError';
+  }
+}
+
+/**
+ * Thrown by a signed webhook route when a correctly signed body is in a content type the route does not take
+ * (answered 415); the message says what the sender should change.
+ */
+export class UnsupportedContentTypeError extends Error {
+  readonly status = 415;
+  readonly statusCode = 415;
+  readonly code = 'UNSUPPORTED_CONTENT_TYPE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedContentTypeError';
+  }
+}
+
+/** Thrown by a webhook route when a JSON body lacks what its event must carry (answered 400); nothing is recorded. */
+export class InvalidPayloadError extends Error {
+  readonly status = 400;
+  readonly statusCode = 400;
+  readonly code = 'INVALID_PAYLOAD';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidPayloadError';
   }
 }
