@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GITHUB_WEBHOOK_HEADERS, mapGitHubEvent, type GitHubEvent, type GitHubEventSink } from '../src/github/webhook-events';
 import { signGitHubWebhook, verifyGitHubSignature } from '../src/github/webhook-signature';
 import { buildApp } from '../src/http/app';
-import { GITHUB_DELIVERY_MEMORY_MS, GITHUB_DELIVERY_SOURCE, GITHUB_WEBHOOK_BODY_LIMIT, GITHUB_WEBHOOK_PATH } from '../src/http/github-webhook.route';
+import { GITHUB_DELIVERY_MEMORY_MS, GITHUB_DELIVERY_SOURCE, GITHUB_WEBHOOK_PATH } from '../src/http/github-webhook.route';
 import { signJulesWebhookRequest } from '../src/sandbox/jules-relay';
 import { createPostgresDeliveryLog, type DeliveryLog } from '../src/store/delivery-log';
 import { openStore } from '../src/store/open-store';
@@ -17,6 +17,8 @@ const SECRET = 'gh-whsec-current-0123456789';
 const PREVIOUS_SECRET = 'gh-whsec-previous-9876543210';
 const HEAD = '6dcb09b5b57875f334f61aebed695e2e4193db5e';
 const DAY_MS = 24 * 60 * 60_000;
+/** GitHub's payload cap, written out rather than imported, so a wrong limit in the route fails the test. */
+const TWENTY_FIVE_MB = 26_214_400;
 
 let store: Store & { executor: SqlExecutor };
 let deliveries: DeliveryLog;
@@ -299,6 +301,7 @@ describe('POST /webhook/github', () => {
     const answer = await deliver(app, 'ping', fixture('ping'));
 
     expect(answer).toMatchObject({ status: 200, body: { status: 'pong' } });
+    expect((await deliver(app, 'ping', fixture('ping'), { contentType: 'application/json; charset=utf-8' })).status).toBe(200);
     expect(sink.delivered).toHaveLength(0);
   });
 
@@ -366,10 +369,10 @@ describe('POST /webhook/github', () => {
       return `${head}${'x'.repeat(size - head.length - 2)}"}`;
     };
 
-    const atLimit = await deliver(app, 'ping', padded(GITHUB_WEBHOOK_BODY_LIMIT));
+    const atLimit = await deliver(app, 'ping', padded(TWENTY_FIVE_MB));
     expect(atLimit).toMatchObject({ status: 200, body: { status: 'pong' } });
 
-    const tooLarge = await deliver(app, 'issues', padded(GITHUB_WEBHOOK_BODY_LIMIT + 1));
+    const tooLarge = await deliver(app, 'issues', padded(TWENTY_FIVE_MB + 1));
     expect(tooLarge.status).toBe(413);
     expect(await recorded(tooLarge.deliveryId)).toBe(false);
     expect(sink.delivered).toHaveLength(0);
