@@ -73,6 +73,25 @@ export function createGitHubWorld(render: Renderer, emit: Emit, now: () => strin
     ...extra,
   });
 
+  /** Issues and pull requests share one number space per repository, as on GitHub. */
+  function addIssue(repo: RepoState, input: { title: string; body?: string; labels?: readonly string[]; user: string }, pull?: IssueState['pull']): IssueState {
+    const at = now();
+    const issue: IssueState = {
+      number: repo.issues.size + 1,
+      title: input.title,
+      body: input.body ?? null,
+      state: 'open',
+      labels: [...(input.labels ?? [])],
+      user: input.user,
+      comments: [],
+      createdAt: at,
+      updatedAt: at,
+      ...(pull ? { pull } : {}),
+    };
+    repo.issues.set(issue.number, issue);
+    return issue;
+  }
+
   function suiteConclusion(runs: readonly CheckRunState[]): CheckConclusion {
     const failing = FAILING.find((conclusion) => runs.some((run) => run.conclusion === conclusion));
     if (failing) return failing;
@@ -128,19 +147,7 @@ export function createGitHubWorld(render: Renderer, emit: Emit, now: () => strin
       return repo;
     },
     createIssue(repo, input) {
-      const at = now();
-      const issue: IssueState = {
-        number: repo.issues.size + 1,
-        title: input.title,
-        body: input.body ?? null,
-        state: 'open',
-        labels: [...(input.labels ?? [])],
-        user: input.user ?? repo.owner,
-        comments: [],
-        createdAt: at,
-        updatedAt: at,
-      };
-      repo.issues.set(issue.number, issue);
+      const issue = addIssue(repo, { ...input, user: input.user ?? repo.owner });
       emit('issues', repo, { action: 'opened', issue: render.issue(repo, issue) }, issue.user);
       return issue;
     },
@@ -164,20 +171,11 @@ export function createGitHubWorld(render: Renderer, emit: Emit, now: () => strin
       if (!baseSha) throw new Error(`${repo.owner}/${repo.name} has no branch ${baseRef}`);
       const headSha = repo.branches.get(input.headRef) ?? fakeSha(repo.id, input.headRef, 1);
       repo.branches.set(input.headRef, headSha);
-      const at = now();
-      const issue: IssueState = {
-        number: repo.issues.size + 1,
-        title: input.title,
-        body: input.body ?? null,
-        state: 'open',
-        labels: [],
-        user: input.user ?? 'google-labs-jules[bot]',
-        comments: [],
-        createdAt: at,
-        updatedAt: at,
-        pull: { headRef: input.headRef, headSha, baseRef, baseSha, draft: input.draft ?? false, merged: false, mergeCommitSha: null, reviews: [] },
-      };
-      repo.issues.set(issue.number, issue);
+      const issue = addIssue(
+        repo,
+        { ...input, user: input.user ?? 'google-labs-jules[bot]' },
+        { headRef: input.headRef, headSha, baseRef, baseSha, draft: input.draft ?? false, merged: false, mergeCommitSha: null, reviews: [] },
+      );
       emit('pull_request', repo, pullPayload(repo, issue, 'opened'), issue.user);
       return issue;
     },
