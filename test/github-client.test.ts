@@ -11,7 +11,8 @@ import {
 } from '../src/github/errors';
 import type { GitHubClient } from '../src/github/github-client';
 import { GITHUB_API_VERSION, type OctokitGitHubClientOptions } from '../src/github/octokit';
-import { createOctokitGitHubClient } from '../src/github/octokit-github-client';
+import { loadConfig } from '../src/config';
+import { createOctokitGitHubClient, gitHubClientOptionsOf } from '../src/github/octokit-github-client';
 import { startGitHubEmulator, type GitHubEmulator, type GitHubEmulatorOptions } from '../src/sandbox/github-emulator';
 
 const TOKEN = 'ghp_testtoken0123456789abcdef';
@@ -236,6 +237,36 @@ describe('the GitHub client against the emulator', () => {
     expect(github.requests.at(-1)?.status).toBe(404);
   });
 
+  it('retries an attempt that misses its deadline, then reports GitHub unreachable', async () => {
+    const { github, client } = await setup({}, { timeoutMs: 50, serverErrorRetries: 1 });
+    github.failNext({ kind: 'server-error', delayMs: 400, times: 2 });
+    const error = await caught(client.pulls.list(REPO), GitHubUnavailableError);
+    expect(error).toMatchObject({ status: 0, code: 'NETWORK', retryable: true });
+    expect(error.message).toMatch(/^Could not reach GitHub to list pull requests in acme\/widgets/);
+    // both attempts used up a delayed fault (an abandoned answer is not recorded), so the next call is served at once
+    await expect(client.pulls.list(REPO)).resolves.toEqual([]);
+    expect(statusesOf(github, /\/pulls$/)).toEqual([200]);
+  });
+
+  it('reports GitHub unreachable when nothing listens at GITHUB_API_URL', async () => {
+    const { github } = await setup();
+    const url = github.url;
+    await github.close();
+    emulators.length = 0;
+    const client = createOctokitGitHubClient({ baseUrl: url, auth: { token: TOKEN }, ...FAST, serverErrorRetries: 1 });
+    const error = await caught(client.pulls.get(REPO, 1), GitHubUnavailableError);
+    expect(error).toMatchObject({ status: 0, code: 'NETWORK', retryable: true });
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('builds its options from GITHUB_TOKEN and GITHUB_API_URL', async () => {
+    const { github } = await setup();
+    expect(gitHubClientOptionsOf(loadConfig({}).github)).toBeUndefined();
+    const options = gitHubClientOptionsOf(loadConfig({ GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url }).github)!;
+    expect(options).toEqual({ baseUrl: github.url, auth: { token: TOKEN } });
+    await expect(createOctokitGitHubClient({ ...options, ...FAST }).pulls.list(REPO)).resolves.toEqual([]);
+  });
+
   it('pins the REST API version on every request', async () => {
     const { github, client } = await setup();
     await client.pulls.list(REPO);
@@ -274,6 +305,11 @@ describe('the GitHub client as a GitHub App', () => {
     ]);
     expect(github.requests.every((request) => request.apiVersion === GITHUB_API_VERSION)).toBe(true);
     expect(github.comments({ repo: 'acme/widgets', number: issue.number })).toEqual([{ body: 'on it', user: 'emulated-app[bot]' }]);
+  });
+
+  it('builds its options from GITHUB_APP_ID and the private key', () => {
+    const config = loadConfig({ GITHUB_APP_ID: String(APP.appId), GITHUB_APP_PRIVATE_KEY: pem, GITHUB_API_URL: 'https://ghe.example.com/api/v3' });
+    expect(gitHubClientOptionsOf(config.github)).toEqual({ baseUrl: 'https://ghe.example.com/api/v3', auth: { appId: String(APP.appId), privateKey: pem.trim() } });
   });
 
   it('says the App is not installed on a repository it cannot see', async () => {

@@ -4,6 +4,7 @@
  * becomes a typed error (errors.ts) for Temporal to retry or not.
  * @see https://docs.github.com/en/rest/authentication/authenticating-to-the-rest-api
  */
+import type { Config } from '../config';
 import { createAppOctokits } from './app-installations';
 import { createChecksApi } from './checks';
 import type { GitHubClient, RepoRef } from './github-client';
@@ -40,6 +41,8 @@ export function createOctokitGitHubClient(options: OctokitGitHubClientOptions): 
       const octokit = await octokitFor(repo, signal);
       return await call(octokit, signal ? { signal } : {});
     } catch (error) {
+      // The caller gave up: hand back its own reason, not a GitHub failure.
+      if (signal?.aborted) throw signal.reason;
       const status = (error as { status?: unknown }).status;
       // An App uninstalled (or reinstalled under a new id) must be looked up again next time.
       if (status === 401 || status === 404) forget(repo);
@@ -54,4 +57,10 @@ export function createOctokitGitHubClient(options: OctokitGitHubClientOptions): 
   };
 
   return { issues: createIssuesApi(run), pulls: createPullsApi(run), checks: createChecksApi(run) };
+}
+
+/** Client options for the configured token or App (config refuses both); undefined when neither is set. */
+export function gitHubClientOptionsOf(github: Config['github']): OctokitGitHubClientOptions | undefined {
+  const auth = github.app ?? (github.token ? { token: github.token } : undefined);
+  return auth ? { baseUrl: github.apiUrl, auth } : undefined;
 }

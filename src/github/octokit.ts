@@ -64,6 +64,8 @@ export interface OctokitGitHubClientOptions {
   readonly writeSpacingMs?: number;
   readonly log?: GitHubLog;
   readonly fetch?: typeof fetch;
+  /** Deadline of each attempt (Octokit has none); a timed-out attempt is retried like a 5xx. Default 30 s. */
+  readonly timeoutMs?: number;
   readonly userAgent?: string;
 }
 
@@ -76,6 +78,17 @@ export type RunGitHubCall = <T>(
 ) => Promise<T>;
 
 const NEVER_RETRIED = [400, 401, 403, 404, 405, 409, 410, 422, 451];
+
+/**
+ * `fetch` with a deadline per attempt, joined to the caller's signal. A timeout is a `TimeoutError`, which
+ * Octokit wraps as a retryable failure; the caller's abort stays an `AbortError` and is not retried.
+ */
+function withDeadline(doFetch: typeof fetch, timeoutMs: number): typeof fetch {
+  return (input, init = {}) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return doFetch(input, { ...init, signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  };
+}
 
 /** Own Bottleneck groups with `writeSpacingMs` between writes, shaped like the plugin's defaults. */
 function throttleGroups(writeSpacingMs: number) {
@@ -101,7 +114,7 @@ export function octokitOptionsOf(options: OctokitGitHubClientOptions): GitHubOct
     baseUrl: (options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, ''),
     userAgent: options.userAgent ?? 'jules-orchestrator',
     ...(log ? { log } : {}),
-    ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
+    request: { fetch: withDeadline(options.fetch ?? globalThis.fetch, options.timeoutMs ?? 30_000) },
     retry: { retries: options.serverErrorRetries ?? 3, doNotRetry: NEVER_RETRIED, retryAfterBaseValue: retryAfterBaseMs },
     throttle: {
       onRateLimit: shouldRetry('primary'),

@@ -48,6 +48,8 @@ export interface GitHubFault {
   /** `retry-after` of a secondary limit, or seconds until `x-ratelimit-reset` of a primary one. Default 1. */
   readonly retryAfterSeconds?: number;
   readonly match?: { readonly method?: string; readonly path?: RegExp };
+  /** Holds the answer back this long first, to exercise client deadlines. */
+  readonly delayMs?: number;
 }
 
 type RepoName = { readonly repo: string };
@@ -159,7 +161,8 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
     const armed = faults.find(({ fault }) => (!fault.match?.method || fault.match.method === request.method) && (!fault.match?.path || fault.match.path.test(path)));
     if (!armed) return;
     if (--armed.remaining <= 0) faults.splice(faults.indexOf(armed), 1);
-    const { kind, retryAfterSeconds = 1 } = armed.fault;
+    const { kind, retryAfterSeconds = 1, delayMs = 0 } = armed.fault;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (kind === 'server-error') return reply.code(armed.fault.status ?? 502).send({ message: 'Server Error' });
     if (kind === 'secondary-rate-limit') {
       return reply.code(403).header('retry-after', String(retryAfterSeconds)).send({ message: SECONDARY_LIMIT_MESSAGE, documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`, status: '403' });
