@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { DiscordAPIError } from '@discordjs/rest';
+import { discordRefusal } from '../src/discord/errors';
 import type { TaskPatch, TaskView } from '../src/shared/task';
 import { isFinalStatus, type TaskStatus } from '../src/shared/task-status';
 import type { TaskEventDetail, TaskEventKind } from '../src/store/store';
@@ -129,12 +129,11 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
         }
         return { cardMessageId, ...(threadId ? { threadId } : {}) };
       } catch (err) {
-        // 4xx other than 429 (missing access, unknown channel) will not heal by retrying.
-        if (err instanceof DiscordAPIError && err.status >= 400 && err.status < 500) {
-          log.warn({ taskId, channelId: input.channelId, status: err.status, code: err.code }, 'Discord refused a task message');
-          return { ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}), discordError: `Discord refused the message (${err.status}, code ${err.code})` };
-        }
-        throw err;
+        // A refusal (missing access, unknown channel) will not heal by retrying.
+        const refusal = discordRefusal(err);
+        if (!refusal) throw err;
+        log.warn({ taskId, channelId: input.channelId, status: refusal.status, code: refusal.code }, `Discord refused a task message: ${refusal.message}`);
+        return { ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}), discordError: `Discord refused the message (${refusal.status}, code ${refusal.code})` };
       }
     },
   };

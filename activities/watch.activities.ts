@@ -1,4 +1,6 @@
 import { Context } from '@temporalio/activity';
+import { discordRefusal, type DiscordRefusal } from '../src/discord/errors';
+import { renderNotice } from '../src/discord/notices';
 import { renderPlanMessage, renderProgressMessage, renderQuestionMessage } from '../src/discord/task-card';
 import type { MessageBody } from '../src/discord/messenger';
 import { JulesApiError } from '../src/jules/errors';
@@ -46,8 +48,9 @@ export interface WatchInput extends KeyOwner {
 /** What a session can wait on people for: approving its plan, or answering its question. */
 export type PeopleQuestion = Exclude<Awaiting, 'confirmation'>;
 
-// Right after create, Jules may answer 404 for a few seconds (eventual consistency, jules-sdk #19).
-const NOT_FOUND_GRACE_MS = 30_000;
+// Right after create, Jules may answer 404 for a few seconds, for the session or for its activities (eventual
+// consistency, jules-sdk #19, reference/jules-api.md). Generous, since "a few seconds" is not a promise.
+const NOT_FOUND_GRACE_MS = 2 * 60_000;
 // After a change, poll faster for a while (five idle intervals: a minute at the default 12 s): plans and
 // questions tend to follow each other closely.
 const FAST_WINDOW_INTERVALS = 5;
@@ -85,15 +88,21 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           : new Set();
         for (const action of input.deliver) {
           if (cursor.delivered.includes(action.id) || recorded.has(action.id)) continue;
-          await deliver(client, input.session, action);
+          const refused = await deliver(client, input.session, action);
           await store.recordTaskEvent({
             taskId: input.taskId,
-            kind: action.kind === 'approve_plan' ? 'plan_approved' : action.purpose === 'changes' ? 'changes_requested' : 'message_to_jules',
+            kind: refused ? 'message_not_delivered' : action.kind === 'approve_plan' ? 'plan_approved' : action.purpose === 'changes' ? 'changes_requested' : 'message_to_jules',
             actorId: action.actorId,
-            detail: { action: action.id },
+            detail: { action: action.id, ...(refused ? { status: refused.status, code: refused.code } : {}) },
             dedupeKey: action.id,
           });
-          cursor = { ...cursor, delivered: [...cursor.delivered, action.id].slice(-50), lastChangeAt: Date.now() };
+          cursor = remember(cursor, action.id);
+          if (refused) {
+            log.warn({ taskId: input.taskId, status: refused.status, code: refused.code }, 'Jules refused a message; the task goes on');
+            await tryPost(input, renderNotice(input.view, 'not_delivered', refused.message), `not-delivered:${action.id}`);
+          } else {
+            cursor = { ...cursor, lastChangeAt: Date.now() };
+          }
           beat();
         }
       } catch (err) {
@@ -111,17 +120,34 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
       let latestQuestion: { id: string; text: string } | undefined;
       let failureReason: string | undefined;
 
+      /**
+       * Shows the latest progress line, best effort: a deleted progress message is posted anew, any other refusal
+       * is logged and the line dropped. Progress is information; losing a line never stops the task.
+       */
       const flushProgress = async (force: boolean) => {
         if (!progress || progress.posted) return;
         if (!force && Date.now() - progress.lastEditAt < PROGRESS_EDIT_MS) return;
         const body = renderProgressMessage({ ...input.view, progress: progress.line });
-        if (cursor.progressMessageId) {
-          await discord.editMessage(input.threadId, cursor.progressMessageId, body);
-        } else {
-          const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, 'progress') });
-          // A retry whose last heartbeat missed the id gets the dead attempt's message back for the nonce: update it.
-          if (context.info.attempt > 1) await discord.editMessage(input.threadId, posted.id, body);
-          cursor = { ...cursor, progressMessageId: posted.id };
+        try {
+          if (cursor.progressMessageId) {
+            await discord.editMessage(input.threadId, cursor.progressMessageId, body);
+          } else {
+            // Each new progress message has its own nonce: after a deletion, the old nonce would return the dead message.
+            const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, cursor.progressReposts ? `progress:${cursor.progressReposts}` : 'progress') });
+            // A retry whose last heartbeat missed the id gets the dead attempt's message back for the nonce: update it.
+            if (context.info.attempt > 1) await discord.editMessage(input.threadId, posted.id, body);
+            cursor = { ...cursor, progressMessageId: posted.id };
+          }
+        } catch (err) {
+          const refusal = discordRefusal(err);
+          if (!refusal) throw err;
+          log.warn({ taskId: input.taskId, code: refusal.code }, `progress not shown: ${refusal.message}`);
+          if (refusal.kind === 'message_gone' && cursor.progressMessageId) {
+            // Someone deleted the progress message: post a new one with the line (once: the new one has no id yet).
+            const { progressMessageId: _gone, ...rest } = cursor;
+            cursor = { ...rest, progressReposts: (cursor.progressReposts ?? 0) + 1 };
+            return flushProgress(true);
+          }
         }
         progress = { ...progress, posted: true, lastEditAt: Date.now() };
         const { pendingProgress: _shown, ...rest } = cursor;
@@ -131,22 +157,30 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
       const result = (kind: WatchResult['kind'], snapshot: SessionSnapshot, extra: object = {}): WatchResult =>
         ({ kind, snapshot, cursor, ...extra }) as WatchResult;
 
+      // Jules calls that may fail for a while: a 429 or 5xx, or the 404 a new session's reads give for a few seconds
+      // (reference/jules-api.md). Waited out here, heartbeating, until the attempt's own time is up.
+      let createdAt = started;
+      const waitOutJules = async (err: unknown, what: string): Promise<void> => {
+        const waitMs = julesRetryDelay(err, input.pollIntervalMs, Date.now() - createdAt < NOT_FOUND_GRACE_MS);
+        if (waitMs === undefined) throw toApplicationFailure(err);
+        log.warn({ taskId: input.taskId, status: (err as JulesApiError).status }, `Jules ${what} failed, will retry`);
+        await sleepBeating(waitMs, beat);
+      };
+
       for (;;) {
         let session: JulesSession;
         try {
           session = await client.getSession(input.session);
         } catch (err) {
-          const transient = err instanceof JulesApiError && (err.retryable || (err.status === 404 && Date.now() - started < NOT_FOUND_GRACE_MS));
-          if (!transient) throw toApplicationFailure(err);
-          log.warn({ taskId: input.taskId, status: (err as JulesApiError).status }, 'Jules poll failed, will retry');
-          await sleepBeating(Math.min(Math.max(input.pollIntervalMs, (err as JulesApiError).retryAfterMs ?? 0), 60_000), beat);
+          await waitOutJules(err, 'poll');
           continue;
         }
+        if (session.createTime && Number.isFinite(Date.parse(session.createTime))) createdAt = Math.min(createdAt, Date.parse(session.createTime));
         const snapshot0 = toSnapshot(session);
         const changed = session.updateTime !== cursor.lastUpdateTime || snapshot0.state !== state;
         if (changed) {
           try {
-            for (const activity of await listNewActivities(client, input.session, cursor)) {
+            for (const activity of await listNewActivities(client, input.session, cursor, beat)) {
               cursor = advanceCursor(cursor, activity);
               if (activity.progressUpdated) {
                 const line = [activity.progressUpdated.title, activity.progressUpdated.description].filter(Boolean).join(': ');
@@ -155,22 +189,18 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
                   cursor = { ...cursor, pendingProgress: line };
                 }
               }
-              if (activity.planGenerated?.plan) {
-                const plan = activity.planGenerated.plan;
-                latestPlan = { id: plan.id ?? activity.id ?? activity.name, steps: (plan.steps ?? []).map((s, i) => s.title ?? `Step ${i + 1}`) };
-              }
+              latestPlan = planOf(activity) ?? latestPlan;
               if (activity.agentMessaged?.agentMessage) latestQuestion = { id: activity.id ?? activity.name, text: activity.agentMessaged.agentMessage };
               if (activity.sessionFailed) failureReason = activity.sessionFailed.reason ?? failureReason;
             }
           } catch (err) {
-            if (!(err instanceof JulesApiError && err.retryable)) throw toApplicationFailure(err);
-            await sleepBeating(input.pollIntervalMs, beat);
+            await waitOutJules(err, 'activity list');
             continue;
           }
-          // Without plan approval Jules approves its own plan at once: show it as soon as it is seen.
+          // Without plan approval Jules approves its own plan at once: show it as soon as it is seen (for information).
           if (latestPlan && !input.planApproval && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
-            await post(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps }, { action: 'automatic' }), `plan:${latestPlan.id}`);
-            cursor = { ...cursor, delivered: [...cursor.delivered, `plan:${latestPlan.id}`].slice(-50) };
+            await tryPost(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps }, { action: 'automatic' }), `plan:${latestPlan.id}`);
+            cursor = remember(cursor, `plan:${latestPlan.id}`);
           }
           if (snapshot0.state !== state) {
             await store.updateTask(input.taskId, { julesState: snapshot0.state });
@@ -184,30 +214,36 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
         const snapshot: SessionSnapshot = { ...snapshot0, ...(failureReason ? { failureReason } : {}) };
         await flushProgress(TERMINAL_SESSION_STATES.has(state) || state === AWAITING_PLAN || state === AWAITING_REPLY);
 
-        if (TERMINAL_SESSION_STATES.has(state)) {
-          if (state === 'FAILED' && !snapshot.failureReason) {
-            const reason = await findLatest(client, input.session, (a) => a.sessionFailed?.reason);
-            return result('ended', { ...snapshot, ...(reason ? { failureReason: reason } : {}) });
+        try {
+          if (TERMINAL_SESSION_STATES.has(state)) {
+            if (state === 'FAILED' && !snapshot.failureReason) {
+              const reason = await findLatest(client, input.session, (a) => a.sessionFailed?.reason, beat);
+              return result('ended', { ...snapshot, ...(reason ? { failureReason: reason } : {}) });
+            }
+            return result('ended', snapshot);
           }
-          return result('ended', snapshot);
-        }
-        if (state === AWAITING_PLAN) {
-          latestPlan ??= await findLatest(client, input.session, (a) =>
-            a.planGenerated?.plan ? { id: a.planGenerated.plan.id ?? a.id ?? a.name, steps: (a.planGenerated.plan.steps ?? []).map((s, i) => s.title ?? `Step ${i + 1}`) } : undefined,
-          );
-          if (latestPlan && input.planApproval && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
-            const messageId = await post(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps, awaiting: 'plan_approval' }), `plan:${latestPlan.id}`);
-            cursor = { ...cursor, delivered: [...cursor.delivered, `plan:${latestPlan.id}`].slice(-50) };
-            return result('plan', snapshot, { plan: latestPlan.steps, planId: latestPlan.id, messageId });
+          if (state === AWAITING_PLAN) {
+            latestPlan ??= await findLatest(client, input.session, planOf, beat);
+            if (latestPlan && input.planApproval && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
+              const posted = await tryPost(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps, awaiting: 'plan_approval' }), `plan:${latestPlan.id}`);
+              if ('refusal' in posted) return result('discord_refused', snapshot, { reason: posted.refusal.message });
+              cursor = remember(cursor, `plan:${latestPlan.id}`);
+              return result('plan', snapshot, { plan: latestPlan.steps, planId: latestPlan.id, messageId: posted.messageId });
+            }
           }
-        }
-        if (state === AWAITING_REPLY) {
-          latestQuestion ??= await findLatest(client, input.session, (a) => (a.agentMessaged?.agentMessage ? { id: a.id ?? a.name, text: a.agentMessaged.agentMessage } : undefined));
-          if (latestQuestion && !cursor.delivered.includes(`question:${latestQuestion.id}`)) {
-            const messageId = await post(input, renderQuestionMessage({ ...input.view, question: latestQuestion.text, awaiting: 'reply' }), `question:${latestQuestion.id}`);
-            cursor = { ...cursor, delivered: [...cursor.delivered, `question:${latestQuestion.id}`].slice(-50) };
-            return result('question', snapshot, { question: latestQuestion.text, messageId });
+          if (state === AWAITING_REPLY) {
+            latestQuestion ??= await findLatest(client, input.session, (a) => (a.agentMessaged?.agentMessage ? { id: a.id ?? a.name, text: a.agentMessaged.agentMessage } : undefined), beat);
+            if (latestQuestion && !cursor.delivered.includes(`question:${latestQuestion.id}`)) {
+              const posted = await tryPost(input, renderQuestionMessage({ ...input.view, question: latestQuestion.text, awaiting: 'reply' }), `question:${latestQuestion.id}`);
+              if ('refusal' in posted) return result('discord_refused', snapshot, { reason: posted.refusal.message });
+              cursor = remember(cursor, `question:${latestQuestion.id}`);
+              return result('question', snapshot, { question: latestQuestion.text, messageId: posted.messageId });
+            }
           }
+        } catch (err) {
+          if (!(err instanceof JulesApiError)) throw err;
+          await waitOutJules(err, 'activity list');
+          continue;
         }
         if (input.awaiting && state !== AWAITED_STATE[input.awaiting]) return result('answered_elsewhere', snapshot);
         if (state === 'PAUSED' && previousState !== 'PAUSED') return result('paused', snapshot);
@@ -225,25 +261,67 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
     },
   };
 
-  async function post(input: WatchInput, body: MessageBody, step: string): Promise<string> {
-    const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, step) });
-    return posted.id;
+  /**
+   * Posts to the task's thread; a permanent refusal (thread deleted, access lost) is logged and returned, not
+   * thrown, since retrying cannot heal it. Callers decide: a plan or question nobody can see ends the task,
+   * information is simply lost.
+   */
+  async function tryPost(input: WatchInput, body: MessageBody, step: string): Promise<{ messageId: string } | { refusal: DiscordRefusal }> {
+    try {
+      const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, step) });
+      return { messageId: posted.id };
+    } catch (err) {
+      const refusal = discordRefusal(err);
+      if (!refusal) throw err;
+      log.warn({ taskId: input.taskId, threadId: input.threadId, step, code: refusal.code }, `could not post to the task's thread: ${refusal.message}`);
+      return { refusal };
+    }
   }
 }
 
-/** Tells Jules one thing. approvePlan on a session no longer awaiting approval is not an error (already done). */
-async function deliver(client: JulesClient, session: string, action: JulesAction): Promise<void> {
-  if (action.kind === 'send_message') return client.sendMessage(session, action.text);
+/** Ids the watcher remembers having delivered or posted; the newest 50 are enough to never repeat one. */
+function remember(cursor: WatchCursor, id: string): WatchCursor {
+  return { ...cursor, delivered: [...cursor.delivered, id].slice(-50) };
+}
+
+/** A plan as a `planGenerated` activity carries it. */
+function planOf(activity: JulesActivity): { id: string; steps: string[] } | undefined {
+  const plan = activity.planGenerated?.plan;
+  return plan ? { id: plan.id ?? activity.id ?? activity.name, steps: (plan.steps ?? []).map((s, i) => s.title ?? `Step ${i + 1}`) } : undefined;
+}
+
+/**
+ * How long to wait before asking Jules again after `err`, or undefined when asking again cannot help: a 429 or
+ * 5xx (honouring Retry-After, at most a minute), or a 404 while the session is new (`young`).
+ */
+function julesRetryDelay(err: unknown, pollIntervalMs: number, young: boolean): number | undefined {
+  if (!(err instanceof JulesApiError)) return undefined;
+  if (!err.retryable && !(err.status === 404 && young)) return undefined;
+  return Math.min(Math.max(pollIntervalMs, err.retryAfterMs ?? 0), 60_000);
+}
+
+/**
+ * Tells Jules one thing. approvePlan on a session no longer awaiting approval is not an error (already done).
+ * A message Jules refuses for good (a 4xx other than a rejected key or a missing session, e.g. the session
+ * finished meanwhile) is returned, not thrown: one refused reply must not fail a task that may have a PR.
+ */
+async function deliver(client: JulesClient, session: string, action: JulesAction): Promise<{ status: number; code: string; message: string } | undefined> {
   try {
-    await client.approvePlan(session);
+    if (action.kind === 'send_message') await client.sendMessage(session, action.text);
+    else await client.approvePlan(session);
+    return undefined;
   } catch (err) {
-    if (err instanceof JulesApiError && err.status === 400 && err.code === 'FAILED_PRECONDITION') return;
-    throw err;
+    if (!(err instanceof JulesApiError) || !err.permanent || KEY_OR_SESSION_STATUSES.has(err.status)) throw err;
+    if (action.kind === 'approve_plan' && err.status === 400 && err.code === 'FAILED_PRECONDITION') return undefined;
+    return { status: err.status, code: err.code, message: err.status === 400 ? 'Jules no longer takes messages in this state' : `Jules answered ${err.status} ${err.code}` };
   }
 }
+
+/** Answers that mean the key or the session itself is gone: the task cannot go on, so they stay failures. */
+const KEY_OR_SESSION_STATUSES: ReadonlySet<number> = new Set([401, 403, 404]);
 
 /** Every activity newer than the cursor, oldest first, without the ones already seen at the cursor's time. */
-async function listNewActivities(client: JulesClient, session: string, cursor: WatchCursor): Promise<JulesActivity[]> {
+async function listNewActivities(client: JulesClient, session: string, cursor: WatchCursor, beat: () => void): Promise<JulesActivity[]> {
   const found: JulesActivity[] = [];
   let pageToken: string | undefined;
   do {
@@ -253,6 +331,7 @@ async function listNewActivities(client: JulesClient, session: string, cursor: W
     });
     found.push(...page.items);
     pageToken = page.nextPageToken;
+    beat();
   } while (pageToken);
   const seen = new Set(cursor.seenAtLastTime);
   return found
@@ -261,13 +340,14 @@ async function listNewActivities(client: JulesClient, session: string, cursor: W
 }
 
 /** The newest activity for which `pick` returns a value, looking through the whole session (rare: after a restart). */
-async function findLatest<T>(client: JulesClient, session: string, pick: (a: JulesActivity) => T | undefined): Promise<T | undefined> {
+async function findLatest<T>(client: JulesClient, session: string, pick: (a: JulesActivity) => T | undefined, beat: () => void): Promise<T | undefined> {
   const all: JulesActivity[] = [];
   let pageToken: string | undefined;
   do {
     const page = await client.listActivities(session, pageToken ? { pageToken } : {});
     all.push(...page.items);
     pageToken = page.nextPageToken;
+    beat();
   } while (pageToken);
   all.sort((a, b) => (a.createTime ?? '').localeCompare(b.createTime ?? ''));
   for (let i = all.length - 1; i >= 0; i--) {

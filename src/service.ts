@@ -28,6 +28,7 @@ import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createTemporalTaskControl } from './temporal/task-control';
+import { startTaskReconciler } from './temporal/task-reconciler';
 import { installTemporalLogger } from './temporal/runtime';
 import { resolveTemporalCli } from './temporal/toolchain';
 import { connectWorker, createTaskWorker } from './temporal/worker';
@@ -36,6 +37,9 @@ import { connectWorker, createTaskWorker } from './temporal/worker';
  * The composition root: opens what the config points at (or starts the embedded defaults), and wires the
  * worker and the ingress. Nothing else constructs adapters.
  */
+
+/** How often a worker process looks for tasks whose workflow Temporal closed from outside. */
+const TASK_RECONCILE_EVERY_MS = 10 * 60_000;
 
 /** Which parts of the service a process runs. */
 export interface ServiceParts {
@@ -149,6 +153,18 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch((err) => log.error({ err }, 'worker stopped with an error'));
         await connection.close();
+      });
+      // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
+      const reconcilerConnection = await Connection.connect({ address: temporal.address });
+      const reconciler = startTaskReconciler({
+        client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
+        store,
+        log,
+        everyMs: TASK_RECONCILE_EVERY_MS,
+      });
+      stops.push(async () => {
+        await reconciler.stop();
+        await reconcilerConnection.close();
       });
     }
 

@@ -122,7 +122,7 @@ function describeQuotasOn(engine: string, openExecutor: () => Promise<SqlExecuto
         expect(await store.tryAcquireSessionSlot(key, c, limits, new Date(t0.getTime() + DAY + 1))).toEqual({ acquired: true });
       });
 
-      it('frees the slot of a task that finished without releasing it, and skips a cancelled task in line', async () => {
+      it('frees the slot of a task that ended without releasing it, and skips an ended task in line', async () => {
         await ready;
         const key = owner();
         const running = await store.createTask(newTask({ status: 'in_progress' }));
@@ -131,8 +131,24 @@ function describeQuotasOn(engine: string, openExecutor: () => Promise<SqlExecuto
         expect(await store.tryAcquireSessionSlot(key, running.id, 1)).toEqual({ acquired: true });
         await store.enqueueSessionSlot(key, waiting.id);
         expect(await store.tryAcquireSessionSlot(key, next, 1)).toMatchObject({ acquired: false, waitingFor: 'queue', position: 2 });
-        await store.updateTask(running.id, { status: 'failed' }); // its workflow was terminated, say
-        await store.updateTask(waiting.id, { status: 'cancelled' });
+        // Its workflow was terminated, say, and the reconciler ended the row; the one in line was cancelled.
+        await store.updateTask(running.id, { status: 'failed', endedAt: new Date().toISOString() });
+        await store.updateTask(waiting.id, { status: 'cancelled', endedAt: new Date().toISOString() });
+        expect(await store.tryAcquireSessionSlot(key, next, 1)).toEqual({ acquired: true });
+      });
+
+      it('decides who holds a slot by whether the task ended, not by its status', async () => {
+        await ready;
+        const key = owner();
+        // Stalled is an alert while the task runs: it keeps its slot. Stalled twice is an end: it does not.
+        const alerted = await store.createTask(newTask({ status: 'stalled' }));
+        const next = uniqueId('t');
+        expect(await store.tryAcquireSessionSlot(key, alerted.id, 1)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(key, next, 1)).toMatchObject({ acquired: false, waitingFor: 'concurrent' });
+        // A row with a final status whose end was never written still holds: only ended_at frees it.
+        await store.updateTask(alerted.id, { status: 'failed' });
+        expect(await store.tryAcquireSessionSlot(key, next, 1)).toMatchObject({ acquired: false, waitingFor: 'concurrent' });
+        await store.updateTask(alerted.id, { status: 'stalled', endedAt: new Date().toISOString() });
         expect(await store.tryAcquireSessionSlot(key, next, 1)).toEqual({ acquired: true });
       });
 

@@ -72,6 +72,14 @@ const SCENARIOS: Record<string, Scenario> = {
       await s.client.workflow.getHandle(id).executeUpdate(cancelUpdate, { args: [{ member: MEMBERS.lead }] });
     },
   },
+  // Cancelled in Temporal itself (Web UI, CLI), not by our Cancel button: the ending runs in a non-cancellable scope.
+  'cancelled-in-temporal': {
+    options: { jules: { script: () => quietScript, timeScale: 1 } },
+    drive: async (s, id) => {
+      await eventually(async () => (await s.store.getTask(id))?.julesSessionId ?? undefined, 'the session');
+      await s.client.workflow.getHandle(id).cancel();
+    },
+  },
   'plan-approved-in-jules-while-watched': {
     command: { plan_approval: true },
     drive: async (s, id) => {
@@ -99,7 +107,10 @@ if (recording) {
         try {
           const asked = await s.ask(MEMBERS[scenario.asker ?? 'lead'], { prompt: `Replay scenario ${name}`, ...scenario.command });
           await scenario.drive(s, asked.taskId);
-          await s.outcome(asked.taskId);
+          // A run cancelled in Temporal ends in a CancelledFailure: that is its outcome, and its history is recorded.
+          await s.outcome(asked.taskId).catch((err: unknown) => {
+            if (name !== 'cancelled-in-temporal') throw err;
+          });
           mkdirSync(HISTORIES, { recursive: true });
           let run = 0;
           const runs = [];

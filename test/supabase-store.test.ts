@@ -163,6 +163,11 @@ describe('the supabase-js adapter’s requests', () => {
     expect(await deliveries.pruneDeliveries(new Date(Date.now() - 60_000))).toBe(0);
     expect(await deliveries.pruneDeliveries(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
     expect(await deliveries.recordDelivery('jules', id)).toBe(true);
+    // Given a source, only that source's deliveries are forgotten.
+    expect(await deliveries.recordDelivery('github', id)).toBe(true);
+    expect(await deliveries.pruneDeliveries(new Date(Date.now() + 60_000), 'jules')).toBeGreaterThanOrEqual(1);
+    expect(await deliveries.recordDelivery('jules', id)).toBe(true);
+    expect(await deliveries.recordDelivery('github', id)).toBe(false);
   });
 
   it('are what openStore uses when only SUPABASE_URL and the service role key are set', async () => {

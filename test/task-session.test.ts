@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { askingScript, type SessionScript } from '../src/sandbox/jules-emulator';
 import type { TaskView } from '../src/shared/task';
 import { cancelUpdate, planDecisionUpdate, replyUpdate, taskViewQuery } from '../workflows/messages';
-import { buttonId, eventually, GUILD, KEYS, MEMBERS, startTestStack, type TestStack, type TestStackOptions } from './helpers/stack';
+import { buttonId, eventually, GUILD, KEYS, MEMBERS, refusal, startTestStack, threadOf, type TestStack, type TestStackOptions } from './helpers/stack';
 
 let stack: TestStack | undefined;
 
@@ -22,19 +22,7 @@ async function runTask(options: TestStackOptions, command: Record<string, string
   return { s: stack, taskId: asked.taskId, handle: stack.client.workflow.getHandle(asked.taskId) };
 }
 
-/** The reason a validator gave for refusing an update (the client wraps it in WorkflowUpdateFailedError). */
-async function refusal(update: Promise<unknown>): Promise<string> {
-  try {
-    await update;
-  } catch (err) {
-    return (err as { cause?: { message?: string } }).cause?.message ?? String(err);
-  }
-  throw new Error('the update was accepted');
-}
 
-async function threadOf(s: TestStack, taskId: string): Promise<string> {
-  return eventually(async () => (await s.store.getTask(taskId))?.threadId ?? undefined, 'the task thread');
-}
 
 async function viewOf(s: TestStack, taskId: string): Promise<TaskView | undefined> {
   return s.client.workflow.getHandle(taskId).query(taskViewQuery);

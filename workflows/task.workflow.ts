@@ -19,8 +19,8 @@ import type { Activities } from '../activities';
 import type { JulesAction, SessionSnapshot, WatchCursor, WatchResult } from '../src/shared/jules-session';
 import { isConfirmer, isRequesterOrConfirmer } from '../src/shared/permissions';
 import { REPO, TASK_STATUS } from '../src/shared/search-attributes';
-import type { Admission, TaskOutcome, TaskPatch, TaskRequest, TaskView } from '../src/shared/task';
-import { isFinalStatus, type TaskStatus } from '../src/shared/task-status';
+import { hasEnded, type Admission, type TaskOutcome, type TaskPatch, type TaskRequest, type TaskView } from '../src/shared/task';
+import type { TaskStatus } from '../src/shared/task-status';
 import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, planDecisionUpdate, replyUpdate, taskViewQuery } from './messages';
 
 /** Timing settings the ingress passes from config, so tests and operators can tune them per run. */
@@ -78,10 +78,20 @@ const { publishTaskUpdate } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
-const { startJulesSession } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 },
-});
+/**
+ * Starting the session is bounded by time, not attempts: a Jules 503 or a database failover lasting longer than a
+ * few retries must not fail a confirmed task. The activity marks key and repository errors non-retryable.
+ */
+function startingActivities(untilDeadlineMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '2m',
+    scheduleToCloseTimeout: Math.max(1_000, untilDeadlineMs),
+    retry: { initialInterval: '2s', maximumInterval: '1m' },
+  });
+}
+
+/** What a watch may run past the deadline: it returns `quiet` at the deadline, and must be let do so. */
+const DEADLINE_MARGIN_MS = 60_000;
 
 // The watcher heartbeats while it polls and returns only for decisions, so history grows with decisions,
 // not with time or progress updates. Its own time limit keeps each attempt bounded.
@@ -96,15 +106,23 @@ type WatchInput = Parameters<Activities['watchJulesSession']>[0];
  */
 export const WATCH_WHILE_PEOPLE_DECIDE = 'watch-while-people-decide';
 
-/** The long-running, heartbeating activities; their heartbeat timeout is a setting (how fast a dead worker is noticed). */
-function waitingActivities(heartbeatTimeoutMs: number) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: WATCH_MAX_RUN_MS + 5 * 60_000,
+/**
+ * The long-running, heartbeating activities; their heartbeat timeout is a setting (how fast a dead worker is
+ * noticed). All their attempts together end at the task's deadline, so an attempt that keeps failing (Discord or
+ * Jules refusing something) can never keep the task from expiring.
+ */
+function waitingActivities(heartbeatTimeoutMs: number, untilDeadlineMs: number) {
+  const options = {
     heartbeatTimeout: heartbeatTimeoutMs,
+    scheduleToCloseTimeout: Math.max(0, untilDeadlineMs) + DEADLINE_MARGIN_MS,
     // A cancelled watch is waited for, so a cancelled task has really stopped calling Jules when it says so.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', maximumInterval: '1m' },
-  });
+  };
+  const { watchJulesSession } = proxyActivities<Activities>({ ...options, startToCloseTimeout: WATCH_MAX_RUN_MS + 5 * 60_000 });
+  // A task may wait its turn for a session slot for as long as it lives: the wait has no attempt limit of its own.
+  const { waitForSessionSlot } = proxyActivities<Activities>({ ...options, startToCloseTimeout: options.scheduleToCloseTimeout });
+  return { watchJulesSession, waitForSessionSlot };
 }
 
 /**
@@ -112,9 +130,27 @@ function waitingActivities(heartbeatTimeoutMs: number) {
  * stalls), finish. The `tasks` row, the card and the task's thread follow every step.
  */
 export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcome> {
+  const nativeCancel: NativeCancelCleanup = {};
+  try {
+    return await runTask(input, nativeCancel);
+  } catch (err) {
+    // Cancelled in Temporal itself (the Web UI's "Request cancellation", `temporal workflow cancel`, a parent): every
+    // scope is cancelled from here on, so the ending runs in a non-cancellable one. Then the run stays cancelled.
+    if (isCancellation(err) && CancellationScope.current().consideredCancelled && nativeCancel.cleanup) {
+      await CancellationScope.nonCancellable(nativeCancel.cleanup);
+    }
+    throw err;
+  }
+}
+
+/** What {@link runTask} leaves for {@link taskWorkflow} to run when Temporal cancels the workflow. */
+interface NativeCancelCleanup {
+  cleanup?: () => Promise<unknown>;
+}
+
+async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelCleanup): Promise<TaskOutcome> {
   const { request } = input;
   const settings = { ...DEFAULTS, ...input.settings };
-  const { watchJulesSession, waitForSessionSlot } = waitingActivities(settings.watchHeartbeatTimeoutMs);
   let admission: Admission | undefined = input.carried?.admission;
   let view: TaskView | undefined = input.carried?.view;
   let decided = false;
@@ -124,6 +160,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   let wakeRequested = false;
   let watching = false;
   let sessionStarted = input.carried !== undefined;
+  /** The final step being published: from then on, nothing people send can still be acted on. */
+  let ending: { status: TaskStatus; patch: TaskPatch; actorId?: string } | undefined;
+  /** One rule for every validator: a task that has ended, or is ending, takes no more decisions. */
+  const closed = () => ending !== undefined || !view || hasEnded(view);
 
   const actors = () => ({ requesterId: request.requester.id, confirmRoles: admission?.admitted ? admission.confirmRoles : [] });
 
@@ -146,7 +186,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       // Validators cannot do I/O, so the clicker's roles travel with the update.
       validator: (decision) => {
         if (!view) throw new Error('This task was never admitted.');
-        if (view.status !== 'pending_confirmation' || decided) throw new Error(`This task is already ${describe(view.status)}.`);
+        if (view.status !== 'pending_confirmation' || decided || closed()) throw new Error(`This task is already ${describe(ending?.status ?? view.status)}.`);
         if (!isConfirmer(decision.member, actors())) throw new Error('Only members with a confirm role can confirm or reject this task.');
       },
     },
@@ -162,6 +202,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     {
       validator: (decision) => {
         if (!isConfirmer(decision.member, actors())) throw new Error('Only members with a confirm role can approve the plan or ask for changes.');
+        if (closed()) throw new Error('This task has ended: no plan is waiting for approval.');
         // The watcher posts the plan just before it returns it, so a click may come while the watch is still
         // finishing: it is kept and applied when the plan arrives.
         if (!(view?.awaiting === 'plan_approval' || watching) || planAnswer) throw new Error('No plan is waiting for approval on this task.');
@@ -180,7 +221,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     },
     {
       validator: (reply) => {
-        if (!view || isFinalStatus(view.status) || !sessionStarted) {
+        if (closed() || !sessionStarted) {
           throw new Error('Jules is not working on this task right now.');
         }
         if (!isRequesterOrConfirmer(reply.member, actors())) throw new Error('Only the requester or a confirmer can reply to Jules.');
@@ -199,7 +240,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     },
     {
       validator: (cancellation) => {
-        if (!view || isFinalStatus(view.status) || cancelledBy) throw new Error(`This task is already ${describe(view?.status ?? 'finished')}.`);
+        if (closed() || cancelledBy) throw new Error(`This task is already ${describe(ending?.status ?? view?.status ?? 'finished')}.`);
         if (!isRequesterOrConfirmer(cancellation.member, actors())) throw new Error('Only the requester or a confirmer can cancel this task.');
       },
     },
@@ -213,6 +254,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   let cardMessageId = input.carried?.cardMessageId;
   let threadId = input.carried?.threadId;
   const deadlineAt = input.carried?.deadlineAt ?? Date.now() + settings.deadlineMs;
+  const untilDeadline = () => deadlineAt - Date.now();
 
   if (!input.carried) {
     admission = await admitTask(request);
@@ -265,6 +307,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   }
 
   async function finish(status: TaskStatus, patch: TaskPatch = {}, actorId?: string): Promise<TaskOutcome> {
+    ending = { status, patch, ...(actorId ? { actorId } : {}) };
     const event = { kind: FINAL_EVENT[status] ?? 'failed', from: OPEN_STATUSES, ...(actorId ? { actorId } : {}) };
     view = { ...view!, ended: true };
     await advance({ ...patch, status }, { announce: 'outcome', event });
@@ -278,6 +321,9 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
   }
 
   const cancelled = () => finish('cancelled', { lastError: `Cancelled by <@${cancelledBy}>.`, decidedBy: view?.decidedBy ?? null }, cancelledBy);
+  // A Temporal-level cancel ends the task as cancelled, or completes the ending it interrupted (its publish was cancelled).
+  nativeCancel.cleanup = () =>
+    ending ? finish(ending.status, ending.patch, ending.actorId) : finish('cancelled', { lastError: 'Cancelled in Temporal (the Web UI or the CLI).', decidedBy: view?.decidedBy ?? null });
 
   let snapshot: SessionSnapshot;
   let cursor: WatchCursor;
@@ -302,7 +348,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     // Jules plans cap sessions per key: wait in line here rather than fail at Jules. A cancel ends the wait.
     const slotScope = new CancellationScope();
     const slot = slotScope.run(() =>
-      waitForSessionSlot({
+      waitingActivities(settings.watchHeartbeatTimeoutMs, untilDeadline()).waitForSessionSlot({
         taskId: request.taskId,
         guildId: request.guildId,
         requesterId: request.requester.id,
@@ -314,7 +360,17 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     );
     const cancelWait = new CancellationScope();
     const cancelledMeanwhile = cancelWait.run(() => condition(() => cancelledBy !== undefined));
-    const first = await Promise.race([slot.then(() => 'slot' as const), cancelledMeanwhile.then(() => 'cancelled' as const)]);
+    const first = await Promise.race([
+      // The wait retries without limit until the deadline; then it gives up, and so does the task.
+      slot.then(
+        () => 'slot' as const,
+        (err: unknown) => {
+          if (isCancellation(err)) throw err;
+          return 'out_of_time' as const;
+        },
+      ),
+      cancelledMeanwhile.then(() => 'cancelled' as const),
+    ]);
     cancelWait.cancel();
     await cancelledMeanwhile.catch((err) => {
       if (!isCancellation(err)) throw err;
@@ -326,9 +382,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       });
       return cancelled();
     }
+    if (first === 'out_of_time') return finish('expired', { lastError: 'No Jules session of this key became free before the task’s deadline.' });
 
     try {
-      snapshot = await startJulesSession({
+      snapshot = await startingActivities(untilDeadline()).startJulesSession({
         taskId: request.taskId,
         guildId: request.guildId,
         requesterId: request.requester.id,
@@ -339,7 +396,8 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
         ...(planApproval ? { planApproval } : {}),
       });
     } catch (err) {
-      return finish('failed', { lastError: failureMessage(err) });
+      if (isCancellation(err)) throw err;
+      return finish(Date.now() >= deadlineAt ? 'expired' : 'failed', { lastError: Date.now() >= deadlineAt ? 'Jules could not be reached before the task’s deadline.' : failureMessage(err) });
     }
     sessionStarted = true;
     cursor = { seenAtLastTime: [], lastChangeAt: Date.now(), delivered: [] };
@@ -361,7 +419,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
 
     if (waitingFor && patched(WATCH_WHILE_PEOPLE_DECIDE)) {
       const seen = await waitForPeople(waitingFor);
-      if (seen.kind === 'failed') return finish('failed', { lastError: failureMessage(seen.error) });
+      if (seen.kind === 'failed') {
+        if (Date.now() >= deadlineAt) return finish('expired', { lastError: 'The task ran past its deadline.' });
+        return finish('failed', { lastError: failureMessage(seen.error) });
+      }
       if (cancelledBy) return cancelled();
       takePlanAnswer();
       const news = seen.kind === 'watched' ? seen.result : undefined;
@@ -405,7 +466,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     try {
       // A push, a reply or a cancel interrupts the watch so the task reacts at once, not at the next poll.
       const scope = new CancellationScope();
-      const watch = scope.run(() => watchJulesSession(watchInput({ deliver })));
+      const watch = scope.run(() => waitingActivities(settings.watchHeartbeatTimeoutMs, untilDeadline()).watchJulesSession(watchInput({ deliver })));
       // The wait is scoped too, so a finished watch leaves no condition behind.
       const waitScope = new CancellationScope();
       const interrupted = waitScope.run(() => condition(() => wakeRequested || cancelledBy !== undefined)).then(() => undefined);
@@ -427,7 +488,10 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
         continue;
       }
     } catch (err) {
-      if (isCancellation(err)) continue;
+      // Our own interruption is routine; a cancel of the whole workflow is not, and must leave the loop.
+      if (isCancellation(err) && !CancellationScope.current().consideredCancelled) continue;
+      if (isCancellation(err)) throw err;
+      if (Date.now() >= deadlineAt) return finish('expired', { lastError: 'The task ran past its deadline.' });
       return finish('failed', { lastError: failureMessage(err) });
     }
 
@@ -478,6 +542,11 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
       case 'answered_elsewhere':
         await advance({ julesState: snapshot.state }, { refreshCard: false, notice: { kind: 'answered_elsewhere', step: `elsewhere:${cursor.lastUpdateTime ?? ''}` } });
         break;
+      case 'discord_refused':
+        return finish('needs_attention', {
+          ...stateChanged,
+          lastError: `Discord would not show Jules' ${waitingKind(snapshot)} in the task's thread (${result.reason}), so nobody could answer it. The session is still open in Jules${snapshot.url ? `: ${snapshot.url}` : '.'}`,
+        });
       case 'quiet':
         break;
     }
@@ -531,7 +600,7 @@ export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcom
     let seen: { kind: 'watched'; result: WatchResult } | { kind: 'failed'; error: unknown } | undefined;
     const scope = new CancellationScope();
     const watch = scope
-      .run(() => watchJulesSession(watchInput({ deliver: [], awaiting: question === 'plan' ? 'plan_approval' : 'reply' })))
+      .run(() => waitingActivities(settings.watchHeartbeatTimeoutMs, untilDeadline()).watchJulesSession(watchInput({ deliver: [], awaiting: question === 'plan' ? 'plan_approval' : 'reply' })))
       .then(
         (result) => void (seen = { kind: 'watched', result }),
         (error: unknown) => void (isCancellation(error) ? undefined : (seen = { kind: 'failed', error })),
@@ -575,6 +644,11 @@ function failureMessage(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   if (err instanceof Error) return err.message;
   return 'unknown error';
+}
+
+/** What a session in this state waits for people to answer. */
+function waitingKind(snapshot: SessionSnapshot): string {
+  return snapshot.state === 'AWAITING_USER_FEEDBACK' ? 'question' : 'plan';
 }
 
 function describe(status: TaskStatus | string): string {

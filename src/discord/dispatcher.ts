@@ -114,7 +114,9 @@ export function createInteractionDispatcher({ tasks, log, store, lateAnswers, an
   }
 
   async function handleJules(interaction: CommandInteraction): Promise<APIInteractionResponse> {
-    if (!interaction.guild_id || !interaction.member || !interaction.channel?.id) {
+    // `channel` is the documented partial object, `channel_id` the older field some payloads carry alone.
+    const channelId = interaction.channel?.id ?? interaction.channel_id;
+    if (!interaction.guild_id || !interaction.member || !channelId) {
       return ephemeral('Use `/jules` in a server channel, not in direct messages.');
     }
     const options = readOptions('options' in interaction.data ? interaction.data.options : undefined);
@@ -136,7 +138,7 @@ export function createInteractionDispatcher({ tasks, log, store, lateAnswers, an
       taskId,
       interactionId: interaction.id,
       guildId: interaction.guild_id,
-      channelId: interaction.channel.id,
+      channelId,
       requester: memberOf(interaction.member),
       prompt,
       ...(repo ? { repo } : {}),

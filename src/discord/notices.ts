@@ -2,7 +2,7 @@ import type { TaskView } from '../shared/task';
 import type { MessageBody } from './messenger';
 
 /** Thread notices that are neither the card nor a plan, question or progress message. */
-export type NoticeKind = 'plan_reminder' | 'reply_reminder' | 'answered_elsewhere' | 'stalled' | 'paused' | 'resumed' | 'waiting_slot';
+export type NoticeKind = 'plan_reminder' | 'reply_reminder' | 'answered_elsewhere' | 'stalled' | 'paused' | 'resumed' | 'waiting_slot' | 'not_delivered';
 
 /**
  * Renders a notice for the task's thread. Reminders and stall alerts mention the confirm roles (that is their
@@ -30,6 +30,8 @@ export function renderNotice(view: TaskView, kind: NoticeKind, detail?: string):
       };
     case 'resumed':
       return { content: '▶️ Jules is working again.', allowed_mentions: { parse: [] } };
+    case 'not_delivered':
+      return { content: `⚠️ Jules did not take the last message${detail ? ` (${detail})` : ''}. The task goes on; say it again if it still matters.`, allowed_mentions: { parse: [] } };
     case 'waiting_slot':
       return { content: `🕒 Waiting for a free Jules session${detail ? ` (${detail})` : ''}: the key's plan allows only so many at once.`, allowed_mentions: { parse: [] } };
   }

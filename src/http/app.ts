@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { InteractionDispatcher } from '../discord/dispatcher';
 import { registerCodecRoutes, type CodecRouteOptions } from './codec.route';
+import { registerGitHubWebhookRoute, type GitHubWebhookDeps } from './github-webhook.route';
 import { registerInteractionsRoute, type SignatureVerifier } from './interactions.route';
 import { registerJulesWebhookRoute, type JulesWebhookDeps } from './jules-webhook.route';
 
@@ -10,6 +11,8 @@ export interface AppDeps {
   readonly dispatch: InteractionDispatcher;
   /** `POST /webhook/jules`, registered only when given (`JULES_WEBHOOK_SECRET` is set); otherwise it is a 404. */
   readonly julesWebhook?: JulesWebhookDeps;
+  /** `POST /webhook/github`, registered only when given (`GITHUB_WEBHOOK_SECRET` is set); otherwise it is a 404. */
+  readonly githubWebhook?: GitHubWebhookDeps;
   /** `POST /codec/decode` and `/codec/encode` for the Temporal Web UI, registered only when given; otherwise a 404. */
   readonly codec?: CodecRouteOptions;
   /** Fastify's logger option: a pino instance, or false. */
@@ -18,8 +21,8 @@ export interface AppDeps {
 
 /**
  * Builds the ingress without listening, so tests use `inject()` and `main` decides where to listen.
- * Routes: `POST /interactions`, `POST /webhook/jules` (when configured), `POST /codec/{decode,encode}` (when
- * configured), `GET /healthz`.
+ * Routes: `POST /interactions`, `POST /webhook/jules` and `POST /webhook/github` (each when configured),
+ * `POST /codec/{decode,encode}` (when configured), `GET /healthz`.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = deps.logger ? Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) }) : Fastify({ logger: false });
@@ -34,6 +37,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerInteractionsRoute(app, { verify: deps.verifyDiscordSignature, dispatch: deps.dispatch });
   if (deps.julesWebhook) registerJulesWebhookRoute(app, deps.julesWebhook);
+  if (deps.githubWebhook) registerGitHubWebhookRoute(app, deps.githubWebhook);
   if (deps.codec) registerCodecRoutes(app, deps.codec);
 
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));

@@ -1,22 +1,32 @@
-/** Thrown while parsing a signed route (`/interactions`, `/webhook/jules`) when the signature is missing or wrong (answered 401). */
-export class InvalidSignatureError extends Error {
-  readonly status = 401;
-  readonly statusCode = 401;
-  readonly code = 'INVALID_SIGNATURE';
+/**
+ * What every error of the HTTP ingress carries: the status it is answered with (`statusCode` is what fastify's
+ * error handler reads) and a stable `code` clients can branch on. The message is said to the client (4xx only).
+ */
+export class HttpRequestError<Status extends number = number, Code extends string = string> extends Error {
+  readonly statusCode: Status;
+  constructor(
+    readonly status: Status,
+    readonly code: Code,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.statusCode = status;
+    this.name = new.target.name;
+  }
+}
+
+/** Thrown while parsing a signed route (`/interactions`, `/webhook/jules`, `/webhook/github`) when the signature is missing or wrong (answered 401). */
+export class InvalidSignatureError extends HttpRequestError<401, 'INVALID_SIGNATURE'> {
   constructor() {
-    super('invalid request signature');
-    this.name = 'InvalidSignatureError';
+    super(401, 'INVALID_SIGNATURE', 'invalid request signature');
   }
 }
 
 /** Thrown while parsing a body that is not JSON (answered 400). */
-export class MalformedBodyError extends Error {
-  readonly status = 400;
-  readonly statusCode = 400;
-  readonly code = 'MALFORMED_BODY';
+export class MalformedBodyError extends HttpRequestError<400, 'MALFORMED_BODY'> {
   constructor(cause?: unknown) {
-    super('the body is not valid JSON', { cause });
-    this.name = 'MalformedBodyError';
+    super(400, 'MALFORMED_BODY', 'the body is not valid JSON', { cause });
   }
 }
 
@@ -24,12 +34,33 @@ export class MalformedBodyError extends Error {
  * Thrown while parsing `/webhook/jules` when a correctly signed request's timestamp is more than the allowed
  * skew away from now (answered 401), so a captured request cannot be replayed later.
  */
-export class StaleTimestampError extends Error {
-  readonly status = 401;
-  readonly statusCode = 401;
-  readonly code = 'STALE_TIMESTAMP';
+export class StaleTimestampError extends HttpRequestError<401, 'STALE_TIMESTAMP'> {
   constructor(readonly skewSeconds: number) {
-    super('stale request: the timestamp is more than 5 minutes away from the server clock');
-    this.name = 'StaleTimestampError';
+    super(401, 'STALE_TIMESTAMP', 'stale request: the timestamp is more than 5 minutes away from the server clock');
+  }
+}
+
+/** Thrown by a signed webhook route when a verified delivery carries no delivery id to dedupe on (answered 400). */
+export class MissingDeliveryIdError extends HttpRequestError<400, 'MISSING_DELIVERY_ID'> {
+  /** `where` names what should have carried it, e.g. "the X-GitHub-Delivery header". */
+  constructor(where: string) {
+    super(400, 'MISSING_DELIVERY_ID', `a delivery id is required: ${where}`);
+  }
+}
+
+/**
+ * Thrown by a signed webhook route when a correctly signed body is in a content type the route does not take
+ * (answered 415); the message says what the sender should change.
+ */
+export class UnsupportedContentTypeError extends HttpRequestError<415, 'UNSUPPORTED_CONTENT_TYPE'> {
+  constructor(message: string) {
+    super(415, 'UNSUPPORTED_CONTENT_TYPE', message);
+  }
+}
+
+/** Thrown by a webhook route when a JSON body lacks what its event must carry (answered 400); nothing is recorded. */
+export class InvalidPayloadError extends HttpRequestError<400, 'INVALID_PAYLOAD'> {
+  constructor(message: string) {
+    super(400, 'INVALID_PAYLOAD', message);
   }
 }

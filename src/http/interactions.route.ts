@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { APIInteraction } from '@discordjs/core/http-only';
 import type { InteractionDispatcher } from '../discord/dispatcher';
-import { InvalidSignatureError, MalformedBodyError } from './errors';
+import { addVerifiedJsonParser, headerOf } from './signed-webhook';
 
 /** Checks Discord's Ed25519 signature over the timestamp and the raw body. */
 export type SignatureVerifier = (rawBody: Buffer, signature: string | undefined, timestamp: string | undefined) => boolean;
@@ -41,19 +41,9 @@ const interactionSchema = {
 export function registerInteractionsRoute(app: FastifyInstance, deps: { verify: SignatureVerifier; dispatch: InteractionDispatcher }): void {
   void app.register(async (scope) => {
     // Scoped to this plugin: only this route keeps the raw body, because only it checks a signature.
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      const raw = body as Buffer;
-      const signature = request.headers['x-signature-ed25519'];
-      const timestamp = request.headers['x-signature-timestamp'];
-      if (!deps.verify(raw, typeof signature === 'string' ? signature : undefined, typeof timestamp === 'string' ? timestamp : undefined)) {
-        done(new InvalidSignatureError(), undefined);
-        return;
-      }
-      try {
-        done(null, JSON.parse(raw.toString('utf8')));
-      } catch (err) {
-        done(new MalformedBodyError(err), undefined);
-      }
+    addVerifiedJsonParser(scope, {
+      contentTypes: ['application/json'],
+      verify: (raw, headers) => deps.verify(raw, headerOf(headers, 'x-signature-ed25519'), headerOf(headers, 'x-signature-timestamp')),
     });
 
     scope.post('/interactions', { schema: { body: interactionSchema } }, async (request, reply) => {

@@ -1,11 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { signHmacSha256, verifyHmacSha256 } from '../crypto/hmac';
 import { isFinalStatus } from '../shared/task-status';
 import type { JulesEvent } from '../shared/task';
 import type { DeliveryLog } from '../store/delivery-log';
 import type { Store } from '../store/store';
 import type { TaskControl } from '../temporal/task-control';
-import { InvalidSignatureError, MalformedBodyError, StaleTimestampError } from './errors';
+import { StaleTimestampError } from './errors';
+import { DELIVERY_ID_SCHEMA, headerOf, registerSignedWebhook, type WebhookReply } from './signed-webhook';
 
 /**
  * `POST /webhook/jules`: pushes from a relay that watches Jules sessions (the Jules API itself has no
@@ -39,9 +40,6 @@ export const JULES_DELIVERY_SOURCE = 'jules';
  */
 export const DELIVERY_MEMORY_MS = 24 * 60 * 60_000;
 
-/** How often at most the route forgets deliveries past {@link DELIVERY_MEMORY_MS}. */
-const PRUNE_EVERY_MS = 60 * 60_000;
-
 /** What the route needs; `buildApp` registers it only when these are given (the secret is set). */
 export interface JulesWebhookDeps {
   /** `JULES_WEBHOOK_SECRET`. */
@@ -62,21 +60,14 @@ interface JulesWebhookBody {
   readonly activity?: unknown;
 }
 
-/** What the route answers on success, and why an event changed nothing. */
-type WebhookAnswer =
-  | { readonly status: 'accepted' }
-  | { readonly status: 'duplicate' }
-  | { readonly status: 'ignored'; readonly reason: 'unknown_session' | 'task_ended' };
-
 const SIGNATURE_HEADER = /^sha256=([0-9a-f]{64})$/i;
 const UNIX_SECONDS = /^\d{1,12}$/;
-const DELIVERY_ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
 
 const bodySchema = {
   type: 'object',
   required: ['session'],
   properties: {
-    id: DELIVERY_ID,
+    id: DELIVERY_ID_SCHEMA,
     // `sessions/123`, or the bare id `123` (normalised below).
     session: { type: 'string', pattern: '^(sessions/)?[^/\\s]+$', maxLength: 200 },
     state: { type: 'string', minLength: 1, maxLength: 64 },
@@ -84,14 +75,6 @@ const bodySchema = {
     activity: {},
   },
 } as const;
-
-const answerSchema = {
-  type: 'object',
-  required: ['status'],
-  properties: { status: { type: 'string' }, reason: { type: 'string' } },
-} as const;
-
-const errorSchema = { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } } } as const;
 
 /**
  * The signature header value for a request: `sha256=` and the hex HMAC-SHA256 of `<timestamp>.<raw body>`
@@ -107,112 +90,57 @@ export function normaliseSessionName(session: string): string {
 }
 
 /**
- * Registers `POST /webhook/jules`. The signature and the timestamp are checked over the raw bytes before
- * anything is parsed (401), the body is validated (400), then the delivery is recorded once and the task's
- * workflow signalled (202). A delivery already recorded answers 200 `duplicate` and does nothing; a failure
- * to signal answers 503 and un-records the delivery so the relay's retry goes through.
+ * Registers `POST /webhook/jules` on the signed-webhook seam. The signature and the timestamp are checked over the
+ * raw bytes before anything is parsed (401), the body is validated (400), then the delivery is recorded once and
+ * the task's workflow signalled (202). A delivery already recorded answers 200 `duplicate` and does nothing; a
+ * failure to signal answers 503 and un-records the delivery so the relay's retry goes through.
  */
 export function registerJulesWebhookRoute(app: FastifyInstance, deps: JulesWebhookDeps): void {
   const now = deps.now ?? Date.now;
-  let nextPruneAt = 0;
-  // Keeps webhook_deliveries from growing forever; off the request's path, and a failure only waits for the next time.
-  const pruneNowAndThen = (log: FastifyRequest['log']) => {
-    if (now() < nextPruneAt) return;
-    nextPruneAt = now() + PRUNE_EVERY_MS;
-    deps.deliveries.pruneDeliveries(new Date(now() - DELIVERY_MEMORY_MS)).then(
-      (pruned) => log.debug({ pruned }, 'forgot old webhook deliveries'),
-      (err: unknown) => log.warn({ err }, 'could not forget old webhook deliveries; trying again later'),
-    );
-  };
-
-  void app.register(async (scope) => {
-    // Scoped to this plugin: only signed routes keep the raw body.
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      const raw = body as Buffer;
-      const timestamp = headerOf(request, JULES_WEBHOOK_HEADERS.timestamp);
-      const signature = SIGNATURE_HEADER.exec(headerOf(request, JULES_WEBHOOK_HEADERS.signature) ?? '')?.[1];
-      if (timestamp === undefined || !UNIX_SECONDS.test(timestamp) || !verifyHmacSha256(deps.secret, signedBytes(timestamp, raw), signature)) {
-        done(new InvalidSignatureError(), undefined);
-        return;
-      }
+  registerSignedWebhook<JulesWebhookBody>(app, {
+    path: JULES_WEBHOOK_PATH,
+    source: JULES_DELIVERY_SOURCE,
+    deliveries: deps.deliveries,
+    memoryMs: DELIVERY_MEMORY_MS,
+    // Fastify's default: a session event is a few kilobytes.
+    bodyLimit: 1024 * 1024,
+    contentTypes: ['application/json'],
+    now,
+    verify: (raw, headers) => {
+      const timestamp = headerOf(headers, JULES_WEBHOOK_HEADERS.timestamp);
+      const signature = SIGNATURE_HEADER.exec(headerOf(headers, JULES_WEBHOOK_HEADERS.signature) ?? '')?.[1];
+      if (timestamp === undefined || !UNIX_SECONDS.test(timestamp) || !verifyHmacSha256(deps.secret, signedBytes(timestamp, raw), signature)) return false;
       // Checked after the signature, so "stale" is only ever said about a genuine request (a relay whose
       // clock drifted, or a replay), which is what an operator reading it needs to know.
       const skewSeconds = Math.abs(now() / 1000 - Number(timestamp));
-      if (skewSeconds > JULES_WEBHOOK_MAX_SKEW_SECONDS) {
-        done(new StaleTimestampError(Math.round(skewSeconds)), undefined);
-        return;
+      if (skewSeconds > JULES_WEBHOOK_MAX_SKEW_SECONDS) throw new StaleTimestampError(Math.round(skewSeconds));
+      return true;
+    },
+    schema: { headers: { type: 'object', properties: { [JULES_WEBHOOK_HEADERS.delivery]: DELIVERY_ID_SCHEMA } }, body: bodySchema },
+    deliveryId: (headers, body) => headerOf(headers, JULES_WEBHOOK_HEADERS.delivery) ?? body.id,
+    deliveryIdWhere: `the ${JULES_WEBHOOK_HEADERS.delivery} header or the body's id`,
+    handle: async (body, delivery) => {
+      const session = normaliseSessionName(body.session);
+      const task = await deps.store.findTaskBySession(session);
+      if (!task) {
+        delivery.log.debug({ deliveryId: delivery.id, session }, 'Jules push for a session no task knows: ignored');
+        return ignored('unknown_session');
       }
-      try {
-        done(null, JSON.parse(raw.toString('utf8')));
-      } catch (err) {
-        done(new MalformedBodyError(err), undefined);
-      }
-    });
+      if (task.endedAt !== null || isFinalStatus(task.status)) return ignored('task_ended');
 
-    scope.post(
-      JULES_WEBHOOK_PATH,
-      {
-        schema: {
-          headers: { type: 'object', properties: { [JULES_WEBHOOK_HEADERS.delivery]: DELIVERY_ID } },
-          body: bodySchema,
-          response: { 200: answerSchema, 202: answerSchema, 400: errorSchema, 503: errorSchema },
-        },
-        // A POST without a body never reaches the parser above, so it would skip the signature check and
-        // get a 400 from validation instead of the 401 it deserves.
-        preValidation: async (request) => {
-          if (request.body === undefined) throw new InvalidSignatureError();
-        },
-      },
-      async (request, reply) => {
-        const body = request.body as JulesWebhookBody;
-        const deliveryId = headerOf(request, JULES_WEBHOOK_HEADERS.delivery) ?? body.id;
-        if (deliveryId === undefined) {
-          return reply.code(400).send({ error: `a delivery id is required: the ${JULES_WEBHOOK_HEADERS.delivery} header or the body's id`, code: 'MISSING_DELIVERY_ID' });
-        }
-        const session = normaliseSessionName(body.session);
-        const answer = (code: 200 | 202, payload: WebhookAnswer) => reply.code(code).send(payload);
-
-        // Recorded before acting, so a concurrent redelivery sees it and does nothing; un-recorded when
-        // acting fails. (A transaction around the signal would hold a connection, and on PGlite the whole
-        // database, for as long as Temporal takes to answer.)
-        let recorded = false;
-        try {
-          recorded = await deps.deliveries.recordDelivery(JULES_DELIVERY_SOURCE, deliveryId);
-          if (!recorded) return answer(200, { status: 'duplicate' });
-          pruneNowAndThen(request.log);
-
-          const task = await deps.store.findTaskBySession(session);
-          if (!task) {
-            request.log.debug({ deliveryId, session }, 'Jules push for a session no task knows: ignored');
-            return answer(202, { status: 'ignored', reason: 'unknown_session' });
-          }
-          if (task.endedAt !== null || isFinalStatus(task.status)) return answer(202, { status: 'ignored', reason: 'task_ended' });
-
-          const event: JulesEvent = { deliveryId, session, ...(body.state !== undefined ? { state: body.state } : {}) };
-          const signalled = await deps.tasks.notifyJulesEvent(task.id, event);
-          return signalled ? answer(202, { status: 'accepted' }) : answer(202, { status: 'ignored', reason: 'task_ended' });
-        } catch (err) {
-          request.log.error({ err, deliveryId }, 'Jules push could not be handled; the delivery stays retryable');
-          if (recorded) {
-            await deps.deliveries.forgetDelivery(JULES_DELIVERY_SOURCE, deliveryId).catch((forgetErr: unknown) => {
-              // The relay's retry will now be taken for a duplicate; the task still notices at its next poll.
-              request.log.error({ err: forgetErr, deliveryId }, 'could not un-record a failed Jules delivery');
-            });
-          }
-          return reply.code(503).header('retry-after', '5').send({ error: 'temporarily unavailable: retry the delivery later', code: 'UNAVAILABLE' });
-        }
-      },
-    );
+      const event: JulesEvent = { deliveryId: delivery.id, session, ...(body.state !== undefined ? { state: body.state } : {}) };
+      const signalled = await deps.tasks.notifyJulesEvent(task.id, event);
+      return signalled ? { code: 202, answer: { status: 'accepted' } } : ignored('task_ended');
+    },
   });
+}
+
+/** Why a push changed nothing, answered 202. */
+function ignored(reason: 'unknown_session' | 'task_ended'): WebhookReply {
+  return { code: 202, answer: { status: 'ignored', reason } };
 }
 
 /** The bytes the signature covers: `<timestamp>.<raw body>`. */
 function signedBytes(timestamp: string, rawBody: Buffer | string): Buffer {
   return Buffer.concat([Buffer.from(`${timestamp}.`, 'utf8'), typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody]);
-}
-
-/** One header's value; a repeated header (an array) counts as missing rather than guessing which is meant. */
-function headerOf(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }

@@ -23,7 +23,10 @@ export interface CreateHttpJulesClientOptions {
   readonly apiKey: string;
   /** Injected for tests and proxies; defaults to the global `fetch`. */
   readonly fetch?: typeof fetch;
-  /** Per-request deadline, covering headers and body. Default 30 s, like the official SDK. */
+  /**
+   * Per-request deadline, covering headers and body. Default 10 s (the official SDK uses 30 s): a third of the
+   * session watcher's 30 s heartbeat timeout, so one slow request never makes a healthy watch look dead.
+   */
   readonly timeoutMs?: number;
   /** Remembers owner/repo → source between calls (the factory shares one per key); omitted: no cache. */
   readonly sourceCache?: SourceCache;
@@ -63,7 +66,7 @@ export type CreateHttpJulesClientFactoryOptions = Omit<CreateHttpJulesClientOpti
   readonly sourceCacheTtlMs?: number;
 };
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 /** The API's maximum page size; asking for it keeps polling and source lookups to few round trips. */
 const MAX_PAGE_SIZE = '100';
 /** Guards `findSource` against a server that hands back page tokens forever. */

@@ -6,7 +6,8 @@
  * @see https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GITHUB_SIGNATURE_HEADER, signGitHubPayload } from '../github/webhook-signature';
+import { GITHUB_WEBHOOK_HEADERS } from '../github/webhook-events';
+import { signGitHubWebhook } from '../github/webhook-signature';
 
 /** Where deliveries go. */
 export interface WebhookTarget {
@@ -81,12 +82,12 @@ export function createWebhookSender(hookId: number, initial?: WebhookTarget): We
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'user-agent': userAgent,
-        'x-github-event': event,
-        'x-github-delivery': id,
-        'x-github-hook-id': String(hookId),
+        [GITHUB_WEBHOOK_HEADERS.event]: event,
+        [GITHUB_WEBHOOK_HEADERS.delivery]: id,
+        [GITHUB_WEBHOOK_HEADERS.hookId]: String(hookId),
         'x-github-hook-installation-target-type': 'repository',
         'x-github-hook-installation-target-id': String((payload.repository as { id?: number } | undefined)?.id ?? 0),
-        ...(target.secret ? { [GITHUB_SIGNATURE_HEADER]: signGitHubPayload(target.secret, body) } : {}),
+        ...(target.secret ? { [GITHUB_WEBHOOK_HEADERS.signature]: signGitHubWebhook(target.secret, body) } : {}),
       };
       const action = typeof payload.action === 'string' ? payload.action : undefined;
       void enqueue({ id, event, ...(action ? { action } : {}), body, headers, redelivery: false }, target.url);

@@ -108,7 +108,9 @@ export interface EmulatedSession {
 
 /** A fault the next matching requests answer with instead of their normal response. */
 export interface JulesEmulatorFault {
-  readonly status: 429 | 500 | 503 | 404;
+  readonly status: 400 | 404 | 429 | 500 | 503;
+  /** Google's `error.status`, e.g. `FAILED_PRECONDITION` for a 400; by default the status's usual one. */
+  readonly googleStatus?: string;
   /** How many matching requests fail. Default 1. */
   readonly times?: number;
   readonly match?: { readonly method?: string; readonly path?: RegExp };
@@ -140,6 +142,11 @@ export interface JulesEmulator {
   injectFault(fault: JulesEmulatorFault): void;
   /** GET of a session or its activities answers 404 for this long after create (eventual consistency). Default 0. */
   notFoundAfterCreateMs: number;
+  /**
+   * Listing or getting a session's activities (only those: the session itself is found) answers 404 for this long
+   * after create, as Jules' API notes describe for a new session's activities. Default 0.
+   */
+  activitiesNotFoundAfterCreateMs: number;
   close(): Promise<void>;
 }
 
@@ -270,6 +277,7 @@ const GOOGLE_STATUS: Readonly<Record<number, string>> = {
 };
 
 const FAULT_MESSAGES: Readonly<Record<number, string>> = {
+  400: 'Precondition check failed.',
   404: 'Requested entity was not found.',
   429: 'Resource has been exhausted (e.g. check quota).',
   500: 'Internal error encountered.',
@@ -413,13 +421,16 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
     };
   }
 
-  /** The caller's session, or the 404 a different account (key) or a just-created session would get. */
-  function lookupSession(id: string, apiKey: string, eventuallyConsistent: boolean): SessionRecord | Reply {
+  /**
+   * The caller's session, or the 404 a different account (key) or a just-created session would get: reads of the
+   * session or of its activities are eventually consistent, writes are not.
+   */
+  function lookupSession(id: string, apiKey: string, read: 'session' | 'activities' | 'write'): SessionRecord | Reply {
     const session = sessions.get(id);
     if (!session || session.apiKey !== apiKey) return googleError(404, 'Requested entity was not found.');
-    if (eventuallyConsistent && nowUs() - session.createdUs < emulator.notFoundAfterCreateMs * 1000) {
-      return googleError(404, 'Requested entity was not found.');
-    }
+    const age = nowUs() - session.createdUs;
+    const invisibleForMs = read === 'write' ? 0 : Math.max(emulator.notFoundAfterCreateMs, read === 'activities' ? emulator.activitiesNotFoundAfterCreateMs : 0);
+    if (age < invisibleForMs * 1000) return googleError(404, 'Requested entity was not found.');
     return session;
   }
 
@@ -508,21 +519,21 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
     const [idAndVerb, sub] = rest;
     const [id = '', verb] = idAndVerb!.split(':');
     if (rest.length === 1 && verb === undefined && method === 'GET') {
-      const session = lookupSession(id, apiKey, true);
+      const session = lookupSession(id, apiKey, 'session');
       return 'seq' in session ? { status: 200, body: sessionJson(session, nowUs()) } : session;
     }
     if (rest.length === 2 && sub === 'activities' && verb === undefined && method === 'GET') {
-      const session = lookupSession(id, apiKey, true);
+      const session = lookupSession(id, apiKey, 'activities');
       return 'seq' in session ? listActivities(session, params) : session;
     }
     if (rest.length === 3 && sub === 'activities' && verb === undefined && method === 'GET') {
-      const session = lookupSession(id, apiKey, true);
+      const session = lookupSession(id, apiKey, 'activities');
       if (!('seq' in session)) return session;
       const activity = timelineOf(session, nowUs()).activities.find((item) => item.id === rest[2]);
       return activity ? { status: 200, body: activity } : googleError(404, 'Requested entity was not found.');
     }
     if (rest.length === 1 && method === 'POST' && verb === 'approvePlan') {
-      const session = lookupSession(id, apiKey, false);
+      const session = lookupSession(id, apiKey, 'write');
       if (!('seq' in session)) return session;
       const at = nowUs();
       if (timelineOf(session, at).state !== 'AWAITING_PLAN_APPROVAL') {
@@ -532,7 +543,7 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
       return { status: 200, body: {} };
     }
     if (rest.length === 1 && method === 'POST' && verb === 'sendMessage') {
-      const session = lookupSession(id, apiKey, false);
+      const session = lookupSession(id, apiKey, 'write');
       if (!('seq' in session)) return session;
       if (!isObject(body) || typeof body.prompt !== 'string' || body.prompt.trim() === '') {
         return googleError(400, 'Request contains an invalid argument: prompt is required.');
@@ -544,13 +555,13 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
     }
     // Archive and delete: in the official SDK, not in the reference pages (reference §2).
     if (rest.length === 1 && method === 'POST' && verb === 'archive') {
-      const session = lookupSession(id, apiKey, false);
+      const session = lookupSession(id, apiKey, 'write');
       if (!('seq' in session)) return session;
       session.archived = true;
       return { status: 200, body: {} };
     }
     if (rest.length === 1 && method === 'DELETE' && verb === undefined) {
-      const session = lookupSession(id, apiKey, false);
+      const session = lookupSession(id, apiKey, 'write');
       if (!('seq' in session)) return session;
       sessions.delete(session.id);
       return { status: 200, body: {} };
@@ -640,7 +651,7 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
   }
 
   function faultReply(fault: JulesEmulatorFault): Reply {
-    const reply = googleError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Error.');
+    const reply = googleError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Error.', fault.googleStatus);
     if (fault.retryAfterSeconds === undefined) return reply;
     return { ...reply, headers: { 'Retry-After': String(fault.retryAfterSeconds) } };
   }
@@ -724,6 +735,7 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
     url: `http://127.0.0.1:${port}`,
     requests,
     notFoundAfterCreateMs: 0,
+    activitiesNotFoundAfterCreateMs: 0,
     answerInJulesApp(sessionName, answer) {
       const session = sessions.get(sessionName.replace(/^sessions\//, ''));
       const at = nowUs();

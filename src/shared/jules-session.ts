@@ -38,6 +38,8 @@ export interface WatchCursor {
   readonly delivered: readonly string[];
   /** A progress line seen but not yet shown (coalesced); a retried attempt shows it. */
   readonly pendingProgress?: string;
+  /** How often the progress message was posted anew after someone deleted it (each post has its own nonce). */
+  readonly progressReposts?: number;
 }
 
 /** Why a watch returned to the workflow: only what needs a decision or changes the task's status. */
@@ -50,4 +52,6 @@ export type WatchResult =
   | { readonly kind: 'resumed'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor }
   | { readonly kind: 'quiet'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor }
   /** The session left the state people were asked about: someone answered in Jules itself. */
-  | { readonly kind: 'answered_elsewhere'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor };
+  | { readonly kind: 'answered_elsewhere'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor }
+  /** Discord refused for good to show people a plan or question they must answer (thread deleted, access lost). */
+  | { readonly kind: 'discord_refused'; readonly snapshot: SessionSnapshot; readonly cursor: WatchCursor; readonly reason: string };

@@ -12,8 +12,12 @@ export interface DeliveryLog {
   recordDelivery(source: string, deliveryId: string): Promise<boolean>;
   /** Removes a recorded delivery, when acting on it failed and the sender's retry must go through. */
   forgetDelivery(source: string, deliveryId: string): Promise<void>;
-  /** Removes every delivery received before `olderThan`, of any source; returns how many. */
-  pruneDeliveries(olderThan: Date): Promise<number>;
+  /**
+   * Removes the deliveries received before `olderThan`, of `source` only when given (each sender is remembered
+   * for as long as it may redeliver, so one route must not forget another's), else of every source; returns
+   * how many.
+   */
+  pruneDeliveries(olderThan: Date, source?: string): Promise<number>;
 }
 
 /**
@@ -32,10 +36,10 @@ export function createPostgresDeliveryLog(executor: SqlExecutor): DeliveryLog {
     async forgetDelivery(source, deliveryId) {
       await executor.query('delete from webhook_deliveries where source = $1 and delivery_id = $2', [source, deliveryId]);
     },
-    async pruneDeliveries(olderThan) {
+    async pruneDeliveries(olderThan, source) {
       const [row] = await executor.query<{ pruned: number }>(
-        'with gone as (delete from webhook_deliveries where received_at < $1 returning 1) select count(*)::int as pruned from gone',
-        [olderThan.toISOString()],
+        'with gone as (delete from webhook_deliveries where received_at < $1 and ($2::text is null or source = $2) returning 1) select count(*)::int as pruned from gone',
+        [olderThan.toISOString(), source ?? null],
       );
       return row?.pruned ?? 0;
     },

@@ -112,6 +112,7 @@ export const TASK_EVENT_KINDS = [
   'plan_approved',
   'changes_requested',
   'message_to_jules',
+  'message_not_delivered',
   'cancelled',
   'failed',
   'completed',

@@ -371,8 +371,9 @@ export function createSupabaseDeliveryLog(options: SupabaseStoreOptions): Delive
     async forgetDelivery(source, deliveryId) {
       dataOf('forget delivery', await db.from('webhook_deliveries').delete().eq('source', source).eq('delivery_id', deliveryId));
     },
-    async pruneDeliveries(olderThan) {
-      return rowsOf('prune deliveries', await db.from('webhook_deliveries').delete().lt('received_at', olderThan.toISOString()).select('delivery_id')).length;
+    async pruneDeliveries(olderThan, source) {
+      const older = db.from('webhook_deliveries').delete().lt('received_at', olderThan.toISOString());
+      return rowsOf('prune deliveries', await (source === undefined ? older : older.eq('source', source)).select('delivery_id')).length;
     },
   };
 }

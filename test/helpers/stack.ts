@@ -23,6 +23,7 @@ import { taskWorkflowId } from '../../src/shared/ids';
 import type { TaskOutcome } from '../../src/shared/task';
 import { createPostgresDeliveryLog } from '../../src/store/delivery-log';
 import { openStore } from '../../src/store/open-store';
+import type { SqlExecutor } from '../../src/store/sql-executor';
 import type { Store } from '../../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
 import { createDataConverter } from '../../src/temporal/data-converter';
@@ -62,6 +63,8 @@ export interface TestStack {
   readonly app: FastifyInstance;
   readonly client: Client;
   readonly store: Store;
+  /** The store's SQL, for tests that look at tables no repository method returns. */
+  readonly sql: SqlExecutor;
   readonly secrets: SecretBox;
   /** The payload codec of the stack's Client and Worker (history is encrypted as in production); `/codec` uses it too. */
   readonly codec: EncryptionCodec;
@@ -224,6 +227,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     app,
     client,
     store,
+    sql: store.executor,
     secrets,
     codec,
     discord,
@@ -288,6 +292,21 @@ export async function eventually<T>(probe: () => T | undefined | Promise<T | und
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The id of a task's thread, once its card is posted. */
+export async function threadOf(s: TestStack, taskId: string): Promise<string> {
+  return eventually(async () => (await s.store.getTask(taskId))?.threadId ?? undefined, 'the task thread');
+}
+
+/** The reason a validator gave for refusing an update (the client wraps it in WorkflowUpdateFailedError). */
+export async function refusal(update: Promise<unknown>): Promise<string> {
+  try {
+    await update;
+  } catch (err) {
+    return (err as { cause?: { message?: string } }).cause?.message ?? String(err);
+  }
+  throw new Error('the update was accepted');
 }
 
 /** The custom id of a labelled button on a message's components. */
