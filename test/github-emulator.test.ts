@@ -2,6 +2,7 @@ import { generateKeyPairSync, sign as signWithKey } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isMappedGitHubEvent, mapGitHubEvent } from '../src/github/webhook-events';
 import { verifyGitHubSignature } from '../src/github/webhook-signature';
 import { startGitHubEmulator, type GitHubEmulator, type GitHubEmulatorOptions } from '../src/sandbox/github-emulator';
 
@@ -138,6 +139,30 @@ describe('the GitHub emulator sending webhooks', () => {
     expect(payloads[8]).toMatchObject({ sha: headSha, context: 'ci/legacy', state: 'success', branches: [{ name: 'fix' }] });
     // a comment on a pull request's conversation: the "issue" carries a pull_request key
     expect(payloads[9]).toMatchObject({ comment: { body: 'looks good', user: { login: 'octocat' } }, issue: { number, pull_request: { html_url: expect.any(String) } } });
+  });
+
+  it('sends only payloads the /webhook/github mapper can read', async () => {
+    const receiver = await startReceiver();
+    const github = await start({ webhook: { url: receiver.url, secret: SECRET } });
+    const issue = github.createIssue({ repo: 'acme/widgets', title: 'bug' });
+    github.addLabel({ repo: 'acme/widgets', number: issue.number, label: 'ready' });
+    const { number, headSha } = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
+    github.addCheckRun({ repo: 'acme/widgets', sha: headSha, name: 'test', conclusion: 'success' });
+    github.setCommitStatus({ repo: 'acme/widgets', sha: headSha, context: 'ci', state: 'success' });
+    await call(github, 'POST', `/repos/acme/widgets/issues/${number}/comments`, { body: 'ok' });
+    await call(github, 'PUT', `/repos/acme/widgets/pulls/${number}/merge`, { sha: headSha });
+    await github.flushDeliveries();
+
+    const mapped = receiver.received.map(({ headers, body }) => {
+      const name = String(headers['x-github-event']);
+      expect(isMappedGitHubEvent(name)).toBe(true);
+      return isMappedGitHubEvent(name) ? mapGitHubEvent(name, JSON.parse(body.toString())) : undefined;
+    });
+    expect(mapped.filter((result) => !result?.ok)).toEqual([]);
+    expect(mapped.map((result) => (result?.ok ? result.event.kind : ''))).toEqual(
+      expect.arrayContaining(['issues', 'pull_request', 'check_run', 'check_suite', 'status', 'issue_comment']),
+    );
+    expect(mapped.at(-1)).toMatchObject({ ok: true, event: { kind: 'pull_request', number, merged: true, mergedBy: 'octocat' } });
   });
 
   it('never retries a failed delivery, and redelivers the same bytes under the same id', async () => {
