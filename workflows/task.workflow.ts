@@ -5,21 +5,30 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  ParentClosePolicy,
+  patched,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   uuid4,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JulesAction } from '../src/shared/jules-session';
+import { pullRequestFollowId } from '../src/shared/ids';
+import { parsePullRequestUrl } from '../src/shared/pull-request';
 import { REPO, TASK_STATUS } from '../src/shared/search-attributes';
 import type { Admission, TaskOutcome, TaskPatch, TaskRequest, TaskView } from '../src/shared/task';
 import { OPEN_TASK_STATUSES, type TaskStatus } from '../src/shared/task-status';
 import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, planDecisionUpdate, replyUpdate, taskViewQuery } from './messages';
+import { pullRequestFollowWorkflow, type PullRequestFollowSettings } from './pr-follow.workflow';
 import { runJulesSession, type SessionPosition, type StepExtra } from './task/session';
 import { TaskState } from './task/state';
 
 export { WATCH_WHILE_PEOPLE_DECIDE } from './task/session';
+
+/** Patch marker: a completed task starts the follow-through of its pull request. Older histories end without it. */
+export const FOLLOW_PULL_REQUESTS = 'follow-pull-requests';
 
 /** Timing settings the ingress passes from config, so tests and operators can tune them per run. */
 export interface TaskSettings {
@@ -38,6 +47,8 @@ export interface TaskSettings {
   readonly watchHeartbeatTimeoutMs?: number;
   /** How often a task waiting for a Jules session slot asks again. */
   readonly slotRetryMs?: number;
+  /** With GitHub configured: a completed task's pull request is followed through its checks to merge. */
+  readonly pullRequests?: PullRequestFollowSettings;
 }
 
 /** State carried across continue-as-new: only what the rest of the task needs. */
@@ -159,9 +170,22 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
     state.beginEnding({ status, patch, ...(actorId ? { actorId } : {}) });
     const event = { kind: FINAL_EVENT[status] ?? 'failed', from: OPEN_TASK_STATUSES, ...(actorId ? { actorId } : {}) };
     await advance({ ...patch, status }, { announce: 'outcome', event });
+    if (status === 'completed') await followPullRequest();
     await condition(allHandlersFinished);
     const view = state.view!;
     return { taskId: request.taskId, status, ...(view.prUrl ? { prUrl: view.prUrl } : {}), ...(view.error ? { reason: view.error } : {}) };
+  }
+
+  /** Hands the task's pull request to its own follow-through workflow, which outlives the task. */
+  async function followPullRequest(): Promise<void> {
+    const pull = state.view?.prUrl ? parsePullRequestUrl(state.view.prUrl) : undefined;
+    // Tasks started before GitHub follow-through existed, or without GitHub configured, end at "PR ready".
+    if (!pull || !settings.pullRequests || !patched(FOLLOW_PULL_REQUESTS)) return;
+    await startChild(pullRequestFollowWorkflow, {
+      workflowId: pullRequestFollowId(request.taskId),
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [{ pull: { taskId: request.taskId, repo: `${pull.owner}/${pull.repo}`, number: pull.number, url: state.view!.prUrl!, threadId: threadId ?? request.channelId }, settings: settings.pullRequests }],
+    });
   }
 
   const cancelled = () => finish('cancelled', { lastError: `Cancelled by <@${state.cancelledBy}>.`, decidedBy: state.view?.decidedBy ?? null }, state.cancelledBy);
