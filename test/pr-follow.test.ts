@@ -89,6 +89,25 @@ describe('a task’s pull request', () => {
     await prMessage(/`build` failed/);
   });
 
+  it('that GitHub will not show (a revoked token) is said once in the thread, and looked at again later', async () => {
+    stack = await startTestStack({ github: true, pullRequests: { reconcileEveryMs: 1_000 } });
+    const s = stack;
+    s.github!.revokeToken(GITHUB.token);
+    const asked = await s.ask(MEMBERS.lead, { prompt: 'Make the build green' });
+    expect((await s.outcome(asked.taskId)).status).toBe('completed');
+    const thread = await threadOf(s, asked.taskId);
+    await eventually(() => s.discord.channelMessages(thread).find((m) => m.content?.startsWith('⚠️ I cannot read')), 'the unreadable notice');
+    const looks = () => s.github!.requests.filter((r) => r.auth === 'rejected').length;
+    const before = looks();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Looked at again at the reconcile pace, not in a crash loop, and the notice is not repeated.
+    expect(looks() - before).toBeGreaterThan(0);
+    expect(looks() - before).toBeLessThan(20);
+    expect(s.discord.channelMessages(thread).filter((m) => m.content?.startsWith('⚠️ I cannot read'))).toHaveLength(1);
+    expect((await s.client.workflow.getHandle(pullRequestFollowId(asked.taskId)).describe()).status.name).toBe('RUNNING');
+    await s.client.workflow.getHandle(pullRequestFollowId(asked.taskId)).terminate('end of test');
+  });
+
   it('is closed without merging, and following ends', async () => {
     const { s, number, prMessage, follow } = await taskWithPullRequest();
     await prMessage(/runs no checks/);

@@ -2,8 +2,9 @@ import type { Payload } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSecretBox, generateEncryptionKey } from '../src/crypto/secret-box';
 import { askingScript, type SessionScript } from '../src/sandbox/jules-emulator';
+import { pullRequestFollowId } from '../src/shared/ids';
 import { planDecisionUpdate, replyUpdate, taskViewQuery } from '../workflows/messages';
-import { buttonId, eventually, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { buttonId, eventually, GITHUB, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 
 let stack: TestStack | undefined;
 
@@ -41,19 +42,21 @@ async function runConfirmedTaskWithPlanAndQuestion(s: TestStack, prompt: string,
 describe('a whole task with a plan, a question and a pull request', () => {
   it('leaves the key nowhere, and the prompt only in the decoded history and Discord', async () => {
     const prompt = 'Rewrite the invoice exporter (marker 7f3a9c)';
-    stack = await startTestStack({ personalKey: true, jules: { script: () => askingScript('Keep the CSV header order?') } });
+    stack = await startTestStack({ personalKey: true, github: true, jules: { script: () => askingScript('Keep the CSV header order?') } });
     const s = stack;
-    const { handle } = await runConfirmedTaskWithPlanAndQuestion(s, prompt, 'Yes, keep it (marker 51b2e0)');
+    const { asked, handle } = await runConfirmedTaskWithPlanAndQuestion(s, prompt, 'Yes, keep it (marker 51b2e0)');
+    // The PR follow-through has looked at GitHub once (and recorded the PR): its history counts too.
+    await eventually(async () => (await s.store.getTask(asked.taskId))?.prNumber ?? undefined, 'the PR follow-through');
 
-    const history = await handle.fetchHistory();
-    const raw = JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
-    const decoded = (await s.codec.decode(payloadsIn(history))).map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8')).join('\n');
+    const histories = [await handle.fetchHistory(), await s.client.workflow.getHandle(pullRequestFollowId(asked.taskId)).fetchHistory()];
+    const raw = JSON.stringify(histories, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+    const decoded = (await s.codec.decode(payloadsIn(histories))).map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8')).join('\n');
     const logs = s.logs.join('\n');
     const discord = s.discord.allMessagesText();
 
-    for (const key of Object.values(KEYS)) {
+    for (const secret of [...Object.values(KEYS), GITHUB.token, GITHUB.webhookSecret]) {
       for (const [where, text] of Object.entries({ raw, decoded, logs, discord })) {
-        expect(text.includes(key), `${where} contains a Jules key`).toBe(false);
+        expect(text.includes(secret), `${where} contains a secret`).toBe(false);
       }
     }
     expect(raw.includes('7f3a9c'), 'the raw history shows the prompt').toBe(false);
