@@ -134,6 +134,8 @@ const envSchema = z
     CONFIRMATION_TIMEOUT: duration('24h'),
     JULES_POLL_INTERVAL: duration('12s'),
     TASK_DEADLINE: duration('3d'),
+    PR_FOLLOW_DEADLINE: duration('7d'),
+    PR_RECONCILE_INTERVAL: duration('10m'),
   })
   .superRefine((env, ctx) => {
     if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
@@ -239,7 +241,14 @@ export interface Config {
   };
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly timeouts: { readonly confirmationMs: number; readonly taskDeadlineMs: number };
+  readonly timeouts: {
+    readonly confirmationMs: number;
+    readonly taskDeadlineMs: number;
+    /** PR_FOLLOW_DEADLINE: how long a task's pull request is followed at most (default 7 days). */
+    readonly prFollowDeadlineMs: number;
+    /** PR_RECONCILE_INTERVAL: how often a followed PR is looked at without a webhook (default 10 minutes). */
+    readonly prReconcileMs: number;
+  };
 }
 
 /** Thrown by {@link loadConfig} when the environment is missing or malformed; lists every problem. */
@@ -312,7 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
-    timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE },
+    timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL },
   };
   return deepFreeze(config);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { API } from '@discordjs/core/http-only';
@@ -16,9 +17,11 @@ import { createGatewayIngress } from './discord/gateway';
 import { createRestMessenger } from './discord/messenger';
 import { buildApp } from './http/app';
 import { codecEndpointForUi, defaultUiOrigins, loadOrCreateCodecAuthToken } from './http/codec.route';
+import { createOctokitGitHubClient, gitHubClientOptionsOf } from './github/octokit-github-client';
 import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import { startDiscordEmulator, type DiscordEmulator } from './sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-gateway';
+import { startGitHubEmulator, type GitHubEmulator } from './sandbox/github-emulator';
 import { createInteractionSigner, type InteractionSigner } from './sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator } from './sandbox/jules-emulator';
 import { openStore } from './store/open-store';
@@ -27,6 +30,7 @@ import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } fro
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
+import { createPullRequestEventSink } from './temporal/pull-request-events';
 import { createTemporalTaskControl } from './temporal/task-control';
 import { startTaskReconciler } from './temporal/task-reconciler';
 import { installTemporalLogger } from './temporal/runtime';
@@ -58,6 +62,8 @@ export interface RunningService {
     readonly discord: DiscordEmulator;
     readonly signer: InteractionSigner;
     readonly jules?: JulesEmulator;
+    /** Without GitHub credentials: the emulated GitHub where emulated Jules opens its pull requests. */
+    readonly github?: GitHubEmulator;
     /** In gateway mode: the emulated gateway the bot connects to (`GET /gateway/bot` points at it). */
     readonly gateway?: GatewayEmulator;
   };
@@ -112,6 +118,20 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     let discordToken = config.discord.token;
     let publicKey = config.discord.publicKey;
     let julesApiUrl = config.jules.apiUrl;
+    let githubOptions = gitHubClientOptionsOf(config.github);
+    let githubWebhookSecrets = config.secrets.githubWebhookSecrets;
+    let githubEmulator: GitHubEmulator | undefined;
+    if (config.discord.emulated && !githubOptions) {
+      // No GitHub credentials with the Discord emulator: the GitHub emulator, where emulated Jules opens its PRs.
+      const token = randomBytes(24).toString('hex');
+      const emulator = await startGitHubEmulator({ tokens: { [token]: {} } });
+      stops.push(() => emulator.close());
+      githubEmulator = emulator;
+      githubOptions = { baseUrl: emulator.url, auth: { token } };
+      if (githubWebhookSecrets.length === 0) githubWebhookSecrets = [randomBytes(24).toString('hex')];
+      print(`GitHub emulator:  ${emulator.url} (no GitHub credentials set)`);
+    }
+    const github = githubOptions ? createOctokitGitHubClient({ ...githubOptions, log }) : undefined;
     if (config.discord.emulated) {
       const discord = await startDiscordEmulator({ ...options.discordEmulator, ...(config.discord.applicationId ? { applicationId: config.discord.applicationId } : {}) });
       stops.push(() => discord.close());
@@ -121,7 +141,11 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       publicKey = signer.publicKeyHex;
       let jules: JulesEmulator | undefined;
       if (!julesApiUrl) {
-        jules = await startJulesEmulator(options.julesEmulator);
+        const hub = githubEmulator;
+        jules = await startJulesEmulator({
+          ...(hub ? { openPullRequest: (pr) => ({ url: hub.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }) } : {}),
+          ...options.julesEmulator,
+        });
         stops.push(() => jules!.close());
         julesApiUrl = jules.url;
       }
@@ -131,7 +155,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         gateway = await startGatewayEmulator({ rest: discord });
         stops.push(() => gateway!.close());
       }
-      sandbox = { discord, signer, ...(jules ? { jules } : {}), ...(gateway ? { gateway } : {}) };
+      sandbox = { discord, signer, ...(jules ? { jules } : {}), ...(gateway ? { gateway } : {}), ...(githubEmulator ? { github: githubEmulator } : {}) };
       print(`Discord emulator: ${discord.apiUrl} (no DISCORD_TOKEN set)`);
       if (gateway) print(`Gateway emulator: ${gateway.url}`);
       if (jules) print(`Jules emulator:   ${jules.url}`);
@@ -144,6 +168,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         secrets,
         julesClientFor: createHttpJulesClientFactory(julesApiUrl!),
         discord: createRestMessenger(new API(rest)),
+        ...(github ? { github } : {}),
         log,
       });
       const connection: NativeConnection = await connectWorker(temporal.address);
@@ -181,6 +206,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           confirmationTimeoutMs: config.timeouts.confirmationMs,
           pollIntervalMs: config.jules.pollIntervalMs,
           deadlineMs: config.timeouts.taskDeadlineMs,
+          // With GitHub, a completed task's pull request is followed through its checks to merge.
+          ...(github ? { pullRequests: { reconcileEveryMs: config.timeouts.prReconcileMs, deadlineMs: config.timeouts.prFollowDeadlineMs } } : {}),
         },
       });
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
@@ -193,6 +220,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         dispatch,
         // Without a secret nobody could sign a push, so the route is not there at all (404).
         ...(julesWebhookSecret ? { julesWebhook: { secret: julesWebhookSecret, deliveries: store.deliveries, store, tasks } } : {}),
+        ...(githubWebhookSecrets.length ? { githubWebhook: { secrets: githubWebhookSecrets, deliveries: store.deliveries, sink: createPullRequestEventSink({ client, store }) } } : {}),
         ...(codecAuth
           ? { codec: { codec, authToken: codecAuth.token, allowedOrigins: config.temporal.uiOrigins ?? defaultUiOrigins(temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`) } }
           : {}),
@@ -200,7 +228,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       });
       ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
       stops.push(() => app.close());
-      print(`Ingress:          ${ingressUrl} (POST /interactions${julesWebhookSecret ? ', POST /webhook/jules' : ''}, GET /healthz)`);
+      githubEmulator?.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: githubWebhookSecrets[0]! });
+      const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz'];
+      print(`Ingress:          ${ingressUrl} (${routes.join(', ')})`);
       if (config.discord.mode === 'gateway') {
         const gateway = createGatewayIngress({
           rest: ingressRest,

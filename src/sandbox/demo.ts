@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import { taskWorkflowId } from '../shared/ids';
+import { pullRequestFollowId, taskWorkflowId } from '../shared/ids';
+import { parsePullRequestUrl } from '../shared/pull-request';
 import type { TaskOutcome } from '../shared/task';
 import { startService, type RunningService } from '../service';
 import type { MessageHistoryEntry } from './discord-emulator';
@@ -110,6 +111,25 @@ async function playScenario(service: RunningService, print: (line: string) => vo
 
   print('… Jules is working (emulated) …');
   const outcome = (await client.workflow.getHandle(taskId).result()) as TaskOutcome;
+  const github = service.sandbox?.github;
+  const pull = outcome.prUrl ? parsePullRequestUrl(outcome.prUrl) : undefined;
+  if (github && pull) {
+    // The PR's life on GitHub (emulated): CI runs two checks, then a maintainer merges at the green head.
+    const repo = `${pull.owner}/${pull.repo}`;
+    const thread = card.id;
+    const prStatus = (pattern: RegExp) => waitFor(() => discord.channelMessages(thread).find((m) => pattern.test(m.content ?? '')), `the PR status saying ${pattern}`);
+    print(`… CI runs on PR #${pull.number} (emulated GitHub): build and test …`);
+    const sha = github.pullRequest({ repo, number: pull.number }).head.sha as string;
+    await prStatus(/runs no checks/);
+    const build = github.addCheckRun({ repo, sha, name: 'build' });
+    github.addCheckRun({ repo, sha, name: 'test', conclusion: 'success' });
+    await prStatus(/1 of 2 checks done/);
+    github.completeCheckRun({ repo, id: build, conclusion: 'success' });
+    await prStatus(/all 2 checks passed/);
+    print(`→ a maintainer merges PR #${pull.number} on GitHub, guarded by its green head`);
+    github.mergePullRequest({ repo, number: pull.number, sha, by: 'octocat' });
+    await client.workflow.getHandle(pullRequestFollowId(taskId)).result();
+  }
 
   print('');
   print(`Transcript of channel ${DEMO.channelId} and the task's thread (→ marks the thread):`);

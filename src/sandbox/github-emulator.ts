@@ -76,6 +76,8 @@ export interface GitHubEmulator {
   /** A new commit on `branch`; open pull requests from it get `synchronize`. Returns the new sha. */
   pushCommit(input: RepoName & { readonly branch: string }): string;
   closePullRequest(input: PullRef): void;
+  /** A maintainer merges on GitHub (as through the API: the sha guard, 405 and 409 apply). Returns the merge commit. */
+  mergePullRequest(input: PullRef & { readonly sha?: string; readonly method?: MergeMethod; readonly by?: string }): { sha: string };
   review(input: PullRef & { readonly user: string; readonly state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' }): void;
   /** Starts a check run (in progress), or records a finished one when `conclusion` is given. Returns its id. */
   addCheckRun(input: RepoName & { readonly sha: string; readonly name: string; readonly app?: string; readonly conclusion?: CheckConclusion }): number;
@@ -367,6 +369,8 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
     },
     pushCommit: (input) => world.pushToBranch(repoOf(input), input.branch, 'google-labs-jules[bot]'),
     closePullRequest: (input) => world.closePull(repoOf(input), pullOf(input), repoOf(input).owner),
+    mergePullRequest: (input) =>
+      world.merge(repoOf(input), pullOf(input), { ...(input.sha ? { sha: input.sha } : {}), method: input.method ?? 'squash', by: input.by ?? repoOf(input).owner }),
     review: (input) => world.review(repoOf(input), pullOf(input), input.user, input.state),
     addCheckRun: (input) =>
       world.addCheckRun(repoOf(input), { sha: input.sha, name: input.name, ...(input.app ? { app: input.app } : {}), ...(input.conclusion ? { conclusion: input.conclusion } : {}) }).id,
