@@ -37,7 +37,7 @@ describe('loading the configuration', () => {
     expect(config.discord).toMatchObject({ emulated: true, token: undefined, apiUrl: 'https://discord.com/api', mode: 'http' });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
     expect(config.logLevel).toBe('info');
-    expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000 });
+    expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000, prFollowDeadlineMs: 7 * 86_400_000, prReconcileMs: 10 * 60_000 });
     expect(config.jules.pollIntervalMs).toBe(12_000);
   });
 
@@ -71,10 +71,11 @@ describe('loading the configuration', () => {
   });
 
   it('parses durations such as CONFIRMATION_TIMEOUT=15m', () => {
-    const config = loadConfig({ CONFIRMATION_TIMEOUT: '15m', JULES_POLL_INTERVAL: '500ms', TASK_DEADLINE: '7d' });
+    const config = loadConfig({ CONFIRMATION_TIMEOUT: '15m', JULES_POLL_INTERVAL: '500ms', TASK_DEADLINE: '7d', PR_FOLLOW_DEADLINE: '2d', PR_RECONCILE_INTERVAL: '90s' });
     expect(config.timeouts.confirmationMs).toBe(15 * 60_000);
     expect(config.jules.pollIntervalMs).toBe(500);
     expect(config.timeouts.taskDeadlineMs).toBe(7 * 86_400_000);
+    expect(config.timeouts).toMatchObject({ prFollowDeadlineMs: 2 * 86_400_000, prReconcileMs: 90_000 });
   });
 
   it('refuses a duration without a unit, naming the variable', () => {
