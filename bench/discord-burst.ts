@@ -29,7 +29,8 @@ import { taskWorkflowId } from '../src/shared/ids';
 import type { TaskOutcome } from '../src/shared/task';
 import { openPayloadCodec } from '../src/service';
 import { createDataConverter } from '../src/temporal/data-converter';
-import { connectWorker, createTaskWorker } from '../src/temporal/worker';
+import { connectWorker } from '../src/temporal/connection';
+import { createTaskWorker } from '../src/temporal/worker';
 import { round, startBenchStack } from './embedded-stack';
 
 const { values } = parseArgs({
@@ -77,7 +78,7 @@ try {
   const discord = sandbox.discord;
   // More workers on the same task queue, as more processes would run: same store, Temporal and data converter.
   for (let i = 1; i < workerCount; i++) {
-    const connection = await connectWorker(service.temporal.address);
+    const connection = await connectWorker(service.temporal.connection);
     const rest = new REST({ api: discord.apiUrl }).setToken(discord.token);
     const worker = await createTaskWorker({
       connection,

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { API } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -26,12 +26,13 @@ import type { Store } from './store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { ensureSearchAttributes } from './temporal/search-attributes';
+import { connectClient, connectWorker, temporalConnectionOptions, type TemporalConnectionOptions } from './temporal/connection';
+import { registerSearchAttributes } from './temporal/search-attributes';
 import { createTemporalTaskControl } from './temporal/task-control';
 import { startTaskReconciler } from './temporal/task-reconciler';
 import { installTemporalLogger } from './temporal/runtime';
 import { resolveTemporalCli } from './temporal/toolchain';
-import { connectWorker, createTaskWorker } from './temporal/worker';
+import { createTaskWorker } from './temporal/worker';
 
 /**
  * The composition root: opens what the config points at (or starts the embedded defaults), and wires the
@@ -50,7 +51,14 @@ export interface ServiceParts {
 /** A running service. */
 export interface RunningService {
   readonly ingressUrl?: string;
-  readonly temporal: { readonly address: string; readonly namespace: string; readonly uiUrl?: string; readonly embedded: boolean };
+  readonly temporal: {
+    readonly address: string;
+    readonly namespace: string;
+    /** The options this process connects with (TLS and API key included), for more workers or clients beside it. */
+    readonly connection: TemporalConnectionOptions;
+    readonly uiUrl?: string;
+    readonly embedded: boolean;
+  };
   readonly store: Store;
   readonly secrets: SecretBox;
   /** Present when no Discord credentials were set: the local emulator and the key pair that signs for it. */
@@ -146,7 +154,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         discord: createRestMessenger(new API(rest)),
         log,
       });
-      const connection: NativeConnection = await connectWorker(temporal.address);
+      const connection: NativeConnection = await connectWorker(temporal.connection);
       const worker: Worker = await createTaskWorker({ connection, namespace: temporal.namespace, taskQueue: config.temporal.taskQueue, activities, dataConverter });
       const running = worker.run();
       stops.push(async () => {
@@ -155,7 +163,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         await connection.close();
       });
       // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
-      const reconcilerConnection = await Connection.connect({ address: temporal.address });
+      const reconcilerConnection = await connectClient(temporal.connection);
       const reconciler = startTaskReconciler({
         client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
         store,
@@ -171,7 +179,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     let client: Client | undefined;
     let ingressUrl: string | undefined;
     if (parts.ingress) {
-      const connection = await Connection.connect({ address: temporal.address });
+      const connection = await connectClient(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
       const tasks = createTemporalTaskControl({
@@ -224,7 +232,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
     return {
       ...(ingressUrl ? { ingressUrl } : {}),
-      temporal: { address: temporal.address, namespace: temporal.namespace, embedded: temporal.embedded, ...(temporal.uiUrl ? { uiUrl: temporal.uiUrl } : {}) },
+      temporal: {
+        address: temporal.address,
+        namespace: temporal.namespace,
+        connection: temporal.connection,
+        embedded: temporal.embedded,
+        ...(temporal.uiUrl ? { uiUrl: temporal.uiUrl } : {}),
+      },
       store,
       secrets,
       ...(sandbox ? { sandbox } : {}),
@@ -309,6 +323,8 @@ function browserHost(host: string): string {
 interface OpenTemporal {
   readonly address: string;
   readonly namespace: string;
+  /** How every Client and Worker of this process connects: the embedded server's address, or the config's with TLS and API key. */
+  readonly connection: TemporalConnectionOptions;
   readonly uiUrl?: string;
   readonly embedded: boolean;
   stop(): Promise<void>;
@@ -318,13 +334,17 @@ interface OpenTemporal {
 async function openTemporal(config: Config, log: Logger, print: (line: string) => void, codecEndpoint?: string): Promise<OpenTemporal> {
   const { namespace } = config.temporal;
   if (config.temporal.address) {
-    const connection = await Connection.connect({ address: config.temporal.address });
-    try {
-      await ensureSearchAttributes(connection, namespace);
-    } finally {
-      await connection.close();
+    const options = temporalConnectionOptions({ ...config.temporal, address: config.temporal.address });
+    // Only when asked: Temporal Cloud manages search attributes with tcld and refuses the OperatorService call.
+    if (config.temporal.registerSearchAttributes) {
+      const connection = await connectClient(options);
+      try {
+        await registerSearchAttributes(connection, namespace, log);
+      } finally {
+        await connection.close();
+      }
     }
-    return { address: config.temporal.address, namespace, embedded: false, stop: async () => undefined };
+    return { address: options.address, namespace, connection: options, embedded: false, stop: async () => undefined };
   }
   const cli = await resolveTemporalCli({
     ...(config.temporal.cliPath ? { explicitPath: config.temporal.cliPath } : {}),
@@ -344,5 +364,13 @@ async function openTemporal(config: Config, log: Logger, print: (line: string) =
   });
   print(`Temporal:         ${server.address} (embedded dev server, state in ${join(config.store.dataDir, 'temporal.db')})`);
   if (server.uiUrl) print(`Temporal Web UI:  ${server.uiUrl}`);
-  return { address: server.address, namespace: server.namespace, ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}), embedded: true, stop: () => server.stop() };
+  return {
+    address: server.address,
+    namespace: server.namespace,
+    // The dev server registered the search attributes at its start, and speaks plaintext.
+    connection: { address: server.address, namespace: server.namespace },
+    ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}),
+    embedded: true,
+    stop: () => server.stop(),
+  };
 }

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { API, type APIInteraction } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities';
@@ -26,6 +26,7 @@ import { openStore } from '../../src/store/open-store';
 import type { SqlExecutor } from '../../src/store/sql-executor';
 import type { Store } from '../../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
+import { connectClient, connectWorker, type TemporalConnectionOptions } from '../../src/temporal/connection';
 import { createDataConverter } from '../../src/temporal/data-converter';
 import { installTemporalLogger } from '../../src/temporal/runtime';
 import { createTemporalTaskControl } from '../../src/temporal/task-control';
@@ -165,9 +166,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   }
   if (options.personalKey) await store.setUserKey(GUILD.developer, secrets.encrypt(KEYS.personal));
 
+  const temporal: TemporalConnectionOptions = { address, namespace };
   let local: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
   if (options.worker !== false) {
-    const nativeConnection = await NativeConnection.connect({ address });
+    const nativeConnection = await connectWorker(temporal);
     const worker = await createTaskWorker({
       connection: nativeConnection,
       namespace,
@@ -180,7 +182,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     local = { worker, running: worker.run(), connection: nativeConnection };
   }
 
-  const connection = await Connection.connect({ address });
+  const connection = await connectClient(temporal);
   const client = new Client({ connection, namespace, dataConverter });
   const settings: TaskSettings = { confirmationTimeoutMs: 60_000, pollIntervalMs: 100, deadlineMs: 120_000, ...options.settings };
   const tasks = createTemporalTaskControl({ client, taskQueue, settings });
