@@ -1,22 +1,14 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { API } from '@discordjs/core/http-only';
-import { REST } from '@discordjs/rest';
 import { Client } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createActivities } from '../activities';
 import type { Config } from './config';
-import { createDiscordVerifier } from './crypto/discord-signature';
 import { loadOrCreateLocalKey } from './crypto/local-key';
 import { createSecretBox, type SecretBox } from './crypto/secret-box';
-import { createInteractionDispatcher } from './discord/dispatcher';
-import { createGatewayIngress } from './discord/gateway';
-import { createRestMessenger } from './discord/messenger';
 import { buildApp } from './http/app';
 import { codecEndpointForUi, defaultUiOrigins, loadOrCreateCodecAuthToken } from './http/codec.route';
-import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import { startDiscordEmulator, type DiscordEmulator } from './sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-gateway';
 import { createInteractionSigner, type InteractionSigner } from './sandbox/interaction-signer';
@@ -28,15 +20,15 @@ import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectClient, connectWorker, temporalConnectionOptions, type TemporalConnectionOptions } from './temporal/connection';
 import { registerSearchAttributes } from './temporal/search-attributes';
-import { createTemporalTaskControl } from './temporal/task-control';
 import { startTaskReconciler } from './temporal/task-reconciler';
 import { installTemporalLogger } from './temporal/runtime';
 import { resolveTemporalCli } from './temporal/toolchain';
 import { createTaskWorker } from './temporal/worker';
+import { wireIngress, wireWorker } from './wiring';
 
 /**
- * The composition root: opens what the config points at (or starts the embedded defaults), and wires the
- * worker and the ingress. Nothing else constructs adapters.
+ * The process's composition root: opens what the config points at (or starts the embedded defaults) and hands
+ * the opened ports to `wireWorker` / `wireIngress` (src/wiring.ts), which the test stack calls too.
  */
 
 /** How often a worker process looks for tasks whose workflow Temporal closed from outside. */
@@ -146,16 +138,20 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     }
 
     if (parts.worker) {
-      const rest = new REST({ api: discordApiUrl }).setToken(discordToken ?? '');
-      const activities = createActivities({
-        store,
-        secrets,
-        julesClientFor: createHttpJulesClientFactory(julesApiUrl!),
-        discord: createRestMessenger(new API(rest)),
-        log,
-      });
-      const connection: NativeConnection = await connectWorker(temporal.connection);
-      const worker: Worker = await createTaskWorker({ connection, namespace: temporal.namespace, taskQueue: config.temporal.taskQueue, activities, dataConverter });
+      const connection = await connectWorker(temporal.connection);
+      const worker: Worker = await createTaskWorker(
+        wireWorker({
+          connection,
+          namespace: temporal.namespace,
+          taskQueue: config.temporal.taskQueue,
+          store,
+          secrets,
+          dataConverter,
+          discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
+          julesApiUrl: julesApiUrl!,
+          log,
+        }),
+      );
       const running = worker.run();
       stops.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -182,7 +178,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       const connection = await connectClient(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
-      const tasks = createTemporalTaskControl({
+      const julesWebhookSecret = config.secrets.julesWebhookSecret;
+      const ingress = wireIngress({
         client,
         taskQueue: config.temporal.taskQueue,
         settings: {
@@ -190,35 +187,22 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           pollIntervalMs: config.jules.pollIntervalMs,
           deadlineMs: config.timeouts.taskDeadlineMs,
         },
-      });
-      const julesWebhookSecret = config.secrets.julesWebhookSecret;
-      // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
-      const ingressRest = new REST({ api: discordApiUrl }).setToken(discordToken ?? '');
-      // One dispatcher for both ways Discord delivers interactions: POST /interactions and the gateway.
-      const dispatch = createInteractionDispatcher({ tasks, log, store, lateAnswers: new API(ingressRest).interactions });
-      const app: FastifyInstance = buildApp({
-        verifyDiscordSignature: createDiscordVerifier(publicKey!),
-        dispatch,
-        // Without a secret nobody could sign a push, so the route is not there at all (404).
-        ...(julesWebhookSecret ? { julesWebhook: { secret: julesWebhookSecret, deliveries: store.deliveries, store, tasks } } : {}),
+        store,
+        discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
+        discordPublicKey: publicKey!,
+        log,
+        ...(julesWebhookSecret ? { julesWebhookSecret } : {}),
         ...(codecAuth
           ? { codec: { codec, authToken: codecAuth.token, allowedOrigins: config.temporal.uiOrigins ?? defaultUiOrigins(temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`) } }
           : {}),
-        logger: log,
+        ...(config.discord.mode === 'gateway' ? { gateway: { forwardThreadMessages: config.discord.forwardThreadMessages } } : {}),
       });
+      const app: FastifyInstance = buildApp(ingress.appDeps);
       ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
       stops.push(() => app.close());
       print(`Ingress:          ${ingressUrl} (POST /interactions${julesWebhookSecret ? ', POST /webhook/jules' : ''}, GET /healthz)`);
-      if (config.discord.mode === 'gateway') {
-        const gateway = createGatewayIngress({
-          rest: ingressRest,
-          token: discordToken ?? '',
-          dispatch,
-          tasks,
-          store,
-          log,
-          forwardThreadMessages: config.discord.forwardThreadMessages,
-        });
+      const { gateway } = ingress;
+      if (gateway) {
         stops.push(() => gateway.stop());
         await gateway.start();
         print(`Gateway:          connected (interactions${config.discord.forwardThreadMessages ? ' and thread messages' : ''} over the gateway)`);
