@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/crypto/secret-box';
 import type { GatewayIngress } from '../../src/discord/gateway';
 import { buildApp } from '../../src/http/app';
+import type { GitHubWebhookDeps } from '../../src/http/github-webhook.route';
 import { createLogger } from '../../src/logger';
 import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
@@ -120,6 +121,8 @@ export interface TestStackOptions {
   readonly mode?: 'http' | 'gateway';
   /** Registers `POST /webhook/jules` with this secret (`JULES_WEBHOOK_SECRET`), as `main` does when it is set. */
   readonly julesWebhookSecret?: string;
+  /** Registers `POST /webhook/github` with these deps (secrets, delivery log, sink), as `GITHUB_WEBHOOK_SECRET` will. */
+  readonly githubWebhook?: GitHubWebhookDeps;
   /** Run a worker in this process (default true); false when the test runs its workers elsewhere (child processes). */
   readonly worker?: boolean;
   /**
@@ -196,6 +199,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     log,
     answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
     ...(options.julesWebhookSecret ? { julesWebhookSecret: options.julesWebhookSecret } : {}),
+    ...(options.githubWebhook ? { githubWebhook: options.githubWebhook } : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
     ...(options.mode === 'gateway' ? { gateway: {} } : {}),
   });
