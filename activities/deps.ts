@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { DiscordMessenger } from '../src/discord/messenger';
+import type { GitHubClient } from '../src/github/github-client';
 import type { JulesClientFactory } from '../src/jules/jules-client';
 import type { Store } from '../src/store/store';
 
@@ -11,5 +12,7 @@ export interface ActivityDeps {
   readonly secrets: SecretBox;
   readonly julesClientFor: JulesClientFactory;
   readonly discord: DiscordMessenger;
+  /** GitHub, when credentials (or the emulator) are configured: pull requests are then followed to merge. */
+  readonly github?: GitHubClient;
   readonly log: Logger;
 }

@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createDiscordActivities } from './discord.activities';
+import { createGitHubActivities } from './github.activities';
 import { createJulesActivities } from './jules.activities';
 import { createSlotActivities } from './slot.activities';
 import { createStoreActivities } from './store.activities';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiscordActivities(deps),
     ...createWatchActivities(deps),
     ...createSlotActivities(deps),
+    ...createGitHubActivities(deps),
   };
 }
 

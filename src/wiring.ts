@@ -14,6 +14,7 @@ import { createRestMessenger } from './discord/messenger';
 import type { AppDeps } from './http/app';
 import type { CodecRouteOptions } from './http/codec.route';
 import type { GitHubWebhookDeps } from './http/github-webhook.route';
+import type { GitHubClient } from './github/github-client';
 import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import type { DeliveryLog } from './store/delivery-log';
 import type { Store } from './store/store';
@@ -49,6 +50,8 @@ export interface WorkerPorts {
   readonly discord: DiscordRestPort;
   /** Base URL of the Jules API, or of its emulator. */
   readonly julesApiUrl: string;
+  /** GitHub (real or the emulator), when configured: completed tasks then follow their pull requests. */
+  readonly github?: GitHubClient;
   readonly log: Logger;
   /** A pre-built bundle (tests bundle once per file); absent: the worker bundles `workflows/` itself. */
   readonly workflowBundle?: WorkflowBundleWithSourceMap;
@@ -63,6 +66,7 @@ export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
     secrets,
     julesClientFor: createHttpJulesClientFactory(ports.julesApiUrl),
     discord: createRestMessenger(new API(discordRest(ports.discord))),
+    ...(ports.github ? { github: ports.github } : {}),
     log,
   });
   return {

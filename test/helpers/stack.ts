@@ -7,10 +7,11 @@ import { inject } from 'vitest';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/crypto/secret-box';
 import type { GatewayIngress } from '../../src/discord/gateway';
 import { buildApp } from '../../src/http/app';
-import type { GitHubWebhookDeps } from '../../src/http/github-webhook.route';
+import { createOctokitGitHubClient } from '../../src/github/octokit-github-client';
 import { createLogger } from '../../src/logger';
 import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
+import { startGitHubEmulator, type GitHubEmulator } from '../../src/sandbox/github-emulator';
 import { rememberDeferral, settledAnswerText } from '../../src/sandbox/http-delivery';
 import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
@@ -23,8 +24,10 @@ import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } fro
 import { connectClient, connectWorker, type TemporalConnectionOptions } from '../../src/temporal/connection';
 import { createDataConverter } from '../../src/temporal/data-converter';
 import { installTemporalLogger } from '../../src/temporal/runtime';
+import { createPullRequestEventSink } from '../../src/temporal/pull-request-events';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
 import { wireIngress, wireWorker } from '../../src/wiring';
+import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
 
 /** Ids of the test guild: developers ask, leads confirm, outsiders do neither. */
@@ -71,6 +74,8 @@ export interface TestStack {
   readonly taskQueue: string;
   /** Every log line the worker and ingress wrote. */
   readonly logs: string[];
+  /** With `github: true`: the GitHub emulator, where Jules' sessions open their PRs and whose webhooks reach the stack. */
+  readonly github?: GitHubEmulator;
   /** Gateway mode only: the emulated gateway, and the bot's real `@discordjs/ws` connection to it. */
   readonly gateway?: GatewayEmulator;
   readonly ingress?: GatewayIngress;
@@ -121,8 +126,6 @@ export interface TestStackOptions {
   readonly mode?: 'http' | 'gateway';
   /** Registers `POST /webhook/jules` with this secret (`JULES_WEBHOOK_SECRET`), as `main` does when it is set. */
   readonly julesWebhookSecret?: string;
-  /** Registers `POST /webhook/github` with these deps (secrets, delivery log, sink), as `GITHUB_WEBHOOK_SECRET` will. */
-  readonly githubWebhook?: GitHubWebhookDeps;
   /** Run a worker in this process (default true); false when the test runs its workers elsewhere (child processes). */
   readonly worker?: boolean;
   /**
@@ -134,7 +137,18 @@ export interface TestStackOptions {
   readonly databaseUrl?: string;
   /** `SECRETS_ENCRYPTION_KEY` (default a new one): workers in other processes need it to read stored keys and payloads. */
   readonly secretsKey?: string;
+  /**
+   * GitHub end to end: a GitHub emulator where Jules' sessions open their pull requests, a GitHub client for the
+   * worker, `POST /webhook/github` listening on loopback for the emulator's signed deliveries, and completed
+   * tasks following their PRs.
+   */
+  readonly github?: boolean;
+  /** The PR follow-through's pace (default: a reconcile look every minute, a ten-minute deadline). */
+  readonly pullRequests?: Partial<PullRequestFollowSettings>;
 }
+
+/** The GitHub emulator's token and webhook secret in a test stack. */
+export const GITHUB = { token: 'test-github-token-0123456789', webhookSecret: 'test-github-webhook-secret' } as const;
 
 /** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -152,7 +166,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const codec = createEncryptionCodec(createPayloadKeyring({ secretsKey }));
   const dataConverter = createDataConverter(codec);
   const discord = await startDiscordEmulator(options.discord);
-  const jules = await startJulesEmulator({ keys: [KEYS.personal, KEYS.guild], timeScale: 0.2, ...options.jules });
+  const github = options.github ? await startGitHubEmulator({ tokens: { [GITHUB.token]: {} } }) : undefined;
+  const jules = await startJulesEmulator({
+    keys: [KEYS.personal, KEYS.guild],
+    timeScale: 0.2,
+    ...(github ? { openPullRequest: (pr) => ({ url: github.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }) } : {}),
+    ...options.jules,
+  });
+  const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
   const signer = createInteractionSigner();
   // One retry, so a REST fault a test injects shows at once.
   const discordPort = { apiUrl: discord.apiUrl, token: discord.token, retries: 1 };
@@ -178,6 +199,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         dataConverter,
         discord: discordPort,
         julesApiUrl: jules.url,
+        ...(githubClient ? { github: githubClient } : {}),
         log,
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: '1s',
@@ -188,7 +210,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   const connection = await connectClient(temporal);
   const client = new Client({ connection, namespace, dataConverter });
-  const settings: TaskSettings = { confirmationTimeoutMs: 60_000, pollIntervalMs: 100, deadlineMs: 120_000, ...options.settings };
+  const settings: TaskSettings = {
+    confirmationTimeoutMs: 60_000,
+    pollIntervalMs: 100,
+    deadlineMs: 120_000,
+    ...(github ? { pullRequests: { reconcileEveryMs: 60_000, deadlineMs: 600_000, ...options.pullRequests } } : {}),
+    ...options.settings,
+  };
   const wired = wireIngress({
     client,
     taskQueue,
@@ -199,12 +227,17 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     log,
     answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
     ...(options.julesWebhookSecret ? { julesWebhookSecret: options.julesWebhookSecret } : {}),
-    ...(options.githubWebhook ? { githubWebhook: options.githubWebhook } : {}),
+    ...(github ? { githubWebhook: { secrets: [GITHUB.webhookSecret], deliveries: store.deliveries, sink: createPullRequestEventSink({ client, store }) } } : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
     ...(options.mode === 'gateway' ? { gateway: {} } : {}),
   });
   const app = buildApp(wired.appDeps);
   await app.ready();
+  if (github) {
+    // GitHub delivers over HTTP: the ingress listens on loopback for the emulator's signed deliveries.
+    const ingressUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    github.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: GITHUB.webhookSecret });
+  }
 
   let gateway: GatewayEmulator | undefined;
   const ingress = wired.gateway;
@@ -239,6 +272,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     taskQueue,
     logs,
     ...(gateway && ingress ? { gateway, ingress } : {}),
+    ...(github ? { github } : {}),
     send,
     async ask(user, commandOptions) {
       const command = buildSlashCommand({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, name: 'jules', options: commandOptions });
@@ -266,6 +300,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await connection.close();
       await discord.close();
       await jules.close();
+      await github?.close();
       await store.close();
     },
   };
