@@ -15,11 +15,7 @@
  * duplicate post, no request that failed for good).
  */
 import { parseArgs } from 'node:util';
-import { API, InteractionResponseType, MessageFlags } from '@discordjs/core/http-only';
-import { REST } from '@discordjs/rest';
-import { createActivities } from '../activities';
-import { createRestMessenger } from '../src/discord/messenger';
-import { createHttpJulesClientFactory } from '../src/jules/http-jules-client';
+import { InteractionResponseType, MessageFlags } from '@discordjs/core/http-only';
 import { statusLabel } from '../src/discord/task-card';
 import type { RecordedRequest } from '../src/sandbox/discord-emulator';
 import { deliverInteraction, settledAnswerText } from '../src/sandbox/http-delivery';
@@ -29,7 +25,9 @@ import { taskWorkflowId } from '../src/shared/ids';
 import type { TaskOutcome } from '../src/shared/task';
 import { openPayloadCodec } from '../src/service';
 import { createDataConverter } from '../src/temporal/data-converter';
-import { connectWorker, createTaskWorker } from '../src/temporal/worker';
+import { connectWorker } from '../src/temporal/connection';
+import { createTaskWorker } from '../src/temporal/worker';
+import { wireWorker } from '../src/wiring';
 import { round, startBenchStack } from './embedded-stack';
 
 const { values } = parseArgs({
@@ -77,15 +75,20 @@ try {
   const discord = sandbox.discord;
   // More workers on the same task queue, as more processes would run: same store, Temporal and data converter.
   for (let i = 1; i < workerCount; i++) {
-    const connection = await connectWorker(service.temporal.address);
-    const rest = new REST({ api: discord.apiUrl }).setToken(discord.token);
-    const worker = await createTaskWorker({
-      connection,
-      namespace: service.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(sandbox.jules.url), discord: createRestMessenger(new API(rest)), log }),
-      dataConverter: createDataConverter(openPayloadCodec(config)),
-    });
+    const connection = await connectWorker(service.temporal.connection);
+    const worker = await createTaskWorker(
+      wireWorker({
+        connection,
+        namespace: service.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        store,
+        secrets,
+        dataConverter: createDataConverter(openPayloadCodec(config)),
+        discord: { apiUrl: discord.apiUrl, token: discord.token },
+        julesApiUrl: sandbox.jules.url,
+        log,
+      }),
+    );
     const running = worker.run();
     extraWorkers.push({
       async stop() {

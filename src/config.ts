@@ -87,6 +87,14 @@ const envSchema = z
     TEMPORAL_TEST_SERVER_PATH: optionalString,
     TEMPORAL_UI_PORT: port(8233),
     TEMPORAL_PORT: port(7233),
+    // Connecting to a server we did not start (Temporal Cloud, a TLS cluster); see src/temporal/connection.ts.
+    TEMPORAL_API_KEY: optionalString,
+    TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false'], { error: 'must be true or false' }).optional()),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: optionalString,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalString,
+    TEMPORAL_TLS_SERVER_NAME: optionalString,
+    TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
 
     DATABASE_URL: optionalString.pipe(z.string().url('must be a postgres:// connection string').optional()),
     SUPABASE_URL: optionalString.pipe(z.string().url().optional()),
@@ -138,6 +146,7 @@ const envSchema = z
     PR_RECONCILE_INTERVAL: duration('10m'),
   })
   .superRefine((env, ctx) => {
+    checkTemporalConnection(env, ctx);
     if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
       ctx.addIssue({ code: 'custom', path: ['SUPABASE_SERVICE_ROLE_KEY'], message: 'is required with SUPABASE_URL' });
     }
@@ -175,6 +184,34 @@ const envSchema = z
     }
   });
 
+/** TLS and API-key settings only make sense for a server we connect to, and they must add up to one TLS setup. */
+type TemporalConnectionEnv = Partial<
+  Record<'TEMPORAL_ADDRESS' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS' | 'TEMPORAL_TLS_CLIENT_CERT_PATH' | 'TEMPORAL_TLS_CLIENT_KEY_PATH' | 'TEMPORAL_TLS_SERVER_CA_CERT_PATH' | 'TEMPORAL_TLS_SERVER_NAME', string>
+>;
+
+function checkTemporalConnection(env: TemporalConnectionEnv, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  const tlsNames = ['TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_SERVER_NAME'] as const;
+  if (!env.TEMPORAL_ADDRESS) {
+    for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_TLS', ...tlsNames] as const) {
+      if (env[name]) issue(name, 'needs TEMPORAL_ADDRESS: the embedded dev server speaks plaintext without an API key');
+    }
+    return;
+  }
+  if (env.TEMPORAL_TLS_CLIENT_CERT_PATH && !env.TEMPORAL_TLS_CLIENT_KEY_PATH) {
+    issue('TEMPORAL_TLS_CLIENT_KEY_PATH', 'is required with TEMPORAL_TLS_CLIENT_CERT_PATH: mTLS needs the certificate and its private key');
+  }
+  if (env.TEMPORAL_TLS_CLIENT_KEY_PATH && !env.TEMPORAL_TLS_CLIENT_CERT_PATH) {
+    issue('TEMPORAL_TLS_CLIENT_CERT_PATH', 'is required with TEMPORAL_TLS_CLIENT_KEY_PATH: mTLS needs the certificate and its private key');
+  }
+  if (env.TEMPORAL_TLS === 'false') {
+    // Temporal Cloud refuses an API key over plaintext, and the certificate settings mean nothing without TLS.
+    for (const name of ['TEMPORAL_API_KEY', ...tlsNames] as const) {
+      if (env[name]) issue(name, 'needs TLS, but TEMPORAL_TLS is false (unset it: this setting switches TLS on)');
+    }
+  }
+}
+
 /** The validated, frozen configuration. */
 export interface Config {
   readonly temporal: {
@@ -190,6 +227,23 @@ export interface Config {
     readonly uiPort: number;
     /** Browser origins of the Web UI allowed to call `/codec`; undefined: the embedded UI's loopback origins. */
     readonly uiOrigins?: readonly string[];
+    /** TEMPORAL_API_KEY, sent as a bearer token (Temporal Cloud API keys); implies TLS. */
+    readonly apiKey?: string;
+    /**
+     * Present: connect to TEMPORAL_ADDRESS over TLS (TEMPORAL_TLS=true, an API key or any TLS setting switches it
+     * on); the paths are read at connect time. Undefined: plaintext, as the embedded and compose servers speak.
+     */
+    readonly tls?: {
+      readonly clientCertPath?: string;
+      readonly clientKeyPath?: string;
+      readonly serverCaCertPath?: string;
+      readonly serverName?: string;
+    };
+    /**
+     * TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: register missing search attributes on TEMPORAL_ADDRESS at start.
+     * Off by default: Temporal Cloud manages them with tcld, and the embedded server gets them at its start.
+     */
+    readonly registerSearchAttributes: boolean;
   };
   readonly store: {
     readonly databaseUrl?: string;
@@ -285,6 +339,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       ...(e.TEMPORAL_UI_ORIGIN ? { uiOrigins: e.TEMPORAL_UI_ORIGIN } : {}),
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+      ...(temporalTlsOn(e) ? { tls: temporalTls(e) } : {}),
+      registerSearchAttributes: e.TEMPORAL_REGISTER_SEARCH_ATTRIBUTES === 'true',
     },
     store: {
       databaseUrl: e.DATABASE_URL,
@@ -324,6 +381,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL },
   };
   return deepFreeze(config);
+}
+
+/** TLS is on when asked for, or implied by an API key or any TLS setting (Temporal Cloud takes nothing else). */
+function temporalTlsOn(e: z.output<typeof envSchema>): boolean {
+  if (e.TEMPORAL_TLS !== undefined) return e.TEMPORAL_TLS === 'true';
+  return Boolean(e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CLIENT_CERT_PATH || e.TEMPORAL_TLS_SERVER_CA_CERT_PATH || e.TEMPORAL_TLS_SERVER_NAME);
+}
+
+function temporalTls(e: z.output<typeof envSchema>): NonNullable<Config['temporal']['tls']> {
+  return {
+    ...(e.TEMPORAL_TLS_CLIENT_CERT_PATH ? { clientCertPath: resolve(e.TEMPORAL_TLS_CLIENT_CERT_PATH) } : {}),
+    ...(e.TEMPORAL_TLS_CLIENT_KEY_PATH ? { clientKeyPath: resolve(e.TEMPORAL_TLS_CLIENT_KEY_PATH) } : {}),
+    ...(e.TEMPORAL_TLS_SERVER_CA_CERT_PATH ? { serverCaCertPath: resolve(e.TEMPORAL_TLS_SERVER_CA_CERT_PATH) } : {}),
+    ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+  };
 }
 
 /** Parses `500ms`, `30s`, `15m`, `24h`, `7d` into milliseconds. */

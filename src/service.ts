@@ -1,24 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { API } from '@discordjs/core/http-only';
-import { REST } from '@discordjs/rest';
-import { Client, Connection } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createActivities } from '../activities';
 import type { Config } from './config';
-import { createDiscordVerifier } from './crypto/discord-signature';
 import { loadOrCreateLocalKey } from './crypto/local-key';
 import { createSecretBox, type SecretBox } from './crypto/secret-box';
-import { createInteractionDispatcher } from './discord/dispatcher';
-import { createGatewayIngress } from './discord/gateway';
-import { createRestMessenger } from './discord/messenger';
 import { buildApp } from './http/app';
 import { codecEndpointForUi, defaultUiOrigins, loadOrCreateCodecAuthToken } from './http/codec.route';
 import { createOctokitGitHubClient, gitHubClientOptionsOf } from './github/octokit-github-client';
-import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import { startDiscordEmulator, type DiscordEmulator } from './sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-gateway';
 import { startGitHubEmulator, type GitHubEmulator } from './sandbox/github-emulator';
@@ -29,17 +21,18 @@ import type { Store } from './store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { ensureSearchAttributes } from './temporal/search-attributes';
+import { connectClient, connectWorker, temporalConnectionOptions, type TemporalConnectionOptions } from './temporal/connection';
 import { createPullRequestEventSink } from './temporal/pull-request-events';
-import { createTemporalTaskControl } from './temporal/task-control';
+import { registerSearchAttributes } from './temporal/search-attributes';
 import { startTaskReconciler } from './temporal/task-reconciler';
 import { installTemporalLogger } from './temporal/runtime';
 import { resolveTemporalCli } from './temporal/toolchain';
-import { connectWorker, createTaskWorker } from './temporal/worker';
+import { createTaskWorker } from './temporal/worker';
+import { wireIngress, wireWorker } from './wiring';
 
 /**
- * The composition root: opens what the config points at (or starts the embedded defaults), and wires the
- * worker and the ingress. Nothing else constructs adapters.
+ * The process's composition root: opens what the config points at (or starts the embedded defaults) and hands
+ * the opened ports to `wireWorker` / `wireIngress` (src/wiring.ts), which the test stack calls too.
  */
 
 /** How often a worker process looks for tasks whose workflow Temporal closed from outside. */
@@ -54,7 +47,14 @@ export interface ServiceParts {
 /** A running service. */
 export interface RunningService {
   readonly ingressUrl?: string;
-  readonly temporal: { readonly address: string; readonly namespace: string; readonly uiUrl?: string; readonly embedded: boolean };
+  readonly temporal: {
+    readonly address: string;
+    readonly namespace: string;
+    /** The options this process connects with (TLS and API key included), for more workers or clients beside it. */
+    readonly connection: TemporalConnectionOptions;
+    readonly uiUrl?: string;
+    readonly embedded: boolean;
+  };
   readonly store: Store;
   readonly secrets: SecretBox;
   /** Present when no Discord credentials were set: the local emulator and the key pair that signs for it. */
@@ -162,17 +162,21 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     }
 
     if (parts.worker) {
-      const rest = new REST({ api: discordApiUrl }).setToken(discordToken ?? '');
-      const activities = createActivities({
-        store,
-        secrets,
-        julesClientFor: createHttpJulesClientFactory(julesApiUrl!),
-        discord: createRestMessenger(new API(rest)),
-        ...(github ? { github } : {}),
-        log,
-      });
-      const connection: NativeConnection = await connectWorker(temporal.address);
-      const worker: Worker = await createTaskWorker({ connection, namespace: temporal.namespace, taskQueue: config.temporal.taskQueue, activities, dataConverter });
+      const connection = await connectWorker(temporal.connection);
+      const worker: Worker = await createTaskWorker(
+        wireWorker({
+          connection,
+          namespace: temporal.namespace,
+          taskQueue: config.temporal.taskQueue,
+          store,
+          secrets,
+          dataConverter,
+          discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
+          julesApiUrl: julesApiUrl!,
+          ...(github ? { github } : {}),
+          log,
+        }),
+      );
       const running = worker.run();
       stops.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -180,7 +184,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         await connection.close();
       });
       // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
-      const reconcilerConnection = await Connection.connect({ address: temporal.address });
+      const reconcilerConnection = await connectClient(temporal.connection);
       const reconciler = startTaskReconciler({
         client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
         store,
@@ -196,10 +200,11 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     let client: Client | undefined;
     let ingressUrl: string | undefined;
     if (parts.ingress) {
-      const connection = await Connection.connect({ address: temporal.address });
+      const connection = await connectClient(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
-      const tasks = createTemporalTaskControl({
+      const julesWebhookSecret = config.secrets.julesWebhookSecret;
+      const ingress = wireIngress({
         client,
         taskQueue: config.temporal.taskQueue,
         settings: {
@@ -209,38 +214,25 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           // With GitHub, a completed task's pull request is followed through its checks to merge.
           ...(github ? { pullRequests: { reconcileEveryMs: config.timeouts.prReconcileMs, deadlineMs: config.timeouts.prFollowDeadlineMs } } : {}),
         },
-      });
-      const julesWebhookSecret = config.secrets.julesWebhookSecret;
-      // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
-      const ingressRest = new REST({ api: discordApiUrl }).setToken(discordToken ?? '');
-      // One dispatcher for both ways Discord delivers interactions: POST /interactions and the gateway.
-      const dispatch = createInteractionDispatcher({ tasks, log, store, lateAnswers: new API(ingressRest).interactions });
-      const app: FastifyInstance = buildApp({
-        verifyDiscordSignature: createDiscordVerifier(publicKey!),
-        dispatch,
-        // Without a secret nobody could sign a push, so the route is not there at all (404).
-        ...(julesWebhookSecret ? { julesWebhook: { secret: julesWebhookSecret, deliveries: store.deliveries, store, tasks } } : {}),
+        store,
+        discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
+        discordPublicKey: publicKey!,
+        log,
+        ...(julesWebhookSecret ? { julesWebhookSecret } : {}),
         ...(githubWebhookSecrets.length ? { githubWebhook: { secrets: githubWebhookSecrets, deliveries: store.deliveries, sink: createPullRequestEventSink({ client, store }) } } : {}),
         ...(codecAuth
           ? { codec: { codec, authToken: codecAuth.token, allowedOrigins: config.temporal.uiOrigins ?? defaultUiOrigins(temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`) } }
           : {}),
-        logger: log,
+        ...(config.discord.mode === 'gateway' ? { gateway: { forwardThreadMessages: config.discord.forwardThreadMessages } } : {}),
       });
+      const app: FastifyInstance = buildApp(ingress.appDeps);
       ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
       stops.push(() => app.close());
       githubEmulator?.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: githubWebhookSecrets[0]! });
       const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz'];
       print(`Ingress:          ${ingressUrl} (${routes.join(', ')})`);
-      if (config.discord.mode === 'gateway') {
-        const gateway = createGatewayIngress({
-          rest: ingressRest,
-          token: discordToken ?? '',
-          dispatch,
-          tasks,
-          store,
-          log,
-          forwardThreadMessages: config.discord.forwardThreadMessages,
-        });
+      const { gateway } = ingress;
+      if (gateway) {
         stops.push(() => gateway.stop());
         await gateway.start();
         print(`Gateway:          connected (interactions${config.discord.forwardThreadMessages ? ' and thread messages' : ''} over the gateway)`);
@@ -254,7 +246,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
     return {
       ...(ingressUrl ? { ingressUrl } : {}),
-      temporal: { address: temporal.address, namespace: temporal.namespace, embedded: temporal.embedded, ...(temporal.uiUrl ? { uiUrl: temporal.uiUrl } : {}) },
+      temporal: {
+        address: temporal.address,
+        namespace: temporal.namespace,
+        connection: temporal.connection,
+        embedded: temporal.embedded,
+        ...(temporal.uiUrl ? { uiUrl: temporal.uiUrl } : {}),
+      },
       store,
       secrets,
       ...(sandbox ? { sandbox } : {}),
@@ -339,6 +337,8 @@ function browserHost(host: string): string {
 interface OpenTemporal {
   readonly address: string;
   readonly namespace: string;
+  /** How every Client and Worker of this process connects: the embedded server's address, or the config's with TLS and API key. */
+  readonly connection: TemporalConnectionOptions;
   readonly uiUrl?: string;
   readonly embedded: boolean;
   stop(): Promise<void>;
@@ -348,13 +348,17 @@ interface OpenTemporal {
 async function openTemporal(config: Config, log: Logger, print: (line: string) => void, codecEndpoint?: string): Promise<OpenTemporal> {
   const { namespace } = config.temporal;
   if (config.temporal.address) {
-    const connection = await Connection.connect({ address: config.temporal.address });
-    try {
-      await ensureSearchAttributes(connection, namespace);
-    } finally {
-      await connection.close();
+    const options = temporalConnectionOptions({ ...config.temporal, address: config.temporal.address });
+    // Only when asked: Temporal Cloud manages search attributes with tcld and refuses the OperatorService call.
+    if (config.temporal.registerSearchAttributes) {
+      const connection = await connectClient(options);
+      try {
+        await registerSearchAttributes(connection, namespace, log);
+      } finally {
+        await connection.close();
+      }
     }
-    return { address: config.temporal.address, namespace, embedded: false, stop: async () => undefined };
+    return { address: options.address, namespace, connection: options, embedded: false, stop: async () => undefined };
   }
   const cli = await resolveTemporalCli({
     ...(config.temporal.cliPath ? { explicitPath: config.temporal.cliPath } : {}),
@@ -374,5 +378,13 @@ async function openTemporal(config: Config, log: Logger, print: (line: string) =
   });
   print(`Temporal:         ${server.address} (embedded dev server, state in ${join(config.store.dataDir, 'temporal.db')})`);
   if (server.uiUrl) print(`Temporal Web UI:  ${server.uiUrl}`);
-  return { address: server.address, namespace: server.namespace, ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}), embedded: true, stop: () => server.stop() };
+  return {
+    address: server.address,
+    namespace: server.namespace,
+    // The dev server registered the search attributes at its start, and speaks plaintext.
+    connection: { address: server.address, namespace: server.namespace },
+    ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}),
+    embedded: true,
+    stop: () => server.stop(),
+  };
 }

@@ -29,6 +29,61 @@ function allObjectsIn(value: unknown): object[] {
   return [value, ...Object.values(value).flatMap(allObjectsIn)];
 }
 
+describe('configuring the connection to Temporal', () => {
+  const cloud = { TEMPORAL_ADDRESS: 'jules.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'jules.a1b2c' };
+
+  it('connects in plaintext and registers no search attributes unless told', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233' });
+    expect(config.temporal.tls).toBeUndefined();
+    expect(config.temporal.apiKey).toBeUndefined();
+    expect(config.temporal.registerSearchAttributes).toBe(false);
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: 'true' }).temporal.registerSearchAttributes).toBe(true);
+  });
+
+  it('switches TLS on for an API key, as Temporal Cloud requires', () => {
+    const config = loadConfig({ ...cloud, TEMPORAL_API_KEY: 'cloud-api-key' });
+    expect(config.temporal).toMatchObject({ address: cloud.TEMPORAL_ADDRESS, namespace: cloud.TEMPORAL_NAMESPACE, apiKey: 'cloud-api-key', tls: {} });
+  });
+
+  it('takes a client certificate and key for mTLS, with paths resolved', () => {
+    const config = loadConfig({ ...cloud, TEMPORAL_TLS_CLIENT_CERT_PATH: 'certs/client.pem', TEMPORAL_TLS_CLIENT_KEY_PATH: 'certs/client.key' });
+    expect(config.temporal.tls).toEqual({ clientCertPath: resolve('certs/client.pem'), clientKeyPath: resolve('certs/client.key') });
+  });
+
+  it('turns TLS on with TEMPORAL_TLS=true, a server CA or a server name alone', () => {
+    const address = { TEMPORAL_ADDRESS: 'temporal.internal:7233' };
+    expect(loadConfig({ ...address, TEMPORAL_TLS: 'true' }).temporal.tls).toEqual({});
+    expect(loadConfig({ ...address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/ca.pem' }).temporal.tls).toEqual({ serverCaCertPath: '/etc/ca.pem' });
+    expect(loadConfig({ ...address, TEMPORAL_TLS_SERVER_NAME: 'temporal.example' }).temporal.tls).toEqual({ serverName: 'temporal.example' });
+  });
+
+  it('refuses a client certificate without its key, and a key without its certificate', () => {
+    expect(problemsOf({ ...cloud, TEMPORAL_TLS_CLIENT_CERT_PATH: 'client.pem' })).toEqual([
+      'TEMPORAL_TLS_CLIENT_KEY_PATH is required with TEMPORAL_TLS_CLIENT_CERT_PATH: mTLS needs the certificate and its private key',
+    ]);
+    expect(problemsOf({ ...cloud, TEMPORAL_TLS_CLIENT_KEY_PATH: 'client.key' })).toEqual([
+      'TEMPORAL_TLS_CLIENT_CERT_PATH is required with TEMPORAL_TLS_CLIENT_KEY_PATH: mTLS needs the certificate and its private key',
+    ]);
+  });
+
+  it('refuses an API key over plaintext', () => {
+    expect(problemsOf({ ...cloud, TEMPORAL_API_KEY: 'cloud-api-key', TEMPORAL_TLS: 'false' })).toEqual([
+      'TEMPORAL_API_KEY needs TLS, but TEMPORAL_TLS is false (unset it: this setting switches TLS on)',
+    ]);
+  });
+
+  it('refuses TLS settings and an API key for the embedded dev server', () => {
+    const problems = problemsOf({ TEMPORAL_API_KEY: 'cloud-api-key', TEMPORAL_TLS_SERVER_NAME: 'x' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['TEMPORAL_API_KEY', 'TEMPORAL_TLS_SERVER_NAME']);
+    expect(problems[0]).toMatch(/needs TEMPORAL_ADDRESS/);
+  });
+
+  it('refuses a TEMPORAL_TLS or TEMPORAL_REGISTER_SEARCH_ATTRIBUTES that is not true or false', () => {
+    const problems = problemsOf({ TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_TLS: 'yes', TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: '1' });
+    expect([...problems].sort()).toEqual(['TEMPORAL_REGISTER_SEARCH_ATTRIBUTES must be true or false', 'TEMPORAL_TLS must be true or false']);
+  });
+});
+
 describe('loading the configuration', () => {
   it('runs on embedded defaults when nothing is set', () => {
     const config = loadConfig({});

@@ -1,19 +1,17 @@
 import { Writable } from 'node:stream';
-import { API, MessageFlags } from '@discordjs/core/http-only';
-import { REST } from '@discordjs/rest';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { MessageFlags } from '@discordjs/core/http-only';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities } from '../activities';
 import { DEFAULT_ANSWER_WITHIN_MS } from '../src/discord/dispatcher';
-import { createRestMessenger } from '../src/discord/messenger';
 import { statusLabel } from '../src/discord/task-card';
-import { createHttpJulesClientFactory } from '../src/jules/http-jules-client';
 import { createLogger } from '../src/logger';
 import type { MessageHistoryEntry, RecordedRequest } from '../src/sandbox/discord-emulator';
 import type { SessionScript } from '../src/sandbox/jules-emulator';
 import type { TaskOutcome } from '../src/shared/task';
+import { connectWorker } from '../src/temporal/connection';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { createTaskWorker } from '../src/temporal/worker';
+import { wireWorker } from '../src/wiring';
 import { GUILD, MEMBERS, startTestStack, workflowBundle, type TestStack } from './helpers/stack';
 
 /**
@@ -60,18 +58,23 @@ let finished: Finished[] = [];
 
 /** A second worker process on the stack's task queue, with a Discord REST client (and rate-limit queue) of its own. */
 async function startSecondWorker(s: TestStack): Promise<NonNullable<typeof second>> {
-  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const connection = await connectWorker({ address: inject('temporalAddress'), namespace: inject('temporalNamespace') });
   const log = createLogger('warn', new Writable({ write(chunk, _enc, done) { s.logs.push(String(chunk)); done(); } }));
-  const rest = new REST({ api: s.discord.apiUrl, retries: 1 }).setToken(s.discord.token);
-  const worker = await createTaskWorker({
-    connection,
-    namespace: inject('temporalNamespace'),
-    taskQueue: s.taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({ store: s.store, secrets: s.secrets, julesClientFor: createHttpJulesClientFactory(s.jules.url), discord: createRestMessenger(new API(rest)), log }),
-    dataConverter: createDataConverter(s.codec),
-    shutdownGraceTime: '1s',
-  });
+  const worker = await createTaskWorker(
+    wireWorker({
+      connection,
+      namespace: inject('temporalNamespace'),
+      taskQueue: s.taskQueue,
+      store: s.store,
+      secrets: s.secrets,
+      dataConverter: createDataConverter(s.codec),
+      discord: { apiUrl: s.discord.apiUrl, token: s.discord.token, retries: 1 },
+      julesApiUrl: s.jules.url,
+      log,
+      workflowBundle: await workflowBundle(),
+      shutdownGraceTime: '1s',
+    }),
+  );
   return { worker, running: worker.run(), connection };
 }
 

@@ -29,16 +29,33 @@ export class DevServerError extends Error {
   }
 }
 
+/** What went wrong while registering custom search attributes. */
+export type SearchAttributeErrorCode = 'type-conflict' | 'register-failed' | 'permission-denied';
+
 /**
  * Thrown when a custom search attribute cannot be registered: the server already has one with the same
- * name but another type (`type-conflict`), or the operator service refused the request (`register-failed`).
+ * name but another type (`type-conflict`), the credentials may not use the OperatorService
+ * (`permission-denied`), or the operator service refused the request otherwise (`register-failed`).
  */
 export class SearchAttributeError extends Error {
   override readonly name = 'SearchAttributeError';
-  readonly code: 'type-conflict' | 'register-failed';
+  readonly code: SearchAttributeErrorCode;
 
-  constructor(code: 'type-conflict' | 'register-failed', message: string, options?: { cause?: unknown }) {
+  constructor(code: SearchAttributeErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+  }
+}
+
+/**
+ * Thrown while building the Temporal connection options when a TLS file the config names cannot be read
+ * (`tls-file-unreadable`); the message names the variable and the path, `cause` is the file system's error.
+ */
+export class TemporalConnectionError extends Error {
+  override readonly name = 'TemporalConnectionError';
+  readonly code = 'tls-file-unreadable';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }

@@ -1,4 +1,5 @@
 import type { Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
 import type { SearchAttributeType } from '@temporalio/common';
 // Not re-exported from the package index; @temporalio/testing imports it from the same path.
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
@@ -19,11 +20,15 @@ const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {
 
 // gRPC status ALREADY_EXISTS: another process registered the attribute between our list and add.
 const GRPC_ALREADY_EXISTS = 6;
+// gRPC status PERMISSION_DENIED: the credentials may run workflows but not use the OperatorService.
+const GRPC_PERMISSION_DENIED = 7;
 
 /**
  * Registers the custom search attributes a server lacks, for a server we did not start (TEMPORAL_ADDRESS
- * set). Lists what the namespace has and adds only the missing keys, so it is cheap to call at every start
- * and safe when several workers start at once. Returns the names it added.
+ * set and TEMPORAL_REGISTER_SEARCH_ATTRIBUTES=true). Lists what the namespace has and adds only the missing
+ * keys, so it is cheap to call at every start and safe when several workers start at once. Returns the names
+ * it added.
+ * @throws SearchAttributeError `permission-denied` when the OperatorService refuses these credentials.
  * @see https://docs.temporal.io/self-hosted-guide/visibility#custom-search-attributes
  */
 export async function ensureSearchAttributes(
@@ -31,7 +36,9 @@ export async function ensureSearchAttributes(
   namespace: string,
   keys: readonly SearchAttributeKey<SearchAttributeType>[] = SEARCH_ATTRIBUTE_KEYS,
 ): Promise<string[]> {
-  const listed = await connection.operatorService.listSearchAttributes({ namespace });
+  const listed = await connection.operatorService.listSearchAttributes({ namespace }).catch((err: unknown) => {
+    throw isPermissionDenied(err) ? permissionDenied(namespace, err) : err;
+  });
   const custom = listed.customAttributes ?? {};
   const system = listed.systemAttributes ?? {};
 
@@ -59,6 +66,7 @@ export async function ensureSearchAttributes(
       });
     } catch (err) {
       if ((err as { code?: unknown }).code === GRPC_ALREADY_EXISTS) continue;
+      if (isPermissionDenied(err)) throw permissionDenied(namespace, err);
       throw new SearchAttributeError(
         'register-failed',
         `Could not register search attribute ${key.name} in namespace "${namespace}": ` +
@@ -68,4 +76,34 @@ export async function ensureSearchAttributes(
     }
   }
   return missing.map((key) => key.name);
+}
+
+/**
+ * {@link ensureSearchAttributes} for a service starting against a server it did not start, when asked to
+ * (TEMPORAL_REGISTER_SEARCH_ATTRIBUTES=true): credentials without OperatorService rights get a warning instead of
+ * a crash, since an admin may have created the attributes already. Returns the names it added.
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string, log: Logger): Promise<string[]> {
+  try {
+    const added = await ensureSearchAttributes(connection, namespace);
+    if (added.length > 0) log.info({ added, namespace }, 'registered custom search attributes');
+    return added;
+  } catch (err) {
+    if (!(err instanceof SearchAttributeError && err.code === 'permission-denied')) throw err;
+    log.warn({ err, namespace }, `${err.message} Starting anyway: task workflows cannot start until the attributes exist.`);
+    return [];
+  }
+}
+
+function isPermissionDenied(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === GRPC_PERMISSION_DENIED;
+}
+
+function permissionDenied(namespace: string, cause: unknown): SearchAttributeError {
+  return new SearchAttributeError(
+    'permission-denied',
+    `The server refused to list or register search attributes in namespace "${namespace}" (permission denied); ` +
+      `create them with an admin's credentials (temporal operator search-attribute create, or tcld on Temporal Cloud).`,
+    { cause },
+  );
 }

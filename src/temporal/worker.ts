@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
@@ -17,6 +17,7 @@ export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 
 /** Options of {@link createTaskWorker}. */
 export interface TaskWorkerOptions {
+  /** The worker's native connection (`connectWorker` in `./connection`). */
   readonly connection: NativeConnection;
   readonly namespace: string;
   readonly taskQueue: string;
@@ -42,11 +43,6 @@ export async function createTaskWorker(options: TaskWorkerOptions): Promise<Work
     // session watcher stop within a second (heartbeats write no history).
     maxHeartbeatThrottleInterval: '1s',
   });
-}
-
-/** Connects a worker's native connection. */
-export async function connectWorker(address: string): Promise<NativeConnection> {
-  return NativeConnection.connect({ address });
 }
 
 const quietBundlerLogger = {

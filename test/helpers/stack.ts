@@ -1,19 +1,13 @@
 import { Writable } from 'node:stream';
-import { API, type APIInteraction } from '@discordjs/core/http-only';
-import { REST } from '@discordjs/rest';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { APIInteraction } from '@discordjs/core/http-only';
+import { Client } from '@temporalio/client';
+import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
-import { createActivities } from '../../activities';
-import { createDiscordVerifier } from '../../src/crypto/discord-signature';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/crypto/secret-box';
-import { createInteractionDispatcher } from '../../src/discord/dispatcher';
-import { createGatewayIngress, type GatewayIngress } from '../../src/discord/gateway';
-import { createRestMessenger } from '../../src/discord/messenger';
+import type { GatewayIngress } from '../../src/discord/gateway';
 import { buildApp } from '../../src/http/app';
 import { createOctokitGitHubClient } from '../../src/github/octokit-github-client';
-import { createHttpJulesClientFactory } from '../../src/jules/http-jules-client';
 import { createLogger } from '../../src/logger';
 import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
@@ -23,16 +17,16 @@ import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowfl
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../../src/shared/ids';
 import type { TaskOutcome } from '../../src/shared/task';
-import { createPostgresDeliveryLog } from '../../src/store/delivery-log';
 import { openStore } from '../../src/store/open-store';
 import type { SqlExecutor } from '../../src/store/sql-executor';
 import type { Store } from '../../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
+import { connectClient, connectWorker, type TemporalConnectionOptions } from '../../src/temporal/connection';
 import { createDataConverter } from '../../src/temporal/data-converter';
 import { installTemporalLogger } from '../../src/temporal/runtime';
 import { createPullRequestEventSink } from '../../src/temporal/pull-request-events';
-import { createTemporalTaskControl } from '../../src/temporal/task-control';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
+import { wireIngress, wireWorker } from '../../src/wiring';
 import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
 
@@ -181,7 +175,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
   const signer = createInteractionSigner();
-  const rest = new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token);
+  // One retry, so a REST fault a test injects shows at once.
+  const discordPort = { apiUrl: discord.apiUrl, token: discord.token, retries: 1 };
 
   if (options.guild !== false) {
     await store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo });
@@ -189,22 +184,31 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   }
   if (options.personalKey) await store.setUserKey(GUILD.developer, secrets.encrypt(KEYS.personal));
 
+  // The same wiring as `startService`, on this stack's ports: what a test sees is what `main` builds.
+  const temporal: TemporalConnectionOptions = { address, namespace };
   let local: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
   if (options.worker !== false) {
-    const nativeConnection = await NativeConnection.connect({ address });
-    const worker = await createTaskWorker({
-      connection: nativeConnection,
-      namespace,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(jules.url), discord: createRestMessenger(new API(rest)), ...(githubClient ? { github: githubClient } : {}), log }),
-      dataConverter,
-      shutdownGraceTime: '1s',
-    });
+    const nativeConnection = await connectWorker(temporal);
+    const worker = await createTaskWorker(
+      wireWorker({
+        connection: nativeConnection,
+        namespace,
+        taskQueue,
+        store,
+        secrets,
+        dataConverter,
+        discord: discordPort,
+        julesApiUrl: jules.url,
+        ...(githubClient ? { github: githubClient } : {}),
+        log,
+        workflowBundle: await workflowBundle(),
+        shutdownGraceTime: '1s',
+      }),
+    );
     local = { worker, running: worker.run(), connection: nativeConnection };
   }
 
-  const connection = await Connection.connect({ address });
+  const connection = await connectClient(temporal);
   const client = new Client({ connection, namespace, dataConverter });
   const settings: TaskSettings = {
     confirmationTimeoutMs: 60_000,
@@ -213,25 +217,21 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(github ? { pullRequests: { reconcileEveryMs: 60_000, deadlineMs: 600_000, ...options.pullRequests } } : {}),
     ...options.settings,
   };
-  const tasks = createTemporalTaskControl({ client, taskQueue, settings });
-  const ingressRest = new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token);
-  const dispatch = createInteractionDispatcher({
-    tasks,
-    log,
+  const wired = wireIngress({
+    client,
+    taskQueue,
+    settings,
     store,
-    lateAnswers: new API(ingressRest).interactions,
+    discord: discordPort,
+    discordPublicKey: signer.publicKeyHex,
+    log,
     answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
-  });
-  const app = buildApp({
-    verifyDiscordSignature: createDiscordVerifier(signer.publicKeyHex),
-    dispatch,
-    ...(options.julesWebhookSecret
-      ? { julesWebhook: { secret: options.julesWebhookSecret, deliveries: createPostgresDeliveryLog(store.executor), store, tasks } }
-      : {}),
-    ...(github ? { githubWebhook: { secrets: [GITHUB.webhookSecret], deliveries: createPostgresDeliveryLog(store.executor), sink: createPullRequestEventSink({ client, store }) } } : {}),
+    ...(options.julesWebhookSecret ? { julesWebhookSecret: options.julesWebhookSecret } : {}),
+    ...(github ? { githubWebhook: { secrets: [GITHUB.webhookSecret], deliveries: store.deliveries, sink: createPullRequestEventSink({ client, store }) } } : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
-    logger: log,
+    ...(options.mode === 'gateway' ? { gateway: {} } : {}),
   });
+  const app = buildApp(wired.appDeps);
   await app.ready();
   if (github) {
     // GitHub delivers over HTTP: the ingress listens on loopback for the emulator's signed deliveries.
@@ -240,10 +240,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   }
 
   let gateway: GatewayEmulator | undefined;
-  let ingress: GatewayIngress | undefined;
-  if (options.mode === 'gateway') {
+  const ingress = wired.gateway;
+  if (ingress) {
     gateway = await startGatewayEmulator({ rest: discord, heartbeatIntervalMs: 1_000 });
-    ingress = createGatewayIngress({ rest: ingressRest, token: discord.token, dispatch, tasks, store, log });
     await ingress.start();
   }
 

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { Connection, type TLSConfig } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../config';
+import { TemporalConnectionError } from './errors';
+
+/**
+ * Where and how every Client `Connection` and Worker `NativeConnection` of a process reaches Temporal: one set of
+ * options for both, so TLS and an API key are never set at one connect site and forgotten at another.
+ * @see https://docs.temporal.io/develop/typescript/temporal-client
+ */
+export interface TemporalConnectionOptions {
+  /** `host:port`; Temporal Cloud: `<ns>.<acct>.tmprl.cloud:7233`, or a regional endpoint with an API key. */
+  readonly address: string;
+  readonly namespace: string;
+  /** Absent: plaintext. `true`: TLS with the system's roots. An object: a server CA, a server name, an mTLS pair. */
+  readonly tls?: TLSConfig | true;
+  /** Sent as `Authorization: Bearer …` on every call; only ever with TLS. */
+  readonly apiKey?: string;
+}
+
+/** What {@link temporalConnectionOptions} reads: the Temporal part of {@link Config}. */
+export type TemporalConnectionConfig = Pick<Config['temporal'], 'namespace' | 'apiKey' | 'tls'> & { readonly address: string };
+
+/**
+ * The connection options for a server we did not start (TEMPORAL_ADDRESS), from its config: TLS when configured
+ * (certificate files read here, so a wrong path fails at start with its name), and the API key. A pure function of
+ * `config` and what `readFile` returns.
+ */
+export function temporalConnectionOptions(config: TemporalConnectionConfig, readFile: (path: string) => Uint8Array = readFileSync): TemporalConnectionOptions {
+  return {
+    address: config.address,
+    namespace: config.namespace,
+    ...(config.tls ? { tls: tlsConfig(config.tls, readFile) } : {}),
+    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+  };
+}
+
+/** Opens a Client connection (ingress, reconciler, admin commands). */
+export async function connectClient(options: TemporalConnectionOptions): Promise<Connection> {
+  return Connection.connect(sdkOptions(options));
+}
+
+/** Opens a Worker's native connection. */
+export async function connectWorker(options: TemporalConnectionOptions): Promise<NativeConnection> {
+  return NativeConnection.connect(sdkOptions(options));
+}
+
+/** Both SDK connection types take the same `address`, `tls` and `apiKey`; the namespace goes to the Client and Worker. */
+function sdkOptions(options: TemporalConnectionOptions): { address: string; tls?: TLSConfig | true; apiKey?: string } {
+  return {
+    address: options.address,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+  };
+}
+
+function tlsConfig(tls: NonNullable<Config['temporal']['tls']>, readFile: (path: string) => Uint8Array): TLSConfig | true {
+  const read = (path: string, what: string): Uint8Array => {
+    try {
+      return readFile(path);
+    } catch (err) {
+      throw new TemporalConnectionError(`Could not read ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
+  const config: TLSConfig = {
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+    ...(tls.serverCaCertPath ? { serverRootCACertificate: read(tls.serverCaCertPath, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH') } : {}),
+    ...(tls.clientCertPath && tls.clientKeyPath
+      ? { clientCertPair: { crt: read(tls.clientCertPath, 'TEMPORAL_TLS_CLIENT_CERT_PATH'), key: read(tls.clientKeyPath, 'TEMPORAL_TLS_CLIENT_KEY_PATH') } }
+      : {}),
+  };
+  // `true` rather than `{}`: plain TLS with the system's roots, as for an API key on Temporal Cloud.
+  return Object.keys(config).length === 0 ? true : config;
+}

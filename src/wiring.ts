@@ -1,0 +1,157 @@
+import { API } from '@discordjs/core/http-only';
+import { REST } from '@discordjs/rest';
+import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import type { TaskSettings } from '../workflows/task.workflow';
+import { createDiscordVerifier } from './crypto/discord-signature';
+import type { SecretBox } from './crypto/secret-box';
+import { createInteractionDispatcher, type InteractionDispatcher } from './discord/dispatcher';
+import { createGatewayIngress, type GatewayIngress } from './discord/gateway';
+import { createRestMessenger } from './discord/messenger';
+import type { AppDeps } from './http/app';
+import type { CodecRouteOptions } from './http/codec.route';
+import type { GitHubWebhookDeps } from './http/github-webhook.route';
+import type { GitHubClient } from './github/github-client';
+import { createHttpJulesClientFactory } from './jules/http-jules-client';
+import type { DeliveryLog } from './store/delivery-log';
+import type { Store } from './store/store';
+import { createTemporalTaskControl, type TaskControl } from './temporal/task-control';
+import type { TaskWorkerOptions } from './temporal/worker';
+
+/**
+ * The one place that turns opened ports into the worker's and the ingress's parts. `startService` opens what the
+ * config points at (embedded Temporal, PGlite, emulators) and the test stack opens its own; both call these, so a
+ * new part (a GitHub client, a webhook, plan activities, metrics) is wired here once. Nothing here listens,
+ * connects or starts: callers own the lifecycles.
+ */
+
+/** The Discord REST API a process talks to: the real one, or the emulator's. */
+export interface DiscordRestPort {
+  /** Base URL, e.g. `https://discord.com/api` or the emulator's. */
+  readonly apiUrl: string;
+  readonly token: string;
+  /** Retries of a failed request (`@discordjs/rest` default 3); tests use 1 so a fault shows at once. */
+  readonly retries?: number;
+}
+
+/** What {@link wireWorker} needs, already opened. */
+export interface WorkerPorts {
+  /** The worker's native connection (`connectWorker`). */
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly store: Store;
+  readonly secrets: SecretBox;
+  /** The data converter every Client and Worker shares (`createDataConverter`). */
+  readonly dataConverter: DataConverter;
+  readonly discord: DiscordRestPort;
+  /** Base URL of the Jules API, or of its emulator. */
+  readonly julesApiUrl: string;
+  /** GitHub (real or the emulator), when configured: completed tasks then follow their pull requests. */
+  readonly github?: GitHubClient;
+  readonly log: Logger;
+  /** A pre-built bundle (tests bundle once per file); absent: the worker bundles `workflows/` itself. */
+  readonly workflowBundle?: WorkflowBundleWithSourceMap;
+  readonly shutdownGraceTime?: string;
+}
+
+/** The options of the task worker, activities included: pass them to `createTaskWorker`. */
+export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
+  const { store, secrets, log } = ports;
+  const activities = createActivities({
+    store,
+    secrets,
+    julesClientFor: createHttpJulesClientFactory(ports.julesApiUrl),
+    discord: createRestMessenger(new API(discordRest(ports.discord))),
+    ...(ports.github ? { github: ports.github } : {}),
+    log,
+  });
+  return {
+    connection: ports.connection,
+    namespace: ports.namespace,
+    taskQueue: ports.taskQueue,
+    activities,
+    dataConverter: ports.dataConverter,
+    ...(ports.workflowBundle ? { workflowBundle: ports.workflowBundle } : {}),
+    ...(ports.shutdownGraceTime ? { shutdownGraceTime: ports.shutdownGraceTime } : {}),
+  };
+}
+
+/** What {@link wireIngress} needs, already opened. */
+export interface IngressPorts {
+  /** A Temporal client with the shared data converter, on the namespace the workers poll. */
+  readonly client: Client;
+  readonly taskQueue: string;
+  /** What each new task workflow is started with (timeouts, Jules poll interval). */
+  readonly settings: TaskSettings;
+  /** The store, with the delivery log that de-duplicates webhook pushes. */
+  readonly store: Store & { readonly deliveries: DeliveryLog };
+  readonly discord: DiscordRestPort;
+  /** DISCORD_PUBLIC_KEY (hex), or the emulator signer's: `POST /interactions` checks signatures with it. */
+  readonly discordPublicKey: string;
+  readonly log: Logger;
+  /** The dispatcher's answer deadline before it defers; absent: `DEFAULT_ANSWER_WITHIN_MS`. */
+  readonly answerWithinMs?: number;
+  /** JULES_WEBHOOK_SECRET: registers `POST /webhook/jules`; absent, the route is not there (404). */
+  readonly julesWebhookSecret?: string;
+  /** GITHUB_WEBHOOK_SECRET and its sink: registers `POST /webhook/github`; absent, a 404. */
+  readonly githubWebhook?: GitHubWebhookDeps;
+  /** `/codec` for the Temporal Web UI; absent, a 404. */
+  readonly codec?: CodecRouteOptions;
+  /** Gateway mode (DISCORD_MODE=gateway): interactions and thread messages also arrive over the gateway. */
+  readonly gateway?: { readonly forwardThreadMessages?: boolean };
+}
+
+/** The ingress's parts: pass `appDeps` to `buildApp`, then `listen()` (or `inject()`) and `gateway?.start()`. */
+export interface WiredIngress {
+  readonly tasks: TaskControl;
+  /** One dispatcher for both ways Discord delivers interactions: `POST /interactions` and the gateway. */
+  readonly dispatch: InteractionDispatcher;
+  readonly appDeps: AppDeps;
+  /** In gateway mode: the bot's gateway connection, not yet started. */
+  readonly gateway?: GatewayIngress;
+}
+
+/** Wires task control, the interaction dispatcher, the HTTP app's routes and, in gateway mode, the gateway ingress. */
+export function wireIngress(ports: IngressPorts): WiredIngress {
+  const { client, store, log } = ports;
+  const tasks = createTemporalTaskControl({ client, taskQueue: ports.taskQueue, settings: ports.settings });
+  // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
+  const rest = discordRest(ports.discord);
+  const dispatch = createInteractionDispatcher({
+    tasks,
+    log,
+    store,
+    lateAnswers: new API(rest).interactions,
+    ...(ports.answerWithinMs !== undefined ? { answerWithinMs: ports.answerWithinMs } : {}),
+  });
+  const appDeps: AppDeps = {
+    verifyDiscordSignature: createDiscordVerifier(ports.discordPublicKey),
+    dispatch,
+    // Without a secret nobody could sign a push, so the route is not there at all (404).
+    ...(ports.julesWebhookSecret ? { julesWebhook: { secret: ports.julesWebhookSecret, deliveries: store.deliveries, store, tasks } } : {}),
+    ...(ports.githubWebhook ? { githubWebhook: ports.githubWebhook } : {}),
+    ...(ports.codec ? { codec: ports.codec } : {}),
+    logger: log,
+  };
+  const gateway = ports.gateway
+    ? createGatewayIngress({
+        rest,
+        token: ports.discord.token,
+        dispatch,
+        tasks,
+        store,
+        log,
+        ...(ports.gateway.forwardThreadMessages !== undefined ? { forwardThreadMessages: ports.gateway.forwardThreadMessages } : {}),
+      })
+    : undefined;
+  return { tasks, dispatch, appDeps, ...(gateway ? { gateway } : {}) };
+}
+
+/** A REST client for Discord's API (or the emulator's). */
+function discordRest(port: DiscordRestPort): REST {
+  return new REST({ api: port.apiUrl, ...(port.retries !== undefined ? { retries: port.retries } : {}) }).setToken(port.token);
+}
