@@ -4,7 +4,7 @@ import type { KeySource, TaskView } from '../src/shared/task';
 import { keyOwnerOf } from '../src/store/store';
 import type { ActivityDeps } from './deps';
 import { sleepBeating } from './heartbeat';
-import { nonceFor } from './nonce';
+import { nonceFor } from '../src/discord/nonce';
 
 /** Input of {@link waitForSessionSlot}. */
 export interface SlotInput {

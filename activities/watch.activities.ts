@@ -10,7 +10,7 @@ import { TERMINAL_SESSION_STATES } from '../src/shared/jules-session';
 import type { Awaiting, TaskView } from '../src/shared/task';
 import type { ActivityDeps } from './deps';
 import { sleepBeating } from './heartbeat';
-import { nonceFor } from './nonce';
+import { nonceFor } from '../src/discord/nonce';
 import { toApplicationFailure } from './failures';
 import type { KeyOwner } from './jules.activities';
 import { julesClientForOwner, toSnapshot } from './jules.activities';
