@@ -4,6 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWatchActivities } from '../activities/watch.activities';
 import { createSecretBox, generateEncryptionKey } from '../src/crypto/secret-box';
+import { createDiscordAnnouncers } from '../src/discord/discord-announcers';
 import { createRestMessenger } from '../src/discord/messenger';
 import { createHttpJulesClient, createHttpJulesClientFactory } from '../src/jules/http-jules-client';
 import { createLogger } from '../src/logger';
@@ -36,7 +37,7 @@ async function setup(): Promise<{ store: Store; jules: JulesEmulator; discord: D
     store,
     secrets,
     julesClientFor: createHttpJulesClientFactory(jules.url),
-    discord: createRestMessenger(new API(new REST({ api: discord.apiUrl }).setToken(discord.token))),
+    announcerFor: createDiscordAnnouncers({ discord: createRestMessenger(new API(new REST({ api: discord.apiUrl }).setToken(discord.token))), log: createLogger('silent') }),
     log: createLogger('silent'),
   });
   return { store, jules, discord, session: session.name, watch: watchJulesSession };
