@@ -22,7 +22,7 @@ export interface WatchInput extends KeyOwner {
   readonly deliver: readonly JulesAction[];
   /** Where plan, question and progress messages go (the task's thread, else its channel). */
   readonly threadId: string;
-  /** The task as the workflow sees it, for rendering messages. */
+  /** The task as the workflow sees it, for the announcer to render messages from. */
   readonly view: TaskView;
   /** Who is told; absent (as in every input before the field existed): the task's thread. */
   readonly audience?: Audience;
