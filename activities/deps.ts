@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { DiscordMessenger } from '../src/discord/messenger';
+import type { GitHubClient } from '../src/github/github-client';
 import type { JulesClientFactory } from '../src/jules/jules-client';
 import type { Store } from '../src/store/store';
 import type { AnnouncerFactory } from '../src/tasks/announcer';
@@ -18,5 +19,7 @@ export interface ActivityDeps {
    * over `discord` and `log`.
    */
   readonly announcerFor?: AnnouncerFactory;
+  /** GitHub, when credentials (or the emulator) are configured: pull requests are then followed to merge. */
+  readonly github?: GitHubClient;
   readonly log: Logger;
 }

@@ -1,6 +1,7 @@
 import { createDiscordAnnouncers } from '../src/discord/discord-announcers';
 import type { ActivityDeps } from './deps';
 import { createDiscordActivities } from './discord.activities';
+import { createGitHubActivities } from './github.activities';
 import { createJulesActivities } from './jules.activities';
 import { createSlotActivities } from './slot.activities';
 import { createStoreActivities } from './store.activities';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiscordActivities(deps),
     ...createWatchActivities({ ...deps, announcerFor }),
     ...createSlotActivities({ ...deps, announcerFor }),
+    ...createGitHubActivities(deps),
   };
 }
 

@@ -1,3 +1,5 @@
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './shared/ids';
@@ -41,6 +43,40 @@ const base64Key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be standard b
 /** A browser origin as the Origin header carries it: scheme, host and port, no path. */
 const origin = z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins like http://127.0.0.1:8233 (scheme://host:port, no path), comma-separated');
 
+/**
+ * A GitHub App private key in PEM, as downloaded or with its newlines written as `\n` (one-line .env files).
+ * Problems name the variable, never the key's text.
+ */
+const appPrivateKey = () =>
+  z.string().transform((text, ctx) => {
+    const pem = text.trim().replace(/\\n/g, '\n');
+    try {
+      createPrivateKey(pem);
+      return pem;
+    } catch {
+      ctx.issues.push({
+        code: 'custom',
+        input: '[redacted]',
+        message: "must be the GitHub App's PEM private key (-----BEGIN RSA PRIVATE KEY----- …), with real or \\n newlines",
+      });
+      return z.NEVER;
+    }
+  });
+
+/** The contents of the key file named by GITHUB_APP_PRIVATE_KEY_FILE. */
+const appPrivateKeyFile = z
+  .string()
+  .transform((path, ctx) => {
+    try {
+      return readFileSync(resolve(path), 'utf8');
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'unreadable';
+      ctx.issues.push({ code: 'custom', input: path, message: `cannot be read (${code}): give the path of the App's .pem file` });
+      return z.NEVER;
+    }
+  })
+  .pipe(appPrivateKey());
+
 const envSchema = z
   .object({
     TEMPORAL_ADDRESS: optionalString,
@@ -68,6 +104,9 @@ const envSchema = z
 
     JULES_API_URL: optionalString.pipe(z.string().url().optional()),
     GITHUB_TOKEN: optionalString,
+    GITHUB_APP_ID: optionalString.pipe(z.string().regex(/^\d+$/, "must be the GitHub App's numeric App ID (its settings page shows it)").optional()),
+    GITHUB_APP_PRIVATE_KEY: optionalString.pipe(appPrivateKey().optional()),
+    GITHUB_APP_PRIVATE_KEY_FILE: optionalString.pipe(appPrivateKeyFile.optional()),
     GITHUB_API_URL: z.string().url().default('https://api.github.com'),
 
     SECRETS_ENCRYPTION_KEY: optionalString.pipe(
@@ -85,7 +124,8 @@ const envSchema = z
       z.string().regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces (openssl rand -hex 32)').optional(),
     ),
     JULES_WEBHOOK_SECRET: optionalString,
-    GITHUB_WEBHOOK_SECRET: optionalString,
+    // Several during a rotation: deliveries signed with any of them are accepted.
+    GITHUB_WEBHOOK_SECRET: commaList(z.string()),
 
     HOST: z.string().default('127.0.0.1'),
     PORT: port(3000, 0),
@@ -110,6 +150,19 @@ const envSchema = z
       for (const name of ['DISCORD_APPLICATION_ID', 'DISCORD_PUBLIC_KEY'] as const) {
         if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when DISCORD_TOKEN is set' });
       }
+    }
+    if (env.GITHUB_APP_PRIVATE_KEY && env.GITHUB_APP_PRIVATE_KEY_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['GITHUB_APP_PRIVATE_KEY_FILE'], message: 'cannot be set with GITHUB_APP_PRIVATE_KEY: set one of them' });
+    }
+    const appKey = env.GITHUB_APP_PRIVATE_KEY ?? env.GITHUB_APP_PRIVATE_KEY_FILE;
+    if (env.GITHUB_APP_ID && !appKey) {
+      ctx.addIssue({ code: 'custom', path: ['GITHUB_APP_PRIVATE_KEY'], message: 'or GITHUB_APP_PRIVATE_KEY_FILE is required with GITHUB_APP_ID' });
+    }
+    if (appKey && !env.GITHUB_APP_ID) {
+      ctx.addIssue({ code: 'custom', path: ['GITHUB_APP_ID'], message: "is required with the App's private key" });
+    }
+    if (env.GITHUB_TOKEN && env.GITHUB_APP_ID) {
+      ctx.addIssue({ code: 'custom', path: ['GITHUB_TOKEN'], message: 'cannot be set with GITHUB_APP_ID: authenticate with a token or with the App, not both' });
     }
     if (env.DATABASE_URL && !env.SECRETS_ENCRYPTION_KEY) {
       ctx.addIssue({
@@ -162,7 +215,14 @@ export interface Config {
     readonly apiUrl?: string;
     readonly pollIntervalMs: number;
   };
-  readonly github: { readonly token?: string; readonly apiUrl: string };
+  readonly github: {
+    /** GITHUB_API_URL: https://api.github.com, `https://HOST/api/v3` for GHES, or the emulator. */
+    readonly apiUrl: string;
+    /** GITHUB_TOKEN: a classic or fine-grained token. */
+    readonly token?: string;
+    /** GITHUB_APP_ID and its private key (PEM, from GITHUB_APP_PRIVATE_KEY or the file GITHUB_APP_PRIVATE_KEY_FILE). */
+    readonly app?: { readonly appId: string; readonly privateKey: string };
+  };
   readonly secrets: {
     readonly encryptionKey?: string;
     /** SECRETS_ENCRYPTION_PREVIOUS_KEYS: retired keys of the stored Jules keys, for reading only. */
@@ -174,7 +234,8 @@ export interface Config {
     /** Bearer token of `/codec`; undefined: generated into DATA_DIR when Temporal is embedded, else `/codec` is off. */
     readonly codecAuthToken?: string;
     readonly julesWebhookSecret?: string;
-    readonly githubWebhookSecret?: string;
+    /** GITHUB_WEBHOOK_SECRET: the secrets `X-Hub-Signature-256` may be made with (several during a rotation). */
+    readonly githubWebhookSecrets: readonly string[];
   };
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -235,7 +296,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: e.JULES_API_URL ?? (emulated ? undefined : DEFAULT_JULES_API_URL),
       pollIntervalMs: e.JULES_POLL_INTERVAL,
     },
-    github: { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL },
+    github: {
+      apiUrl: e.GITHUB_API_URL,
+      token: e.GITHUB_TOKEN,
+      ...(e.GITHUB_APP_ID ? { app: { appId: e.GITHUB_APP_ID, privateKey: (e.GITHUB_APP_PRIVATE_KEY ?? e.GITHUB_APP_PRIVATE_KEY_FILE)! } } : {}),
+    },
     secrets: {
       encryptionKey: e.SECRETS_ENCRYPTION_KEY,
       previousEncryptionKeys: e.SECRETS_ENCRYPTION_PREVIOUS_KEYS ?? [],
@@ -243,7 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       payloadPreviousKeys: e.TEMPORAL_PAYLOAD_PREVIOUS_KEYS ?? [],
       codecAuthToken: e.CODEC_AUTH_TOKEN,
       julesWebhookSecret: e.JULES_WEBHOOK_SECRET,
-      githubWebhookSecret: e.GITHUB_WEBHOOK_SECRET,
+      githubWebhookSecrets: e.GITHUB_WEBHOOK_SECRET ?? [],
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,

@@ -1,5 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_JULES_API_URL, loadConfig } from '../src/config';
 import { DEFAULT_TASK_QUEUE } from '../src/shared/ids';
@@ -183,5 +185,58 @@ describe('loading the configuration', () => {
     env.PORT = '9090';
     expect(config.http.port).toBe(8080);
     expect(env).toEqual({ PORT: '9090' });
+  });
+});
+
+describe('GitHub settings', () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const keyBody = pem.split('\n')[1]!;
+
+  it('talks to api.github.com with no credentials and no webhook secrets by default', () => {
+    const config = loadConfig({});
+    expect(config.github).toEqual({ apiUrl: 'https://api.github.com', token: undefined });
+    expect(config.secrets.githubWebhookSecrets).toEqual([]);
+  });
+
+  it('takes a token and a GitHub Enterprise Server API URL', () => {
+    const config = loadConfig({ GITHUB_TOKEN: 'ghp_example', GITHUB_API_URL: 'https://ghe.example.com/api/v3' });
+    expect(config.github).toEqual({ apiUrl: 'https://ghe.example.com/api/v3', token: 'ghp_example' });
+  });
+
+  it('reads a comma-separated GITHUB_WEBHOOK_SECRET as the secrets of a rotation', () => {
+    expect(loadConfig({ GITHUB_WEBHOOK_SECRET: 'new-secret, old-secret,' }).secrets.githubWebhookSecrets).toEqual(['new-secret', 'old-secret']);
+  });
+
+  it('takes an App private key written on one line with \\n newlines', () => {
+    const config = loadConfig({ GITHUB_APP_ID: '123456', GITHUB_APP_PRIVATE_KEY: pem.trim().replace(/\n/g, '\\n') });
+    expect(config.github.app).toEqual({ appId: '123456', privateKey: pem.trim() });
+  });
+
+  it('reads the App private key from GITHUB_APP_PRIVATE_KEY_FILE', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'jo-config-')), 'app.pem');
+    writeFileSync(file, pem);
+    expect(loadConfig({ GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY_FILE: file }).github.app).toEqual({ appId: '42', privateKey: pem.trim() });
+  });
+
+  it('says which key file cannot be read', () => {
+    const problems = problemsOf({ GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY_FILE: '/nonexistent/app.pem' });
+    expect(problems).toEqual([expect.stringMatching(/^GITHUB_APP_PRIVATE_KEY_FILE cannot be read \(ENOENT\)/)]);
+  });
+
+  it('refuses a private key that is not PEM without repeating it', () => {
+    const broken = pem.replace(keyBody, keyBody.slice(0, 20));
+    const problems = problemsOf({ GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY: broken });
+    expect(problems).toEqual([expect.stringMatching(/^GITHUB_APP_PRIVATE_KEY must be the GitHub App's PEM private key/)]);
+    expect(problems.join('\n')).not.toContain(keyBody.slice(0, 20));
+  });
+
+  it('asks for the missing half of an App and refuses two ways to authenticate', () => {
+    expect(problemsOf({ GITHUB_APP_ID: '42' })).toEqual([expect.stringMatching(/^GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE is required/)]);
+    expect(problemsOf({ GITHUB_APP_PRIVATE_KEY: pem })).toEqual([expect.stringMatching(/^GITHUB_APP_ID is required/)]);
+    expect(problemsOf({ GITHUB_APP_ID: 'my-app', GITHUB_APP_PRIVATE_KEY: pem })).toEqual([expect.stringMatching(/^GITHUB_APP_ID must be the GitHub App's numeric App ID/)]);
+    expect(problemsOf({ GITHUB_TOKEN: 'ghp_example', GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY: pem })).toEqual([
+      expect.stringMatching(/^GITHUB_TOKEN cannot be set with GITHUB_APP_ID/),
+    ]);
   });
 });

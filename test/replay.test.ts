@@ -94,6 +94,8 @@ const SCENARIOS: Record<string, Scenario> = {
       await s.client.workflow.getHandle(id).executeUpdate(replyUpdate, { args: [{ member: MEMBERS.lead, text: '8080' }] });
     },
   },
+  // Completed with GitHub configured: the task hands its PR to a follow-through child (FOLLOW_PULL_REQUESTS).
+  'completed-following-pr': { options: { github: true }, drive: async () => undefined },
   'continued-as-new': { options: { jules: { script: () => pausingScript, timeScale: 1 }, settings: { maxHistoryEvents: 25 } }, drive: async () => undefined },
 };
 

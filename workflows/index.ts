@@ -1,2 +1,3 @@
 /** The workflows a worker registers. Re-exports only. */
 export { taskWorkflow } from './task.workflow';
+export { pullRequestFollowWorkflow } from './pr-follow.workflow';

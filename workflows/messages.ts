@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { FollowPullRequestResult as PullRequestLook } from '../activities/github.activities';
 import type { Admission, Cancellation, Decision, JulesEvent, PlanDecision, Reply, TaskView } from '../src/shared/task';
 
 /**
@@ -28,6 +29,15 @@ export const cancelUpdate = defineUpdate<TaskView, [Cancellation]>('cancel');
 
 /** A pushed Jules event: the task polls at once. */
 export const julesEventSignal = defineSignal<[JulesEvent]>('julesEvent');
+
+/**
+ * A GitHub webhook event about a followed pull request: the follow-through looks at the PR at once. A hint to
+ * re-read, never trusted as the PR's state, so a lost or repeated one costs at most one look.
+ */
+export const githubEventSignal = defineSignal<[{ readonly event: string; readonly deliveryId: string }]>('githubEvent');
+
+/** How a followed pull request stood at the last look. */
+export const pullRequestQuery = defineQuery<PullRequestLook | undefined>('pullRequest');
 
 /** The task as Discord should show it; undefined before admission or after a refusal. */
 export const taskViewQuery = defineQuery<TaskView | undefined>('taskView');

@@ -71,6 +71,21 @@ export interface JulesEmulatorOptions {
   readonly script?: SessionScriptFactory;
   /** Multiplies every script delay, e.g. 0.01 in tests. Default 1. */
   readonly timeScale?: number;
+  /**
+   * Opens a session's pull request somewhere real (the GitHub emulator), as Jules does on GitHub when a session
+   * completes: called once per PR step, with a branch named after the session; its URL replaces the template's.
+   */
+  readonly openPullRequest?: (input: EmulatedPullRequestInput) => { readonly url: string };
+}
+
+/** What a session's pull request is opened with. */
+export interface EmulatedPullRequestInput {
+  readonly owner: string;
+  readonly repo: string;
+  /** `jules/<session id>`. */
+  readonly branch: string;
+  readonly title: string;
+  readonly body: string;
 }
 
 /** A repository the emulated account has connected. */
@@ -248,6 +263,8 @@ interface SessionRecord {
   readonly createdUs: number;
   readonly script: SessionScript;
   readonly prNumbers: Map<number, number>;
+  /** PRs opened through `openPullRequest`, by script step. */
+  readonly prUrls: Map<number, string>;
   planApprovedUs?: number;
   /** Archived sessions are hidden from lists unless the filter asks for them (`archived = true`). */
   archived?: boolean;
@@ -394,6 +411,20 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
   }
 
   function fillPullRequestUrl(template: string, session: SessionRecord, stepIndex: number): string {
+    if (opts.openPullRequest) {
+      let opened = session.prUrls.get(stepIndex);
+      if (opened === undefined) {
+        opened = opts.openPullRequest({
+          owner: session.owner,
+          repo: session.repo,
+          branch: `jules/${session.id}`,
+          title: session.title ?? 'Changes by Jules',
+          body: `Changes for: ${session.input.prompt.slice(0, 200)}`,
+        }).url;
+        session.prUrls.set(stepIndex, opened);
+      }
+      return opened;
+    }
     let number = session.prNumbers.get(stepIndex);
     if (number === undefined) {
       number = ++prCounter;
@@ -476,6 +507,7 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
       createdUs: nowUs(),
       script: scriptFactory(input),
       prNumbers: new Map(),
+      prUrls: new Map(),
       messages: [],
     };
     sessions.set(id, session);

@@ -17,6 +17,14 @@ export function taskWorkflowId(interactionId: string): string {
 }
 
 /**
+ * The workflow that follows a task's pull request through its checks to merge: one per task, so the webhook
+ * finds it from the task a PR belongs to, and a second start for the same task is refused.
+ */
+export function pullRequestFollowId(taskId: string): string {
+  return `pr-${taskId}`;
+}
+
+/**
  * The correlation tag put in a Jules session title. Jules has no idempotency key, so a retried
  * create looks for a session whose title carries this tag before creating another.
  */

@@ -27,6 +27,9 @@ export const FINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set([
   'needs_attention',
 ]);
 
+/** Statuses a task can still leave: where a final transition may come from. */
+export const OPEN_TASK_STATUSES: readonly TaskStatus[] = ['pending_confirmation', 'in_progress', 'stalled'];
+
 /** Whether a task in this status is finished. */
 export function isFinalStatus(status: TaskStatus): boolean {
   return FINAL_TASK_STATUSES.has(status);

@@ -134,4 +134,11 @@ export interface TaskPatch {
   readonly lastError?: string | null;
   /** When the task ended (ISO 8601); stamped by the step that announces the outcome. */
   readonly endedAt?: string | null;
+  /** The pull request Jules opened, as the follow-through last read it. */
+  readonly prNumber?: number | null;
+  readonly prHeadSha?: string | null;
+  readonly prState?: 'open' | 'merged' | 'closed' | null;
+  readonly checksState?: 'no_checks' | 'pending' | 'passed' | 'failed' | null;
+  /** When the pull request was merged (ISO 8601). */
+  readonly mergedAt?: string | null;
 }

@@ -153,6 +153,12 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     return row && toTaskRecord(row);
   }
 
+  async function findTaskByPullRequest(repo: string, match: { readonly number: number } | { readonly headSha: string }): Promise<TaskRecord | undefined> {
+    const [column, value] = 'number' in match ? ['pr_number', match.number] : ['pr_head_sha', match.headSha];
+    const [row] = await executor.query<TaskRow>(`select * from tasks where repo = $1 and ${column} = $2 order by created_at desc limit 1`, [repo, value]);
+    return row && toTaskRecord(row);
+  }
+
   async function listTasks(query: TaskQuery): Promise<TaskRecord[]> {
     const conditions: string[] = [];
     const params: unknown[] = [];
@@ -354,6 +360,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     updateTask,
     listTasks,
     findTaskBySession,
+    findTaskByPullRequest,
     findTaskByThread,
     setGuildKey,
     getGuildKey,

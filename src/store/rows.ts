@@ -64,6 +64,11 @@ export interface TaskRow {
   readonly pr_url: string | null;
   readonly last_error: string | null;
   readonly ended_at: Timestamp | null;
+  readonly pr_number?: number | null;
+  readonly pr_head_sha?: string | null;
+  readonly pr_state?: string | null;
+  readonly checks_state?: string | null;
+  readonly merged_at?: Timestamp | null;
   readonly created_at: Timestamp;
   readonly updated_at: Timestamp;
 }
@@ -115,6 +120,11 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     prUrl: row.pr_url,
     lastError: row.last_error,
     endedAt: row.ended_at === null || row.ended_at === undefined ? null : toDate(row.ended_at),
+    prNumber: row.pr_number ?? null,
+    prHeadSha: row.pr_head_sha ?? null,
+    prState: (row.pr_state ?? null) as TaskRecord['prState'],
+    checksState: (row.checks_state ?? null) as TaskRecord['checksState'],
+    mergedAt: row.merged_at === null || row.merged_at === undefined ? null : toDate(row.merged_at),
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };
@@ -132,11 +142,16 @@ export const PATCH_COLUMNS = {
   prUrl: 'pr_url',
   lastError: 'last_error',
   endedAt: 'ended_at',
+  prNumber: 'pr_number',
+  prHeadSha: 'pr_head_sha',
+  prState: 'pr_state',
+  checksState: 'checks_state',
+  mergedAt: 'merged_at',
 } as const satisfies Record<keyof TaskPatch, string>;
 
 /** A patch as columns: set fields only (null included, to clear), undefined ones left out. */
-export function toTaskPatchRow(patch: TaskPatch): Record<string, string | null> {
-  const row: Record<string, string | null> = {};
+export function toTaskPatchRow(patch: TaskPatch): Record<string, string | number | null> {
+  const row: Record<string, string | number | null> = {};
   for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof TaskPatch, string][]) {
     const value = patch[field];
     if (value !== undefined) row[column] = value;

@@ -52,6 +52,12 @@ export interface TaskRecord {
    * of a running task (confirmers alerted) and an end (stalled twice in a row).
    */
   readonly endedAt: Date | null;
+  /** The pull request Jules opened, once the follow-through read it; null before. */
+  readonly prNumber: number | null;
+  readonly prHeadSha: string | null;
+  readonly prState: 'open' | 'merged' | 'closed' | null;
+  readonly checksState: 'no_checks' | 'pending' | 'passed' | 'failed' | null;
+  readonly mergedAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -95,6 +101,8 @@ export interface TaskRepository {
   findTaskBySession(session: string): Promise<TaskRecord | undefined>;
   /** The task whose Discord thread this is, for messages forwarded from the thread. */
   findTaskByThread(threadId: string): Promise<TaskRecord | undefined>;
+  /** The newest task following this pull request of `repo` (`owner/name`), by number or by its head sha. */
+  findTaskByPullRequest(repo: string, match: { readonly number: number } | { readonly headSha: string }): Promise<TaskRecord | undefined>;
 }
 
 /**

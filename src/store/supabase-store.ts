@@ -198,6 +198,15 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
       return row && toTaskRecord(row);
     },
 
+    async findTaskByPullRequest(repo, match) {
+      const [column, value] = 'number' in match ? ['pr_number', match.number] : ['pr_head_sha', match.headSha];
+      const [row] = rowsOf<TaskRow>(
+        'find task by pull request',
+        await db.from('tasks').select('*').eq('repo', repo).eq(column, value).order('created_at', { ascending: false }).limit(1),
+      );
+      return row && toTaskRecord(row);
+    },
+
     async findTaskByThread(threadId) {
       const [row] = rowsOf<TaskRow>('find task by thread', await db.from('tasks').select('*').eq('thread_id', threadId).limit(1));
       return row && toTaskRecord(row);

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { TaskOutcome } from '../shared/task';
-import { TASK_STATUSES, type TaskStatus } from '../shared/task-status';
+import { OPEN_TASK_STATUSES, TASK_STATUSES, type TaskStatus } from '../shared/task-status';
 import type { Store, TaskEventKind } from '../store/store';
 
 /**
@@ -12,9 +12,6 @@ import type { Store, TaskEventKind } from '../store/store';
  * status by the same guarded transition the workflow uses, so a reconcile racing a workflow's own ending does
  * nothing twice.
  */
-
-/** Statuses a task can still leave (the workflow's own list). */
-const OPEN_STATUSES: readonly TaskStatus[] = ['pending_confirmation', 'in_progress', 'stalled'];
 
 /** Rows younger than this are left alone: their workflow has just been started and may not be visible yet. */
 const MIN_AGE_MS = 60_000;
@@ -59,7 +56,7 @@ export async function reconcileClosedTasks(options: ReconcileOptions): Promise<R
     const ending = closedAs === 'COMPLETED' ? await completedEnding(client, row.id) : ENDINGS[closedAs];
     if (!ending) continue;
     const moved = await store.transitionTask(row.id, {
-      from: OPEN_STATUSES,
+      from: OPEN_TASK_STATUSES,
       to: ending.status,
       event: ending.event,
       patch: { lastError: ending.words, endedAt: new Date(now()).toISOString() },

@@ -12,10 +12,12 @@ import { createInteractionDispatcher } from '../../src/discord/dispatcher';
 import { createGatewayIngress, type GatewayIngress } from '../../src/discord/gateway';
 import { createRestMessenger } from '../../src/discord/messenger';
 import { buildApp } from '../../src/http/app';
+import { createOctokitGitHubClient } from '../../src/github/octokit-github-client';
 import { createHttpJulesClientFactory } from '../../src/jules/http-jules-client';
 import { createLogger } from '../../src/logger';
 import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
+import { startGitHubEmulator, type GitHubEmulator } from '../../src/sandbox/github-emulator';
 import { rememberDeferral, settledAnswerText } from '../../src/sandbox/http-delivery';
 import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
@@ -28,8 +30,10 @@ import type { Store } from '../../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
 import { createDataConverter } from '../../src/temporal/data-converter';
 import { installTemporalLogger } from '../../src/temporal/runtime';
+import { createPullRequestEventSink } from '../../src/temporal/pull-request-events';
 import { createTemporalTaskControl } from '../../src/temporal/task-control';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
+import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
 
 /** Ids of the test guild: developers ask, leads confirm, outsiders do neither. */
@@ -76,6 +80,8 @@ export interface TestStack {
   readonly taskQueue: string;
   /** Every log line the worker and ingress wrote. */
   readonly logs: string[];
+  /** With `github: true`: the GitHub emulator, where Jules' sessions open their PRs and whose webhooks reach the stack. */
+  readonly github?: GitHubEmulator;
   /** Gateway mode only: the emulated gateway, and the bot's real `@discordjs/ws` connection to it. */
   readonly gateway?: GatewayEmulator;
   readonly ingress?: GatewayIngress;
@@ -137,7 +143,18 @@ export interface TestStackOptions {
   readonly databaseUrl?: string;
   /** `SECRETS_ENCRYPTION_KEY` (default a new one): workers in other processes need it to read stored keys and payloads. */
   readonly secretsKey?: string;
+  /**
+   * GitHub end to end: a GitHub emulator where Jules' sessions open their pull requests, a GitHub client for the
+   * worker, `POST /webhook/github` listening on loopback for the emulator's signed deliveries, and completed
+   * tasks following their PRs.
+   */
+  readonly github?: boolean;
+  /** The PR follow-through's pace (default: a reconcile look every minute, a ten-minute deadline). */
+  readonly pullRequests?: Partial<PullRequestFollowSettings>;
 }
+
+/** The GitHub emulator's token and webhook secret in a test stack. */
+export const GITHUB = { token: 'test-github-token-0123456789', webhookSecret: 'test-github-webhook-secret' } as const;
 
 /** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -155,7 +172,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const codec = createEncryptionCodec(createPayloadKeyring({ secretsKey }));
   const dataConverter = createDataConverter(codec);
   const discord = await startDiscordEmulator(options.discord);
-  const jules = await startJulesEmulator({ keys: [KEYS.personal, KEYS.guild], timeScale: 0.2, ...options.jules });
+  const github = options.github ? await startGitHubEmulator({ tokens: { [GITHUB.token]: {} } }) : undefined;
+  const jules = await startJulesEmulator({
+    keys: [KEYS.personal, KEYS.guild],
+    timeScale: 0.2,
+    ...(github ? { openPullRequest: (pr) => ({ url: github.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }) } : {}),
+    ...options.jules,
+  });
+  const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
   const signer = createInteractionSigner();
   const rest = new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token);
 
@@ -173,7 +197,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       namespace,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(jules.url), discord: createRestMessenger(new API(rest)), log }),
+      activities: createActivities({ store, secrets, julesClientFor: createHttpJulesClientFactory(jules.url), discord: createRestMessenger(new API(rest)), ...(githubClient ? { github: githubClient } : {}), log }),
       dataConverter,
       shutdownGraceTime: '1s',
     });
@@ -182,7 +206,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace, dataConverter });
-  const settings: TaskSettings = { confirmationTimeoutMs: 60_000, pollIntervalMs: 100, deadlineMs: 120_000, ...options.settings };
+  const settings: TaskSettings = {
+    confirmationTimeoutMs: 60_000,
+    pollIntervalMs: 100,
+    deadlineMs: 120_000,
+    ...(github ? { pullRequests: { reconcileEveryMs: 60_000, deadlineMs: 600_000, ...options.pullRequests } } : {}),
+    ...options.settings,
+  };
   const tasks = createTemporalTaskControl({ client, taskQueue, settings });
   const ingressRest = new REST({ api: discord.apiUrl, retries: 1 }).setToken(discord.token);
   const dispatch = createInteractionDispatcher({
@@ -198,10 +228,16 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.julesWebhookSecret
       ? { julesWebhook: { secret: options.julesWebhookSecret, deliveries: createPostgresDeliveryLog(store.executor), store, tasks } }
       : {}),
+    ...(github ? { githubWebhook: { secrets: [GITHUB.webhookSecret], deliveries: createPostgresDeliveryLog(store.executor), sink: createPullRequestEventSink({ client, store }) } } : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
     logger: log,
   });
   await app.ready();
+  if (github) {
+    // GitHub delivers over HTTP: the ingress listens on loopback for the emulator's signed deliveries.
+    const ingressUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    github.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: GITHUB.webhookSecret });
+  }
 
   let gateway: GatewayEmulator | undefined;
   let ingress: GatewayIngress | undefined;
@@ -237,6 +273,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     taskQueue,
     logs,
     ...(gateway && ingress ? { gateway, ingress } : {}),
+    ...(github ? { github } : {}),
     send,
     async ask(user, commandOptions) {
       const command = buildSlashCommand({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, name: 'jules', options: commandOptions });
@@ -264,6 +301,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await connection.close();
       await discord.close();
       await jules.close();
+      await github?.close();
       await store.close();
     },
   };

@@ -255,6 +255,20 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         expect(await store.findTaskByThread(uniqueId('thread'))).toBeUndefined();
       });
 
+      it('keeps the pull request a task follows, and finds the task by PR number or head sha', async () => {
+        const repo = `acme/${uniqueId('repo')}`;
+        const task = await store.createTask(newTask({ repo }));
+        const mergedAt = new Date('2026-12-01T10:00:00.000Z');
+        const updated = await store.updateTask(task.id, { prNumber: 12, prHeadSha: 'abc123', prState: 'merged', checksState: 'passed', mergedAt: mergedAt.toISOString() });
+        expect(updated).toMatchObject({ prNumber: 12, prHeadSha: 'abc123', prState: 'merged', checksState: 'passed', mergedAt });
+        expect((await store.findTaskByPullRequest(repo, { number: 12 }))?.id).toBe(task.id);
+        expect((await store.findTaskByPullRequest(repo, { headSha: 'abc123' }))?.id).toBe(task.id);
+        // Another repository's PR 12 is another PR.
+        expect(await store.findTaskByPullRequest(`${repo}-other`, { number: 12 })).toBeUndefined();
+        expect(await store.findTaskByPullRequest(repo, { headSha: 'def456' })).toBeUndefined();
+        await expect(store.updateTask(task.id, { checksState: 'green' as never })).rejects.toThrow();
+      });
+
       it('lists a guild’s tasks newest first, filtered by requester and status', async () => {
         const guildId = uniqueId('guild');
         const alice = uniqueId('alice');

@@ -1,0 +1,106 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { discordRefusal } from '../src/discord/errors';
+import type { MessageBody } from '../src/discord/messenger';
+import { renderPrStatusMessage } from '../src/discord/pr-status-message';
+import { GitHubBadCredentialsError, GitHubError, GitHubNoAccessError } from '../src/github/errors';
+import { judgePullRequest, type PullRequestStatus } from '../src/github/pr-status';
+import type { ActivityDeps } from './deps';
+import { nonceFor } from '../src/discord/nonce';
+
+/** Input of {@link followPullRequest}: which PR, where its status message is, and what it last said. */
+export interface FollowPullRequestInput {
+  readonly taskId: string;
+  /** `owner/name`. */
+  readonly repo: string;
+  readonly number: number;
+  readonly url: string;
+  /** The task's thread, where the one PR status message lives. */
+  readonly threadId: string;
+  readonly messageId?: string;
+  /** The text the message shows now; nothing is edited while it would not change. */
+  readonly shown?: string;
+  /** How often the message was posted anew after someone deleted it. */
+  readonly reposts?: number;
+}
+
+/** What the follow-through learns from one look at the PR. */
+export interface FollowPullRequestResult {
+  /** `unreadable`: the credentials cannot read the PR; the thread was told, and the next look may succeed. */
+  readonly state: PullRequestStatus['state'] | 'unreadable';
+  readonly verdict?: PullRequestStatus['verdict'];
+  readonly headSha?: string;
+  readonly messageId?: string;
+  readonly shown?: string;
+  readonly reposts?: number;
+}
+
+/**
+ * The PR follow-through's one activity: reads the pull request, its head's check runs and commit statuses and
+ * the base branch's required checks, judges them, edits the thread's PR status message when what it says
+ * changes, and records the PR in the `tasks` row. One activity per look keeps the follow-through's history small.
+ */
+export function createGitHubActivities({ github, discord, store, log }: Pick<ActivityDeps, 'github' | 'discord' | 'store' | 'log'>) {
+  return {
+    async followPullRequest(input: FollowPullRequestInput): Promise<FollowPullRequestResult> {
+      if (!github) throw ApplicationFailure.nonRetryable('No GitHub credentials are configured on this worker.', 'GitHubNotConfigured');
+      const [owner, repo] = input.repo.split('/') as [string, string];
+      const signal = Context.current().cancellationSignal;
+      let status: PullRequestStatus;
+      try {
+        const pr = await github.pulls.get({ owner, repo }, input.number, { signal });
+        const [runs, combined, required] = await Promise.all([
+          github.checks.listForRef({ owner, repo }, pr.head.sha, { signal }),
+          github.checks.combinedStatus({ owner, repo }, pr.head.sha, { signal }),
+          github.checks.requiredForBranch({ owner, repo }, pr.base.ref, { signal }),
+        ]);
+        status = judgePullRequest(pr, runs, combined, required);
+      } catch (err) {
+        // Credentials or access: say so once in the thread and look again later; retrying now cannot help.
+        if (err instanceof GitHubBadCredentialsError || err instanceof GitHubNoAccessError) {
+          log.warn({ taskId: input.taskId, repo: input.repo, status: err.status }, `cannot read the pull request: ${err.message}`);
+          const shown = await show(input, renderPrStatusMessage({ unreadable: err.message, url: input.url }));
+          return { state: 'unreadable', ...shown };
+        }
+        if (err instanceof GitHubError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, err.name);
+        throw err;
+      }
+      const shown = await show(input, renderPrStatusMessage(status));
+      await store.updateTask(input.taskId, {
+        prNumber: status.number,
+        prHeadSha: status.headSha,
+        prState: status.state,
+        checksState: status.verdict,
+        ...(status.state === 'merged' ? { mergedAt: new Date().toISOString() } : {}),
+      });
+      return { state: status.state, verdict: status.verdict, headSha: status.headSha, ...shown };
+    },
+  };
+
+  /**
+   * Shows `body` as the PR status message, best effort: posted once (a nonce per repost), then edited only when its
+   * text changes; a deleted message is posted anew, any other refusal is logged.
+   */
+  async function show(input: FollowPullRequestInput, body: MessageBody): Promise<Pick<FollowPullRequestResult, 'messageId' | 'shown' | 'reposts'>> {
+    const text = body.content ?? '';
+    const kept = { ...(input.messageId ? { messageId: input.messageId } : {}), ...(input.shown ? { shown: input.shown } : {}), ...(input.reposts ? { reposts: input.reposts } : {}) };
+    if (text === input.shown && input.messageId) return kept;
+    try {
+      if (input.messageId) {
+        await discord.editMessage(input.threadId, input.messageId, body);
+        return { ...kept, shown: text };
+      }
+      const reposts = input.reposts ?? 0;
+      const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, `pr-status:${input.number}:${reposts}`) });
+      return { messageId: posted.id, shown: text, ...(reposts ? { reposts } : {}) };
+    } catch (err) {
+      const refusal = discordRefusal(err);
+      if (!refusal) throw err;
+      log.warn({ taskId: input.taskId, code: refusal.code }, `PR status not shown: ${refusal.message}`);
+      if (refusal.kind === 'message_gone' && input.messageId) {
+        const { messageId: _gone, ...rest } = input;
+        return show({ ...rest, reposts: (input.reposts ?? 0) + 1 }, body);
+      }
+      return kept;
+    }
+  }
+}

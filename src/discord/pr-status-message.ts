@@ -1,0 +1,51 @@
+import type { CheckLine, PullRequestStatus } from '../github/pr-status';
+import type { MessageBody } from './messenger';
+
+/** How many checks a status message names; the rest are counted. */
+const LISTED_CHECKS = 5;
+
+/**
+ * The one PR status message in a task's thread, edited in place as the pull request moves: checks done, a
+ * failure with its link, merged by whom, closed. Or why the PR cannot be read (credentials, access).
+ */
+export function renderPrStatusMessage(status: PullRequestStatus | { readonly unreadable: string; readonly url: string }): MessageBody {
+  return { content: 'unreadable' in status ? `⚠️ I cannot read ${status.url} on GitHub: ${status.unreadable}` : prLine(status), components: [], allowed_mentions: { parse: [] } };
+}
+
+function prLine(status: PullRequestStatus): string {
+  const pr = `[PR #${status.number}](${status.url})`;
+  if (status.state === 'merged') return `🎉 ${pr} merged${status.mergedBy ? ` by ${status.mergedBy}` : ''}.`;
+  if (status.state === 'closed') return `🚪 ${pr} was closed without merging.`;
+  const failed = status.checks.filter((c) => c.state === 'failed');
+  const pending = status.checks.filter((c) => c.state === 'pending');
+  const done = status.checks.length - pending.length;
+  switch (status.verdict) {
+    case 'no_checks':
+      return `✅ ${pr}: this repository runs no checks, so nothing stands in the way of merging.`;
+    case 'passed':
+      return `✅ ${pr}: all ${status.checks.length} checks passed.`;
+    case 'failed':
+      return [`❌ ${pr}: ${names(failed)} failed.`, ...failed.slice(0, LISTED_CHECKS).map(checkDetail), more(failed)].filter(Boolean).join('\n');
+    case 'pending': {
+      const waiting = status.missingRequired.length
+        ? ` Waiting for required ${status.missingRequired.length === 1 ? 'check' : 'checks'} ${status.missingRequired.map((n) => `\`${n}\``).join(', ')}, which ${status.missingRequired.length === 1 ? 'has' : 'have'} not run yet.`
+        : '';
+      const total = status.checks.length + status.missingRequired.length;
+      return `🔄 ${pr}: ${done} of ${total} checks done.${waiting}`;
+    }
+  }
+}
+
+function names(checks: readonly CheckLine[]): string {
+  const listed = checks.slice(0, LISTED_CHECKS).map((c) => `\`${c.name}\``);
+  return checks.length > LISTED_CHECKS ? `${listed.join(', ')} and ${checks.length - LISTED_CHECKS} more` : listed.join(', ');
+}
+
+function checkDetail(check: CheckLine): string {
+  const link = check.url?.startsWith('https://') || check.url?.startsWith('http://') ? ` (<${check.url}>)` : '';
+  return `• \`${check.name}\`: ${check.detail}${link}${check.summary ? ` — ${check.summary}` : ''}`;
+}
+
+function more(checks: readonly CheckLine[]): string {
+  return checks.length > LISTED_CHECKS ? `…and ${checks.length - LISTED_CHECKS} more.` : '';
+}

@@ -1,0 +1,135 @@
+/**
+ * The Octokit this module builds on: `@octokit/core` with the REST endpoint methods, pagination, and the
+ * retry and throttling plugins, so 5xx, primary limits (`x-ratelimit-reset`) and secondary limits
+ * (`retry-after`) are waited out by the library, a bounded number of times.
+ * @see https://github.com/octokit/core.js
+ * @see https://github.com/octokit/plugin-throttling.js
+ * @see https://github.com/octokit/plugin-retry.js
+ */
+import { Octokit } from '@octokit/core';
+import { paginateRest } from '@octokit/plugin-paginate-rest';
+import { restEndpointMethods } from '@octokit/plugin-rest-endpoint-methods';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck';
+import type { CallOptions, RepoRef } from './github-client';
+import type { FailedCall } from './octokit-errors';
+
+/** The REST API version sent on every request; GitHub keeps it supported until at least 2028. */
+export const GITHUB_API_VERSION = '2022-11-28';
+
+/** Sends `X-GitHub-Api-Version` on every request, auth-app's token requests included (core has no headers option). */
+function pinApiVersion(octokit: Octokit): void {
+  octokit.hook.before('request', (options) => {
+    options.headers['x-github-api-version'] = GITHUB_API_VERSION;
+  });
+}
+
+/** Octokit with the plugins this module relies on. */
+export const GitHubOctokit = Octokit.plugin(pinApiVersion, restEndpointMethods, paginateRest, retry, throttling);
+export type GitHubOctokitInstance = InstanceType<typeof GitHubOctokit>;
+/** The options every Octokit of one client shares. */
+export type GitHubOctokitOptions = NonNullable<ConstructorParameters<typeof GitHubOctokit>[0]>;
+
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
+/** A personal or fine-grained token, or a GitHub App (its installation per repository is looked up). */
+export type GitHubAuth = { readonly token: string } | { readonly appId: string | number; readonly privateKey: string };
+
+/** Where the library's warnings go (rate limits hit, retries). Never given a token. */
+export interface GitHubLog {
+  debug(message: string, extra?: object): void;
+  info(message: string, extra?: object): void;
+  warn(message: string, extra?: object): void;
+  error(message: string, extra?: object): void;
+}
+
+/** Options of {@link createOctokitGitHubClient}. */
+export interface OctokitGitHubClientOptions {
+  /** `GITHUB_API_URL`: https://api.github.com, `https://HOST/api/v3` for GHES, or the emulator. */
+  readonly baseUrl?: string;
+  readonly auth: GitHubAuth;
+  /** Retries of a 5xx or network failure (plugin-retry). Default 3. */
+  readonly serverErrorRetries?: number;
+  /** Retries after a primary or secondary rate limit (plugin-throttling). Default 2. */
+  readonly rateLimitRetries?: number;
+  /** A limit asking for a longer wait fails at once as retryable, so an activity does not sleep an hour. Default 120 s. */
+  readonly maxRateLimitWaitSeconds?: number;
+  /** Milliseconds per second of `retry-after` and of the retry backoff. Default 1000; tests make it small. */
+  readonly retryAfterBaseMs?: number;
+  /**
+   * Spacing between writes (GitHub asks for ≥1 s, the throttling plugin's default, shared by the process).
+   * Set it to give this client its own queues, as tests do.
+   */
+  readonly writeSpacingMs?: number;
+  readonly log?: GitHubLog;
+  readonly fetch?: typeof fetch;
+  /** Deadline of each attempt (Octokit has none); a timed-out attempt is retried like a 5xx. Default 30 s. */
+  readonly timeoutMs?: number;
+  readonly userAgent?: string;
+}
+
+/** Runs one call of a resource wrapper with the octokit for its repository, turning failures into typed errors. */
+export type RunGitHubCall = <T>(
+  repo: RepoRef,
+  operation: string,
+  call: (octokit: GitHubOctokitInstance, request: { signal?: AbortSignal }) => Promise<T>,
+  options?: CallOptions & Pick<FailedCall, 'interpret'>,
+) => Promise<T>;
+
+const NEVER_RETRIED = [400, 401, 403, 404, 405, 409, 410, 422, 451];
+
+/**
+ * `fetch` with a deadline per attempt, joined to the caller's signal. A timeout is a `TimeoutError`, which
+ * Octokit wraps as a retryable failure; the caller's abort stays an `AbortError` and is not retried.
+ */
+function withDeadline(doFetch: typeof fetch, timeoutMs: number): typeof fetch {
+  return (input, init = {}) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return doFetch(input, { ...init, signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  };
+}
+
+/** Own Bottleneck groups with `writeSpacingMs` between writes, shaped like the plugin's defaults. */
+function throttleGroups(writeSpacingMs: number) {
+  return {
+    global: new Bottleneck.Group({ maxConcurrent: 10 }),
+    auth: new Bottleneck.Group({ maxConcurrent: 1 }),
+    search: new Bottleneck.Group({ maxConcurrent: 1, minTime: 2 * writeSpacingMs }),
+    write: new Bottleneck.Group({ maxConcurrent: 1, minTime: writeSpacingMs }),
+    notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 3 * writeSpacingMs }),
+  };
+}
+
+/** The Octokit options shared by every instance of one client (one per App installation). */
+export function octokitOptionsOf(options: OctokitGitHubClientOptions): GitHubOctokitOptions {
+  const { rateLimitRetries = 2, maxRateLimitWaitSeconds = 120, retryAfterBaseMs = 1000 } = options;
+  const log = options.log;
+  const shouldRetry = (limit: string) => (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number): boolean => {
+    const again = retryCount < rateLimitRetries && retryAfter <= maxRateLimitWaitSeconds;
+    log?.warn(`GitHub ${limit} rate limit on ${request.method} ${request.url}: ${again ? `retrying in ${retryAfter} s` : 'giving up'}`);
+    return again;
+  };
+  return {
+    baseUrl: (options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, ''),
+    userAgent: options.userAgent ?? 'jules-orchestrator',
+    ...(log ? { log } : {}),
+    request: { fetch: withDeadline(options.fetch ?? globalThis.fetch, options.timeoutMs ?? 30_000) },
+    retry: { retries: options.serverErrorRetries ?? 3, doNotRetry: NEVER_RETRIED, retryAfterBaseValue: retryAfterBaseMs },
+    throttle: {
+      onRateLimit: shouldRetry('primary'),
+      onSecondaryRateLimit: shouldRetry('secondary'),
+      retryAfterBaseValue: retryAfterBaseMs,
+      fallbackSecondaryRateRetryAfter: 60,
+      ...(options.writeSpacingMs === undefined ? {} : throttleGroups(options.writeSpacingMs)),
+    },
+  };
+}
+
+/**
+ * `route` with the call's signal bound in. plugin-paginate-rest rebuilds each page's request from method,
+ * url and headers only, dropping `request.signal`; a route whose defaults carry it keeps it on every page.
+ */
+export function withSignal<Route extends { defaults: (options: any) => unknown }>(route: Route, request: { signal?: AbortSignal }): Route {
+  return request.signal ? (route.defaults({ request }) as Route) : route;
+}

@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOctokitGitHubClient } from '../src/github/octokit-github-client';
+import { pullRequestFollowId } from '../src/shared/ids';
+import { parsePullRequestUrl } from '../src/shared/pull-request';
+import { eventually, GITHUB, GUILD, MEMBERS, startTestStack, threadOf, type TestStack, type TestStackOptions } from './helpers/stack';
+
+/**
+ * A task does not end at "PR ready": its pull request is followed on GitHub (the emulator, over real HTTP with
+ * signed webhooks) through its checks to merged or closed, in one PR status message in the task's thread.
+ */
+
+let stack: TestStack | undefined;
+
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+const REPO = GUILD.repo;
+
+/** Runs a task to "PR ready" and returns where its PR and its PR status message are. */
+async function taskWithPullRequest(options: TestStackOptions = {}) {
+  stack = await startTestStack({ github: true, ...options });
+  const s = stack;
+  const asked = await s.ask(MEMBERS.lead, { prompt: 'Make the build green' });
+  const outcome = await s.outcome(asked.taskId);
+  expect(outcome.status).toBe('completed');
+  const pull = parsePullRequestUrl(outcome.prUrl!)!;
+  const headSha = s.github!.pullRequest({ repo: REPO, number: pull.number }).head.sha as string;
+  const thread = await threadOf(s, asked.taskId);
+  const prMessage = (pattern: RegExp) =>
+    eventually(() => s.discord.channelMessages(thread).find((m) => m.content?.includes(`PR #${pull.number}`) && pattern.test(m.content)), `the PR status saying ${pattern}`);
+  return { s, taskId: asked.taskId, number: pull.number, headSha, thread, prMessage, follow: s.client.workflow.getHandle(pullRequestFollowId(asked.taskId)) };
+}
+
+describe('a task’s pull request', () => {
+  it('is followed through its checks to merged, in one message edited in place', async () => {
+    const { s, taskId, number, headSha, thread, prMessage, follow } = await taskWithPullRequest();
+    const first = await prMessage(/runs no checks/);
+    const build = s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build' });
+    s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'lint', conclusion: 'success' });
+    await prMessage(/1 of 2 checks done/);
+    s.github!.completeCheckRun({ repo: REPO, id: build, conclusion: 'success' });
+    await prMessage(/all 2 checks passed/);
+
+    // Someone merges on GitHub, guarded by the head they judged.
+    const client = createOctokitGitHubClient({ baseUrl: s.github!.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 });
+    await client.pulls.merge({ owner: 'acme', repo: 'widgets', pullNumber: number, sha: headSha, mergeMethod: 'squash' });
+    expect(await follow.result()).toEqual({ state: 'merged', verdict: 'passed' });
+    const merged = await prMessage(/merged/);
+    expect(merged.id).toBe(first.id);
+    expect(s.discord.channelMessages(thread).filter((m) => m.content?.includes(`PR #${number}`))).toHaveLength(1);
+    const row = await s.store.getTask(taskId);
+    expect(row).toMatchObject({ prNumber: number, prState: 'merged', checksState: 'passed' });
+    expect(row?.mergedAt).toBeInstanceOf(Date);
+  });
+
+  it('says which check failed, with its link and summary', async () => {
+    const { s, headSha, prMessage } = await taskWithPullRequest();
+    await prMessage(/runs no checks/);
+    s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'test', conclusion: 'success' });
+    const lint = s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'lint' });
+    s.github!.completeCheckRun({ repo: REPO, id: lint, conclusion: 'failure', title: '2 errors', summary: 'src/a.ts: unused import' });
+    const failed = await prMessage(/failed/);
+    expect(failed.content).toMatch(/`lint` failed/);
+    expect(failed.content).toMatch(/2 errors: src\/a\.ts: unused import/);
+  });
+
+  it('is not green while a required check has not run at all', async () => {
+    stack = await startTestStack({ github: true });
+    stack.github!.protectBranch({ repo: REPO, branch: 'main', contexts: ['build'] });
+    const s = stack;
+    const asked = await s.ask(MEMBERS.lead, { prompt: 'Make the build green' });
+    const pull = parsePullRequestUrl((await s.outcome(asked.taskId)).prUrl!)!;
+    const headSha = s.github!.pullRequest({ repo: REPO, number: pull.number }).head.sha as string;
+    s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'lint', conclusion: 'success' });
+    const thread = await threadOf(s, asked.taskId);
+    const waiting = await eventually(() => s.discord.channelMessages(thread).find((m) => m.content?.includes('1 of 2 checks done')), 'the PR status');
+    expect(waiting.content).toMatch(/Waiting for required check `build`, which has not run yet/);
+    expect((await s.store.getTask(asked.taskId))?.checksState).toBe('pending');
+  });
+
+  it('catches up with a webhook GitHub never delivered at the next reconcile look', async () => {
+    const { s, headSha, prMessage } = await taskWithPullRequest({ pullRequests: { reconcileEveryMs: 2_000 } });
+    await prMessage(/runs no checks/);
+    // The hook is gone (or the ingress was down): GitHub drops deliveries and never retries them.
+    s.github!.setWebhook(undefined);
+    s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build', conclusion: 'failure' });
+    await prMessage(/`build` failed/);
+  });
+
+  it('is closed without merging, and following ends', async () => {
+    const { s, number, prMessage, follow } = await taskWithPullRequest();
+    await prMessage(/runs no checks/);
+    s.github!.closePullRequest({ repo: REPO, number });
+    expect((await follow.result()).state).toBe('closed');
+    await prMessage(/closed without merging/);
+  });
+});
