@@ -4,6 +4,7 @@ import type { DiscordMessenger } from '../src/discord/messenger';
 import type { GitHubClient } from '../src/github/github-client';
 import type { JulesClientFactory } from '../src/jules/jules-client';
 import type { Store } from '../src/store/store';
+import type { AnnouncerFactory } from '../src/tasks/announcer';
 
 /** What activities need from the outside world. `main` wires the real adapters; tests pass emulator-backed ones. */
 export interface ActivityDeps {
@@ -12,6 +13,12 @@ export interface ActivityDeps {
   readonly secrets: SecretBox;
   readonly julesClientFor: JulesClientFactory;
   readonly discord: DiscordMessenger;
+  /**
+   * Tells people what a task does (plans, questions, progress, notices), for the audience an input names.
+   * Optional for the composition roots' sake: absent, {@link createActivities} builds the Discord announcers
+   * over `discord` and `log`.
+   */
+  readonly announcerFor?: AnnouncerFactory;
   /** GitHub, when credentials (or the emulator) are configured: pull requests are then followed to merge. */
   readonly github?: GitHubClient;
   readonly log: Logger;

@@ -6,7 +6,7 @@ import type { TaskEventDetail, TaskEventKind } from '../src/store/store';
 import { renderNotice, type NoticeKind } from '../src/discord/notices';
 import { renderAnnouncement, renderTaskCard } from '../src/discord/task-card';
 import type { ActivityDeps } from './deps';
-import { nonceFor } from './nonce';
+import { nonceFor } from '../src/discord/nonce';
 
 /** The audit event a step records; with `from`, the status change is guarded in SQL (`jo_transition_task`). */
 export interface StepEvent {

@@ -5,7 +5,7 @@ import { renderPrStatusMessage } from '../src/discord/pr-status-message';
 import { GitHubBadCredentialsError, GitHubError, GitHubNoAccessError } from '../src/github/errors';
 import { judgePullRequest, type PullRequestStatus } from '../src/github/pr-status';
 import type { ActivityDeps } from './deps';
-import { nonceFor } from './nonce';
+import { nonceFor } from '../src/discord/nonce';
 
 /** Input of {@link followPullRequest}: which PR, where its status message is, and what it last said. */
 export interface FollowPullRequestInput {

@@ -1,3 +1,4 @@
+import { createDiscordAnnouncers } from '../src/discord/discord-announcers';
 import type { ActivityDeps } from './deps';
 import { createDiscordActivities } from './discord.activities';
 import { createGitHubActivities } from './github.activities';
@@ -10,12 +11,13 @@ export type { ActivityDeps } from './deps';
 
 /** Every activity a worker registers, built from explicit dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const announcerFor = deps.announcerFor ?? createDiscordAnnouncers(deps);
   return {
     ...createStoreActivities(deps),
     ...createJulesActivities(deps),
     ...createDiscordActivities(deps),
-    ...createWatchActivities(deps),
-    ...createSlotActivities(deps),
+    ...createWatchActivities({ ...deps, announcerFor }),
+    ...createSlotActivities({ ...deps, announcerFor }),
     ...createGitHubActivities(deps),
   };
 }

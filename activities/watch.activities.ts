@@ -1,16 +1,13 @@
 import { Context } from '@temporalio/activity';
-import { discordRefusal, type DiscordRefusal } from '../src/discord/errors';
-import { renderNotice } from '../src/discord/notices';
-import { renderPlanMessage, renderProgressMessage, renderQuestionMessage } from '../src/discord/task-card';
-import type { MessageBody } from '../src/discord/messenger';
 import { JulesApiError } from '../src/jules/errors';
 import type { JulesActivity, JulesClient, JulesSession } from '../src/jules/jules-client';
+import { TASK_THREAD, type Audience } from '../src/shared/audience';
 import type { JulesAction, SessionSnapshot, WatchCursor, WatchResult } from '../src/shared/jules-session';
 import { TERMINAL_SESSION_STATES } from '../src/shared/jules-session';
 import type { Awaiting, TaskView } from '../src/shared/task';
+import type { ProgressShown } from '../src/tasks/announcer';
 import type { ActivityDeps } from './deps';
 import { sleepBeating } from './heartbeat';
-import { nonceFor } from './nonce';
 import { toApplicationFailure } from './failures';
 import type { KeyOwner } from './jules.activities';
 import { julesClientForOwner, toSnapshot } from './jules.activities';
@@ -25,8 +22,10 @@ export interface WatchInput extends KeyOwner {
   readonly deliver: readonly JulesAction[];
   /** Where plan, question and progress messages go (the task's thread, else its channel). */
   readonly threadId: string;
-  /** The task as the workflow sees it, for rendering messages. */
+  /** The task as the workflow sees it, for the announcer to render messages from. */
   readonly view: TaskView;
+  /** Who is told; absent (as in every input before the field existed): the task's thread. */
+  readonly audience?: Audience;
   /** Whether people approve plans; otherwise Jules approves its own and the plan is posted for information. */
   readonly planApproval: boolean;
   /** Poll interval while nothing changes; faster for a minute after a change. */
@@ -63,18 +62,19 @@ const AWAITED_STATE: Readonly<Record<PeopleQuestion, string>> = { plan_approval:
 
 /**
  * The session watcher: delivers pending actions, then polls the session (one request per poll while nothing
- * changes) and its new activities (only when the session changed), keeps the thread's progress message up to
- * date itself, and returns only for what needs the workflow: a plan or question to put before people, a
+ * changes) and its new activities (only when the session changed), has the announcer keep the progress message
+ * up to date, and returns only for what needs the workflow: a plan or question to put before people, a
  * pause, a stall, a resumption, the end, or its own time limit. So history grows with decisions, not with
- * progress updates or time.
+ * progress updates or time. What people see, and how, is the announcer's business.
  */
-export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secrets' | 'julesClientFor' | 'discord' | 'log'>) {
-  const { store, discord, log } = deps;
+export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secrets' | 'julesClientFor' | 'log'> & Required<Pick<ActivityDeps, 'announcerFor'>>) {
+  const { store, log, announcerFor } = deps;
 
   return {
     async watchJulesSession(input: WatchInput): Promise<WatchResult> {
       const context = Context.current();
       const client = await julesClientForOwner(deps, input);
+      const announcer = announcerFor({ taskId: input.taskId, threadId: input.threadId, view: input.view, audience: input.audience ?? TASK_THREAD });
       const started = Date.now();
       // A retried attempt resumes from its last heartbeat: nothing delivered or posted twice.
       let cursor: WatchCursor = (context.info.heartbeatDetails as WatchCursor | undefined) ?? input.cursor;
@@ -99,7 +99,7 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           cursor = remember(cursor, action.id);
           if (refused) {
             log.warn({ taskId: input.taskId, status: refused.status, code: refused.code }, 'Jules refused a message; the task goes on');
-            await tryPost(input, renderNotice(input.view, 'not_delivered', refused.message), `not-delivered:${action.id}`);
+            await announcer.showNotice({ kind: 'not_delivered', detail: refused.message, step: `not-delivered:${action.id}` });
           } else {
             cursor = { ...cursor, lastChangeAt: Date.now() };
           }
@@ -120,38 +120,17 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
       let latestQuestion: { id: string; text: string } | undefined;
       let failureReason: string | undefined;
 
-      /**
-       * Shows the latest progress line, best effort: a deleted progress message is posted anew, any other refusal
-       * is logged and the line dropped. Progress is information; losing a line never stops the task.
-       */
+      /** Shows the latest progress line, at most once per PROGRESS_EDIT_MS unless forced; the announcer never refuses by throwing. */
       const flushProgress = async (force: boolean) => {
         if (!progress || progress.posted) return;
         if (!force && Date.now() - progress.lastEditAt < PROGRESS_EDIT_MS) return;
-        const body = renderProgressMessage({ ...input.view, progress: progress.line });
-        try {
-          if (cursor.progressMessageId) {
-            await discord.editMessage(input.threadId, cursor.progressMessageId, body);
-          } else {
-            // Each new progress message has its own nonce: after a deletion, the old nonce would return the dead message.
-            const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, cursor.progressReposts ? `progress:${cursor.progressReposts}` : 'progress') });
-            // A retry whose last heartbeat missed the id gets the dead attempt's message back for the nonce: update it.
-            if (context.info.attempt > 1) await discord.editMessage(input.threadId, posted.id, body);
-            cursor = { ...cursor, progressMessageId: posted.id };
-          }
-        } catch (err) {
-          const refusal = discordRefusal(err);
-          if (!refusal) throw err;
-          log.warn({ taskId: input.taskId, code: refusal.code }, `progress not shown: ${refusal.message}`);
-          if (refusal.kind === 'message_gone' && cursor.progressMessageId) {
-            // Someone deleted the progress message: post a new one with the line (once: the new one has no id yet).
-            const { progressMessageId: _gone, ...rest } = cursor;
-            cursor = { ...rest, progressReposts: (cursor.progressReposts ?? 0) + 1 };
-            return flushProgress(true);
-          }
-        }
+        const shown = await announcer.showProgress(
+          progress.line,
+          { ...(cursor.progressMessageId ? { messageId: cursor.progressMessageId } : {}), ...(cursor.progressReposts ? { reposts: cursor.progressReposts } : {}) },
+          { retried: context.info.attempt > 1 },
+        );
         progress = { ...progress, posted: true, lastEditAt: Date.now() };
-        const { pendingProgress: _shown, ...rest } = cursor;
-        cursor = rest;
+        cursor = withProgressMessage(cursor, shown);
       };
 
       const result = (kind: WatchResult['kind'], snapshot: SessionSnapshot, extra: object = {}): WatchResult =>
@@ -199,7 +178,7 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           }
           // Without plan approval Jules approves its own plan at once: show it as soon as it is seen (for information).
           if (latestPlan && !input.planApproval && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
-            await tryPost(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps }, { action: 'automatic' }), `plan:${latestPlan.id}`);
+            await announcer.showPlan({ ...latestPlan, approval: 'jules' });
             cursor = remember(cursor, `plan:${latestPlan.id}`);
           }
           if (snapshot0.state !== state) {
@@ -225,7 +204,7 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           if (state === AWAITING_PLAN) {
             latestPlan ??= await findLatest(client, input.session, planOf, beat);
             if (latestPlan && input.planApproval && !cursor.delivered.includes(`plan:${latestPlan.id}`)) {
-              const posted = await tryPost(input, renderPlanMessage({ ...input.view, plan: latestPlan.steps, awaiting: 'plan_approval' }), `plan:${latestPlan.id}`);
+              const posted = await announcer.showPlan({ ...latestPlan, approval: 'people' });
               if ('refusal' in posted) return result('discord_refused', snapshot, { reason: posted.refusal.message });
               cursor = remember(cursor, `plan:${latestPlan.id}`);
               return result('plan', snapshot, { plan: latestPlan.steps, planId: latestPlan.id, messageId: posted.messageId });
@@ -234,7 +213,7 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
           if (state === AWAITING_REPLY) {
             latestQuestion ??= await findLatest(client, input.session, (a) => (a.agentMessaged?.agentMessage ? { id: a.id ?? a.name, text: a.agentMessaged.agentMessage } : undefined), beat);
             if (latestQuestion && !cursor.delivered.includes(`question:${latestQuestion.id}`)) {
-              const posted = await tryPost(input, renderQuestionMessage({ ...input.view, question: latestQuestion.text, awaiting: 'reply' }), `question:${latestQuestion.id}`);
+              const posted = await announcer.showQuestion(latestQuestion);
               if ('refusal' in posted) return result('discord_refused', snapshot, { reason: posted.refusal.message });
               cursor = remember(cursor, `question:${latestQuestion.id}`);
               return result('question', snapshot, { question: latestQuestion.text, messageId: posted.messageId });
@@ -260,23 +239,15 @@ export function createWatchActivities(deps: Pick<ActivityDeps, 'store' | 'secret
       }
     },
   };
+}
 
-  /**
-   * Posts to the task's thread; a permanent refusal (thread deleted, access lost) is logged and returned, not
-   * thrown, since retrying cannot heal it. Callers decide: a plan or question nobody can see ends the task,
-   * information is simply lost.
-   */
-  async function tryPost(input: WatchInput, body: MessageBody, step: string): Promise<{ messageId: string } | { refusal: DiscordRefusal }> {
-    try {
-      const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, step) });
-      return { messageId: posted.id };
-    } catch (err) {
-      const refusal = discordRefusal(err);
-      if (!refusal) throw err;
-      log.warn({ taskId: input.taskId, threadId: input.threadId, step, code: refusal.code }, `could not post to the task's thread: ${refusal.message}`);
-      return { refusal };
-    }
-  }
+/**
+ * The cursor after a progress line was shown (or dropped): the line is no longer pending, and the progress
+ * message is where the announcer left it. Field names are the cursor's as running tasks carry it in history.
+ */
+function withProgressMessage(cursor: WatchCursor, shown: ProgressShown): WatchCursor {
+  const { pendingProgress: _shown, progressMessageId: _id, progressReposts: _reposts, ...rest } = cursor;
+  return { ...rest, ...(shown.messageId ? { progressMessageId: shown.messageId } : {}), ...(shown.reposts ? { progressReposts: shown.reposts } : {}) };
 }
 
 /** Ids the watcher remembers having delivered or posted; the newest 50 are enough to never repeat one. */

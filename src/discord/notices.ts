@@ -1,8 +1,8 @@
 import type { TaskView } from '../shared/task';
+import type { NoticeKind } from '../tasks/announcer';
 import type { MessageBody } from './messenger';
 
-/** Thread notices that are neither the card nor a plan, question or progress message. */
-export type NoticeKind = 'plan_reminder' | 'reply_reminder' | 'answered_elsewhere' | 'stalled' | 'paused' | 'resumed' | 'waiting_slot' | 'not_delivered';
+export type { NoticeKind } from '../tasks/announcer';
 
 /**
  * Renders a notice for the task's thread. Reminders and stall alerts mention the confirm roles (that is their
@@ -34,5 +34,7 @@ export function renderNotice(view: TaskView, kind: NoticeKind, detail?: string):
       return { content: `⚠️ Jules did not take the last message${detail ? ` (${detail})` : ''}. The task goes on; say it again if it still matters.`, allowed_mentions: { parse: [] } };
     case 'waiting_slot':
       return { content: `🕒 Waiting for a free Jules session${detail ? ` (${detail})` : ''}: the key's plan allows only so many at once.`, allowed_mentions: { parse: [] } };
+    case 'slot_free':
+      return { content: '✅ A Jules session is free: starting now.', allowed_mentions: { parse: [] } };
   }
 }
