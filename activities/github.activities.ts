@@ -2,7 +2,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { discordRefusal } from '../src/discord/errors';
 import type { MessageBody } from '../src/discord/messenger';
 import { renderPrStatusMessage } from '../src/discord/pr-status-message';
-import { GitHubBadCredentialsError, GitHubError, GitHubNoAccessError } from '../src/github/errors';
+import { GitHubBadCredentialsError, GitHubError, GitHubHeadMovedError, GitHubNoAccessError, GitHubNotMergeableError } from '../src/github/errors';
+import type { MergeMethod } from '../src/github/github-client';
+import type { MergeAnswer } from '../workflows/messages';
 import { judgePullRequest, type PullRequestStatus } from '../src/github/pr-status';
 import type { ActivityDeps } from './deps';
 import { nonceFor } from '../src/discord/nonce';
@@ -21,6 +23,18 @@ export interface FollowPullRequestInput {
   readonly shown?: string;
   /** How often the message was posted anew after someone deleted it. */
   readonly reposts?: number;
+}
+
+/** Input of `mergePullRequest`. */
+export interface MergePullRequestInput {
+  readonly taskId: string;
+  readonly repo: string;
+  readonly number: number;
+  /** The head the follow-through judged green: the merge's guard. */
+  readonly sha: string;
+  readonly method: MergeMethod;
+  /** Who clicked Merge (a Discord id), for the log. */
+  readonly by: string;
 }
 
 /** What the follow-through learns from one look at the PR. */
@@ -64,7 +78,7 @@ export function createGitHubActivities({ github, discord, store, log }: Pick<Act
         if (err instanceof GitHubError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, err.name);
         throw err;
       }
-      const shown = await show(input, renderPrStatusMessage(status));
+      const shown = await show(input, renderPrStatusMessage(status, input.taskId));
       await store.updateTask(input.taskId, {
         prNumber: status.number,
         prHeadSha: status.headSha,
@@ -73,6 +87,26 @@ export function createGitHubActivities({ github, discord, store, log }: Pick<Act
         ...(status.state === 'merged' ? { mergedAt: new Date().toISOString() } : {}),
       });
       return { state: status.state, verdict: status.verdict, headSha: status.headSha, ...shown };
+    },
+
+    /**
+     * Merges a followed pull request at the head the follow-through judged green (`sha`: GitHub refuses with 409
+     * if new commits arrived since), with the given method. Refusals come back as words for the clicker; an outage
+     * is thrown, so Temporal retries it.
+     */
+    async mergePullRequest(input: MergePullRequestInput): Promise<MergeAnswer> {
+      if (!github) throw ApplicationFailure.nonRetryable('No GitHub credentials are configured on this worker.', 'GitHubNotConfigured');
+      const [owner, repo] = input.repo.split('/') as [string, string];
+      try {
+        await github.pulls.merge({ owner, repo, pullNumber: input.number, sha: input.sha, mergeMethod: input.method }, { signal: Context.current().cancellationSignal });
+        log.info({ taskId: input.taskId, repo: input.repo, number: input.number, by: input.by }, 'merged a pull request from Discord');
+        return { merged: true, text: `✅ Merged PR #${input.number} (${input.method}).` };
+      } catch (err) {
+        if (err instanceof GitHubHeadMovedError) return { merged: false, text: `New commits arrived on PR #${input.number} since its checks passed, so it was not merged; its checks run again.` };
+        if (err instanceof GitHubNotMergeableError) return { merged: false, text: `GitHub would not merge PR #${input.number}: ${err.reason}` };
+        if (err instanceof GitHubError && !err.retryable) return { merged: false, text: `GitHub would not merge PR #${input.number}: ${err.message}` };
+        throw err;
+      }
     },
   };
 

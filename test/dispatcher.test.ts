@@ -82,6 +82,10 @@ function fakeTasks() {
       if (failure) throw failure;
       return views.get(taskId);
     },
+    async merge(taskId, member) {
+      calls.push({ method: 'merge', taskId, arg: member });
+      return { kind: 'gone' };
+    },
     async notifyJulesEvent() {
       return false;
     },

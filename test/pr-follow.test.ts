@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeCustomId } from '../src/discord/custom-id';
 import { createOctokitGitHubClient } from '../src/github/octokit-github-client';
 import { pullRequestFollowId } from '../src/shared/ids';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
-import { eventually, GITHUB, GUILD, MEMBERS, startTestStack, threadOf, type TestStack, type TestStackOptions } from './helpers/stack';
+import { buttonId, eventually, GITHUB, GUILD, MEMBERS, startTestStack, threadOf, type TestStack, type TestStackOptions } from './helpers/stack';
 
 /**
  * A task does not end at "PR ready": its pull request is followed on GitHub (the emulator, over real HTTP with
@@ -106,6 +107,40 @@ describe('a task’s pull request', () => {
     expect(s.discord.channelMessages(thread).filter((m) => m.content?.startsWith('⚠️ I cannot read'))).toHaveLength(1);
     expect((await s.client.workflow.getHandle(pullRequestFollowId(asked.taskId)).describe()).status.name).toBe('RUNNING');
     await s.client.workflow.getHandle(pullRequestFollowId(asked.taskId)).terminate('end of test');
+  });
+
+  it('is merged from Discord by a confirmer, guarded by its green head; anyone else is refused', async () => {
+    const { s, number, headSha, prMessage, follow } = await taskWithPullRequest();
+    const build = s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build' });
+    const pending = await prMessage(/0 of 1 checks done/);
+    expect(buttonId(pending.components, 'Merge')).toBeUndefined();
+    // A Merge id from an older message, clicked while the checks run: refused, nothing merged.
+    const mergeId = encodeCustomId({ action: 'merge', taskId: follow.workflowId.replace(/^pr-/, '') });
+    expect((await s.click(MEMBERS.lead, mergeId, pending.id)).body.data.content).toMatch(/not green at its current head yet/);
+
+    s.github!.completeCheckRun({ repo: REPO, id: build, conclusion: 'success' });
+    const green = await prMessage(/all 1 checks passed/);
+    expect(buttonId(green.components, 'Merge')).toBe(mergeId);
+    expect((await s.click(MEMBERS.developer, mergeId, green.id)).body.data.content).toMatch(/Only members with a confirm role can merge/);
+    expect(s.github!.pullRequest({ repo: REPO, number }).merged).toBe(false);
+
+    expect((await s.click(MEMBERS.lead, mergeId, green.id)).body.data.content).toBe(`✅ Merged PR #${number} (squash).`);
+    expect(await follow.result()).toMatchObject({ state: 'merged' });
+    expect(s.github!.pullRequest({ repo: REPO, number })).toMatchObject({ merged: true, head: { sha: headSha } });
+    const merged = await prMessage(/merged by/);
+    expect(merged.components ?? []).toEqual([]);
+  });
+
+  it('is not merged when new commits arrived after it was judged green: the clicker is told why', async () => {
+    const { s, number, prMessage, follow } = await taskWithPullRequest();
+    const green = await prMessage(/runs no checks/);
+    // Jules pushes again, and the webhook of it is lost: the follow-through still believes the old head green.
+    s.github!.setWebhook(undefined);
+    s.github!.pushCommit({ repo: REPO, branch: s.github!.pullRequest({ repo: REPO, number }).head.ref as string });
+    const answer = await s.click(MEMBERS.lead, buttonId(green.components, 'Merge')!, green.id);
+    expect(answer.body.data.content).toMatch(/New commits arrived on PR #\d+ since its checks passed, so it was not merged/);
+    expect(s.github!.pullRequest({ repo: REPO, number }).merged).toBe(false);
+    await s.client.workflow.getHandle(follow.workflowId).terminate('end of test');
   });
 
   it('is closed without merging, and following ends', async () => {

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FollowPullRequestResult as PullRequestLook } from '../activities/github.activities';
-import type { Admission, Cancellation, Decision, JulesEvent, PlanDecision, Reply, TaskView } from '../src/shared/task';
+import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecision, Reply, TaskView } from '../src/shared/task';
 
 /**
  * Every signal, update and query of the task workflow, defined once. The ingress and the workflow import
@@ -35,6 +35,18 @@ export const julesEventSignal = defineSignal<[JulesEvent]>('julesEvent');
  * re-read, never trusted as the PR's state, so a lost or repeated one costs at most one look.
  */
 export const githubEventSignal = defineSignal<[{ readonly event: string; readonly deliveryId: string }]>('githubEvent');
+
+/**
+ * Merge on the PR status message: members of `confirm_roles`, while the PR is open and green at the head last
+ * looked at. The merge is guarded by that head, so a push after the look is refused by GitHub (409), never merged.
+ */
+export const mergeUpdate = defineUpdate<MergeAnswer, [{ readonly member: Member }]>('merge');
+
+/** What a Merge click is answered with: merged, or why not, in words for the clicker. */
+export interface MergeAnswer {
+  readonly merged: boolean;
+  readonly text: string;
+}
 
 /** How a followed pull request stood at the last look. */
 export const pullRequestQuery = defineQuery<PullRequestLook | undefined>('pullRequest');

@@ -1,7 +1,8 @@
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FollowPullRequestInput, FollowPullRequestResult } from '../activities/github.activities';
-import { githubEventSignal, pullRequestQuery } from './messages';
+import type { FollowPullRequestInput, FollowPullRequestResult, MergePullRequestInput } from '../activities/github.activities';
+import { isConfirmer } from '../src/shared/permissions';
+import { githubEventSignal, mergeUpdate, pullRequestQuery, type MergeAnswer } from './messages';
 
 /** How the follow-through paces itself; the ingress passes these from config. */
 export interface PullRequestFollowSettings {
@@ -17,6 +18,10 @@ export interface PullRequestFollowSettings {
 export interface PullRequestFollowInput {
   readonly pull: Omit<FollowPullRequestInput, 'messageId' | 'shown' | 'reposts'>;
   readonly settings: PullRequestFollowSettings;
+  /** Who may merge from Discord: members of these roles (the task's confirm roles). Absent: nobody. */
+  readonly confirmRoles?: readonly string[];
+  /** How a Merge click merges (the guild's method). Default squash. */
+  readonly mergeMethod?: MergePullRequestInput['method'];
   /** After continue-as-new: the last look and when following ends. */
   readonly carried?: { readonly last: FollowPullRequestResult; readonly deadlineAt: number };
 }
@@ -28,7 +33,7 @@ export interface PullRequestFollowOutcome {
 }
 
 // Unlimited attempts within a bound: a GitHub outage delays a look, it never ends the following.
-const { followPullRequest } = proxyActivities<Activities>({
+const { followPullRequest, mergePullRequest } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   scheduleToCloseTimeout: '30m',
   retry: { initialInterval: '2s', maximumInterval: '1m' },
@@ -49,6 +54,30 @@ export async function pullRequestFollowWorkflow(input: PullRequestFollowInput): 
     woken = true;
   });
   setHandler(pullRequestQuery, () => last);
+  let merging = false;
+  setHandler(
+    mergeUpdate,
+    async ({ member }): Promise<MergeAnswer> => {
+      merging = true;
+      try {
+        const sha = last!.headSha!;
+        return await mergePullRequest({ taskId: pull.taskId, repo: pull.repo, number: pull.number, sha, method: input.mergeMethod ?? 'squash', by: member.id });
+      } finally {
+        merging = false;
+        // Merged or not, look again: the PR status message says what GitHub now says.
+        woken = true;
+      }
+    },
+    {
+      // Validators cannot do I/O: the clicker's roles come with the update, the PR's state from the last look.
+      validator: ({ member }) => {
+        if (!isConfirmer(member, { confirmRoles: input.confirmRoles ?? [] })) throw new Error('Only members with a confirm role can merge this pull request.');
+        if (merging) throw new Error('A merge of this pull request is already under way.');
+        if (last?.state !== 'open' || !last.headSha) throw new Error('This pull request is not open any more.');
+        if (last.verdict !== 'passed' && last.verdict !== 'no_checks') throw new Error('This pull request is not green at its current head yet: its checks must pass first.');
+      },
+    },
+  );
 
   for (;;) {
     woken = false;
@@ -58,10 +87,15 @@ export async function pullRequestFollowWorkflow(input: PullRequestFollowInput): 
       ...(last?.shown ? { shown: last.shown } : {}),
       ...(last?.reposts ? { reposts: last.reposts } : {}),
     });
-    if (last.state === 'merged' || last.state === 'closed') return { state: last.state, ...(last.verdict ? { verdict: last.verdict } : {}) };
-    if (Date.now() >= deadlineAt) return { state: 'deadline', ...(last.verdict ? { verdict: last.verdict } : {}) };
+    const ended = last.state === 'merged' || last.state === 'closed' ? last.state : Date.now() >= deadlineAt ? 'deadline' : undefined;
+    if (ended) {
+      await condition(allHandlersFinished);
+      return { state: ended, ...(last.verdict ? { verdict: last.verdict } : {}) };
+    }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (settings.maxHistoryEvents ?? 1_000)) {
-      return continueAsNew<typeof pullRequestFollowWorkflow>({ pull, settings, carried: { last, deadlineAt } });
+      await condition(allHandlersFinished);
+      const { carried: _old, ...rest } = input;
+      return continueAsNew<typeof pullRequestFollowWorkflow>({ ...rest, carried: { last, deadlineAt } });
     }
     await condition(() => woken, Math.max(1, Math.min(settings.reconcileEveryMs, deadlineAt - Date.now())));
   }

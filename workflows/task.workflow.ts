@@ -184,7 +184,13 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
     await startChild(pullRequestFollowWorkflow, {
       workflowId: pullRequestFollowId(request.taskId),
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [{ pull: { taskId: request.taskId, repo: `${pull.owner}/${pull.repo}`, number: pull.number, url: state.view!.prUrl!, threadId: threadId ?? request.channelId }, settings: settings.pullRequests }],
+      args: [
+        {
+          pull: { taskId: request.taskId, repo: `${pull.owner}/${pull.repo}`, number: pull.number, url: state.view!.prUrl!, threadId: threadId ?? request.channelId },
+          settings: settings.pullRequests,
+          confirmRoles: admitted.confirmRoles,
+        },
+      ],
     });
   }
 

@@ -49,6 +49,7 @@ export const FAILURE_TEXT = {
   directMessage: 'I work only in server channels, not in direct messages.',
   gone: 'This task is finished and no longer waiting for anything. Use `/jules-status` to see the open ones.',
   planGone: 'This plan is no longer waiting for approval: it was decided already, or the task has finished.',
+  prGone: 'This pull request is no longer followed here: it was merged or closed, or its follow-through ended.',
   unsupported: 'This kind of interaction is not supported here.',
   unreachable: 'I cannot reach the task engine right now, so nothing was changed. Please try again in a minute.',
   internal: 'Something went wrong on our side while handling that. Please try again in a minute.',
@@ -177,6 +178,11 @@ export function createInteractionDispatcher({ tasks, log, store, lateAnswers, an
           (view) => updateMessage(renderPlanMessage(view, { action: 'approve', by: member.id })),
           FAILURE_TEXT.planGone,
         );
+      case 'merge': {
+        const merged = await tasks.merge(taskId, member);
+        if (merged.kind === 'gone') return ephemeral(FAILURE_TEXT.prGone);
+        return ephemeral(merged.kind === 'refused' ? merged.reason : merged.answer.text);
+      }
       case 'reject':
       case 'request_changes':
       case 'reply': {

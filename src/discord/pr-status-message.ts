@@ -1,4 +1,6 @@
-import type { CheckLine, PullRequestStatus } from '../github/pr-status';
+import { ButtonStyle, ComponentType } from '@discordjs/core/http-only';
+import { isMergeable, type CheckLine, type PullRequestStatus } from '../github/pr-status';
+import { encodeCustomId } from './custom-id';
 import type { MessageBody } from './messenger';
 
 /** How many checks a status message names; the rest are counted. */
@@ -6,10 +8,19 @@ const LISTED_CHECKS = 5;
 
 /**
  * The one PR status message in a task's thread, edited in place as the pull request moves: checks done, a
- * failure with its link, merged by whom, closed. Or why the PR cannot be read (credentials, access).
+ * failure with its link, merged by whom, closed. Or why the PR cannot be read (credentials, access). With the
+ * task's id, a Merge button while the PR is open and green at its head (confirmers only: the workflow checks).
  */
-export function renderPrStatusMessage(status: PullRequestStatus | { readonly unreadable: string; readonly url: string }): MessageBody {
-  return { content: 'unreadable' in status ? `⚠️ I cannot read ${status.url} on GitHub: ${status.unreadable}` : prLine(status), components: [], allowed_mentions: { parse: [] } };
+export function renderPrStatusMessage(status: PullRequestStatus | { readonly unreadable: string; readonly url: string }, taskId?: string): MessageBody {
+  if ('unreadable' in status) return { content: `⚠️ I cannot read ${status.url} on GitHub: ${status.unreadable}`, components: [], allowed_mentions: { parse: [] } };
+  const merge = taskId && isMergeable(status);
+  return {
+    content: prLine(status),
+    components: merge
+      ? [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, style: ButtonStyle.Success, label: 'Merge', custom_id: encodeCustomId({ action: 'merge', taskId }) }] }]
+      : [],
+    allowed_mentions: { parse: [] },
+  };
 }
 
 function prLine(status: PullRequestStatus): string {

@@ -114,7 +114,7 @@ async function playScenario(service: RunningService, print: (line: string) => vo
   const github = service.sandbox?.github;
   const pull = outcome.prUrl ? parsePullRequestUrl(outcome.prUrl) : undefined;
   if (github && pull) {
-    // The PR's life on GitHub (emulated): CI runs two checks, then a maintainer merges at the green head.
+    // The PR's life on GitHub (emulated): CI runs two checks, then a confirmer merges from Discord at the green head.
     const repo = `${pull.owner}/${pull.repo}`;
     const thread = card.id;
     const prStatus = (pattern: RegExp) => waitFor(() => discord.channelMessages(thread).find((m) => pattern.test(m.content ?? '')), `the PR status saying ${pattern}`);
@@ -125,9 +125,17 @@ async function playScenario(service: RunningService, print: (line: string) => vo
     github.addCheckRun({ repo, sha, name: 'test', conclusion: 'success' });
     await prStatus(/1 of 2 checks done/);
     github.completeCheckRun({ repo, id: build, conclusion: 'success' });
-    await prStatus(/all 2 checks passed/);
-    print(`→ a maintainer merges PR #${pull.number} on GitHub, guarded by its green head`);
-    github.mergePullRequest({ repo, number: pull.number, sha, by: 'octocat' });
+    const green = await prStatus(/all 2 checks passed/);
+    print(`→ <@${DEMO.confirmer}> clicks Merge on the PR status message`);
+    const merge = buildButtonClick({
+      applicationId: discord.applicationId,
+      guildId: DEMO.guildId,
+      channelId: thread,
+      user: { id: DEMO.confirmer, roles: [DEMO.leadRole] },
+      customId: findButton(green.components, 'Merge'),
+      messageId: green.id,
+    });
+    print(`← ephemeral answer: ${await settledAnswerText(discord, await post(endpoint, merge))}`);
     await client.workflow.getHandle(pullRequestFollowId(taskId)).result();
   }
 

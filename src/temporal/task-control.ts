@@ -6,9 +6,10 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { TaskSettings, taskWorkflow } from '../../workflows/task.workflow';
-import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, planDecisionUpdate, replyUpdate, taskViewQuery } from '../../workflows/messages';
+import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, mergeUpdate, planDecisionUpdate, replyUpdate, taskViewQuery, type MergeAnswer } from '../../workflows/messages';
+import { pullRequestFollowId } from '../shared/ids';
 import { GUILD_ID, REQUESTER_ID } from '../shared/search-attributes';
-import type { Admission, Cancellation, Decision, JulesEvent, PlanDecision, Reply, TaskRequest, TaskView } from '../shared/task';
+import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecision, Reply, TaskRequest, TaskView } from '../shared/task';
 
 /** What the ingress learns from submitting a `/jules` request. */
 export type SubmitResult = { readonly kind: 'admission'; readonly admission: Admission } | { readonly kind: 'duplicate' };
@@ -18,6 +19,9 @@ export type DecideResult =
   | { readonly kind: 'decided'; readonly view: TaskView }
   | { readonly kind: 'refused'; readonly reason: string }
   | { readonly kind: 'gone' };
+
+/** What a Merge click learns: the follow-through's answer, its validator's refusal, or that nothing follows the PR. */
+export type MergeResult = { readonly kind: 'answered'; readonly answer: MergeAnswer } | { readonly kind: 'refused'; readonly reason: string } | { readonly kind: 'gone' };
 
 /** The ingress's port to the task workflows: start one per `/jules`, pass clicks as updates. */
 export interface TaskControl {
@@ -32,6 +36,8 @@ export interface TaskControl {
   cancel(taskId: string, cancellation: Cancellation): Promise<DecideResult>;
   /** The task as Discord shows it, or undefined for an unknown, refused or vanished task. */
   view(taskId: string): Promise<TaskView | undefined>;
+  /** Merge on a task's PR status message, answered by the PR's follow-through. */
+  merge(taskId: string, member: Member): Promise<MergeResult>;
   /** Wakes a task with a pushed Jules event; false when the task is not running any more. */
   notifyJulesEvent(taskId: string, event: JulesEvent): Promise<boolean>;
 }
@@ -70,6 +76,10 @@ export function createTemporalTaskControl(options: { client: Client; taskQueue: 
     decidePlan: (taskId, decision) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(planDecisionUpdate, { args: [decision] })),
     reply: (taskId, reply) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(replyUpdate, { args: [reply] })),
     cancel: (taskId, cancellation) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(cancelUpdate, { args: [cancellation] })),
+    async merge(taskId, member) {
+      const settled = await settle(() => client.workflow.getHandle(pullRequestFollowId(taskId)).executeUpdate(mergeUpdate, { args: [{ member }] }));
+      return settled.kind === 'done' ? { kind: 'answered', answer: settled.value } : settled;
+    },
 
     async view(taskId) {
       try {
@@ -92,10 +102,16 @@ export function createTemporalTaskControl(options: { client: Client; taskQueue: 
   };
 }
 
-/** Runs one update; a validator's refusal and a finished task become answers, not errors. */
+/** Runs one update of a task; a validator's refusal and a finished task become answers, not errors. */
 async function runUpdate(update: () => Promise<TaskView>): Promise<DecideResult> {
+  const settled = await settle(update);
+  return settled.kind === 'done' ? { kind: 'decided', view: settled.value } : settled;
+}
+
+/** Runs one update of any workflow: its value, its validator's refusal, or `gone` for a workflow that ended. */
+async function settle<T>(update: () => Promise<T>): Promise<{ readonly kind: 'done'; readonly value: T } | { readonly kind: 'refused'; readonly reason: string } | { readonly kind: 'gone' }> {
   try {
-    return { kind: 'decided', view: await update() };
+    return { kind: 'done', value: await update() };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) return { kind: 'refused', reason: err.cause?.message ?? err.message };
     if (err instanceof WorkflowNotFoundError || isClosed(err)) return { kind: 'gone' };
