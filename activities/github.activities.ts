@@ -1,13 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { discordRefusal } from '../src/discord/errors';
-import type { MessageBody } from '../src/discord/messenger';
-import { renderPrStatusMessage } from '../src/discord/pr-status-message';
 import { GitHubBadCredentialsError, GitHubError, GitHubHeadMovedError, GitHubNoAccessError, GitHubNotMergeableError } from '../src/github/errors';
 import type { MergeMethod } from '../src/github/github-client';
 import type { MergeAnswer } from '../workflows/messages';
 import { judgePullRequest, type PullRequestStatus } from '../src/github/pr-status';
+import { TASK_THREAD } from '../src/shared/audience';
+import type { PrStatusToShow } from '../src/tasks/announcer';
 import type { ActivityDeps } from './deps';
-import { nonceFor } from '../src/discord/nonce';
 
 /** Input of {@link followPullRequest}: which PR, where its status message is, and what it last said. */
 export interface FollowPullRequestInput {
@@ -53,7 +51,15 @@ export interface FollowPullRequestResult {
  * the base branch's required checks, judges them, edits the thread's PR status message when what it says
  * changes, and records the PR in the `tasks` row. One activity per look keeps the follow-through's history small.
  */
-export function createGitHubActivities({ github, discord, store, log }: Pick<ActivityDeps, 'github' | 'discord' | 'store' | 'log'>) {
+export function createGitHubActivities({ github, store, log, announcerFor }: Pick<ActivityDeps, 'github' | 'store' | 'log'> & Required<Pick<ActivityDeps, 'announcerFor'>>) {
+  /** Shows the PR status through the task thread's announcer: edited in place, only when its text changes. */
+  async function show(input: FollowPullRequestInput, status: PrStatusToShow): Promise<Pick<FollowPullRequestResult, 'messageId' | 'shown' | 'reposts'>> {
+    const announcer = announcerFor({ taskId: input.taskId, threadId: input.threadId, audience: TASK_THREAD });
+    const message = { ...(input.messageId ? { messageId: input.messageId } : {}), ...(input.shown ? { shown: input.shown } : {}), ...(input.reposts ? { reposts: input.reposts } : {}) };
+    const { refusal: _refused, ...shown } = await announcer.showPrStatus(status, message);
+    return shown;
+  }
+
   return {
     async followPullRequest(input: FollowPullRequestInput): Promise<FollowPullRequestResult> {
       if (!github) throw ApplicationFailure.nonRetryable('No GitHub credentials are configured on this worker.', 'GitHubNotConfigured');
@@ -72,13 +78,13 @@ export function createGitHubActivities({ github, discord, store, log }: Pick<Act
         // Credentials or access: say so once in the thread and look again later; retrying now cannot help.
         if (err instanceof GitHubBadCredentialsError || err instanceof GitHubNoAccessError) {
           log.warn({ taskId: input.taskId, repo: input.repo, status: err.status }, `cannot read the pull request: ${err.message}`);
-          const shown = await show(input, renderPrStatusMessage({ unreadable: err.message, url: input.url }));
+          const shown = await show(input, { unreadable: err.message, url: input.url });
           return { state: 'unreadable', ...shown };
         }
         if (err instanceof GitHubError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, err.name);
         throw err;
       }
-      const shown = await show(input, renderPrStatusMessage(status, input.taskId));
+      const shown = await show(input, status);
       await store.updateTask(input.taskId, {
         prNumber: status.number,
         prHeadSha: status.headSha,
@@ -109,32 +115,4 @@ export function createGitHubActivities({ github, discord, store, log }: Pick<Act
       }
     },
   };
-
-  /**
-   * Shows `body` as the PR status message, best effort: posted once (a nonce per repost), then edited only when its
-   * text changes; a deleted message is posted anew, any other refusal is logged.
-   */
-  async function show(input: FollowPullRequestInput, body: MessageBody): Promise<Pick<FollowPullRequestResult, 'messageId' | 'shown' | 'reposts'>> {
-    const text = body.content ?? '';
-    const kept = { ...(input.messageId ? { messageId: input.messageId } : {}), ...(input.shown ? { shown: input.shown } : {}), ...(input.reposts ? { reposts: input.reposts } : {}) };
-    if (text === input.shown && input.messageId) return kept;
-    try {
-      if (input.messageId) {
-        await discord.editMessage(input.threadId, input.messageId, body);
-        return { ...kept, shown: text };
-      }
-      const reposts = input.reposts ?? 0;
-      const posted = await discord.postMessage(input.threadId, body, { nonce: nonceFor(input.taskId, `pr-status:${input.number}:${reposts}`) });
-      return { messageId: posted.id, shown: text, ...(reposts ? { reposts } : {}) };
-    } catch (err) {
-      const refusal = discordRefusal(err);
-      if (!refusal) throw err;
-      log.warn({ taskId: input.taskId, code: refusal.code }, `PR status not shown: ${refusal.message}`);
-      if (refusal.kind === 'message_gone' && input.messageId) {
-        const { messageId: _gone, ...rest } = input;
-        return show({ ...rest, reposts: (input.reposts ?? 0) + 1 }, body);
-      }
-      return kept;
-    }
-  }
 }

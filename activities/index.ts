@@ -18,7 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiscordActivities(deps),
     ...createWatchActivities({ ...deps, announcerFor }),
     ...createSlotActivities({ ...deps, announcerFor }),
-    ...createGitHubActivities(deps),
+    ...createGitHubActivities({ ...deps, announcerFor }),
   };
 }
 

@@ -138,4 +138,23 @@ describe('the task-thread announcer', () => {
     await t.announcer.showNotice({ kind: 'slot_free', step: 'slot', replaces: first! });
     expect(t.messages().map((m) => m.content)).toEqual(['✅ A Jules session is free: starting now.']);
   });
+  it('keeps one PR status message: edited only when its text changes, posted anew when deleted, with Merge while green', async () => {
+    const t = newThread();
+    const pr = { number: 3, url: 'https://github.com/acme/widgets/pull/3', state: 'open' as const, headSha: 'abc', checks: [], missingRequired: [], requiredKnown: true };
+    const first = await t.announcer.showPrStatus({ ...pr, verdict: 'pending', missingRequired: ['build'] }, {});
+    expect(first.messageId).toBeDefined();
+    expect(buttonsOf(t.messages()[0]!)).toEqual([]);
+    const edits = () => discord.messageHistory(t.threadId).filter((e) => e.kind === 'edit').length;
+    const same = await t.announcer.showPrStatus({ ...pr, verdict: 'pending', missingRequired: ['build'] }, first);
+    expect(same).toEqual(first);
+    expect(edits()).toBe(0);
+
+    await deleteMessage(t.threadId, first.messageId!);
+    const green = await t.announcer.showPrStatus({ ...pr, verdict: 'passed', checks: [{ name: 'build', state: 'passed', detail: 'success', required: true }] }, first);
+    expect(green.messageId).not.toBe(first.messageId);
+    expect(green.reposts).toBe(1);
+    expect(t.messages()).toHaveLength(1);
+    expect(t.messages()[0]!.content).toMatch(/all 1 checks passed/);
+    expect(buttonsOf(t.messages()[0]!)).toEqual(['"label":"Merge"']);
+  });
 });

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import { parsePullRequestUrl } from '../shared/pull-request';
 import type { AnnouncedTask, ProgressMessage, ProgressShown, Shown, TaskAnnouncer } from '../tasks/announcer';
-import { discordRefusal } from './errors';
+import { discordRefusal, type DiscordRefusal } from './errors';
 import type { DiscordMessenger, MessageBody } from './messenger';
 import { nonceFor } from './nonce';
 import { renderNotice } from './notices';
+import { renderPrStatusMessage } from './pr-status-message';
 import { renderPlanMessage, renderProgressMessage, renderQuestionMessage } from './task-card';
 
 /** What the task-thread announcer needs: the bot's messenger and somewhere to log what Discord refused. */
@@ -19,7 +21,11 @@ export interface TaskThreadAnnouncerDeps {
  * the ones the watcher used before this seam existed, so running tasks keep their messages.
  */
 export function createTaskThreadAnnouncer({ discord, log }: TaskThreadAnnouncerDeps, task: AnnouncedTask): TaskAnnouncer {
-  const { taskId, threadId, view } = task;
+  const { taskId, threadId } = task;
+  const viewOf = () => {
+    if (!task.view) throw new Error(`the announcer of ${taskId} was made without the task's view`);
+    return task.view;
+  };
 
   /**
    * Posts to the thread; a permanent refusal (thread deleted, access lost) is logged and returned, not thrown,
@@ -38,42 +44,50 @@ export function createTaskThreadAnnouncer({ discord, log }: TaskThreadAnnouncerD
     }
   }
 
-  async function showProgress(line: string, message: ProgressMessage, options: { readonly retried?: boolean } = {}): Promise<ProgressShown> {
-    const body = renderProgressMessage({ ...view, progress: line });
+  /**
+   * One message edited in place (progress, a PR's status), best effort: posted under the nonce `step` (then
+   * `step:<n>` after the n-th deletion, since the old nonce would return the dead message), edited afterwards, posted
+   * anew when someone deleted it; any other refusal is logged and returned.
+   */
+  async function showInPlace<M extends ProgressMessage>(body: MessageBody, message: M, step: string, what: string, retried = false): Promise<M & { refusal?: DiscordRefusal }> {
     try {
       if (message.messageId) {
         await discord.editMessage(threadId, message.messageId, body);
         return message;
       }
-      // Each new progress message has its own nonce: after a deletion, the old nonce would return the dead message.
-      const posted = await discord.postMessage(threadId, body, { nonce: nonceFor(taskId, message.reposts ? `progress:${message.reposts}` : 'progress') });
+      const posted = await discord.postMessage(threadId, body, { nonce: nonceFor(taskId, message.reposts ? `${step}:${message.reposts}` : step) });
       // A retry whose last heartbeat missed the id gets the dead attempt's message back for the nonce: update it.
-      if (options.retried) await discord.editMessage(threadId, posted.id, body);
+      if (retried) await discord.editMessage(threadId, posted.id, body);
       return { ...message, messageId: posted.id };
     } catch (err) {
       const refusal = discordRefusal(err);
       if (!refusal) throw err;
-      log.warn({ taskId, code: refusal.code }, `progress not shown: ${refusal.message}`);
+      log.warn({ taskId, code: refusal.code }, `${what} not shown: ${refusal.message}`);
       if (refusal.kind === 'message_gone' && message.messageId) {
-        // Someone deleted the progress message: post a new one with the line (once: the new one has no id yet).
-        return showProgress(line, { reposts: (message.reposts ?? 0) + 1 }, options);
+        // Someone deleted the message: post a new one (once: the new one has no id yet).
+        const { messageId: _gone, ...rest } = message;
+        return showInPlace(body, { ...rest, reposts: (message.reposts ?? 0) + 1 } as M, step, what, retried);
       }
       return { ...message, refusal };
     }
   }
 
+  async function showProgress(line: string, message: ProgressMessage, options: { readonly retried?: boolean } = {}): Promise<ProgressShown> {
+    return showInPlace(renderProgressMessage({ ...viewOf(), progress: line }), message, 'progress', 'progress', options.retried);
+  }
+
   return {
     showPlan(plan) {
-      const shown = { ...view, plan: plan.steps };
+      const shown = { ...viewOf(), plan: plan.steps };
       const body = plan.approval === 'people' ? renderPlanMessage({ ...shown, awaiting: 'plan_approval' }) : renderPlanMessage(shown, { action: 'automatic' });
       return post(body, `plan:${plan.id}`);
     },
     showQuestion(question) {
-      return post(renderQuestionMessage({ ...view, question: question.text, awaiting: 'reply' }), `question:${question.id}`);
+      return post(renderQuestionMessage({ ...viewOf(), question: question.text, awaiting: 'reply' }), `question:${question.id}`);
     },
     showProgress,
     async showNotice(notice) {
-      const body = renderNotice(view, notice.kind, notice.detail);
+      const body = renderNotice(viewOf(), notice.kind, notice.detail);
       if (!notice.replaces) return post(body, notice.step);
       try {
         await discord.editMessage(threadId, notice.replaces, body);
@@ -84,6 +98,14 @@ export function createTaskThreadAnnouncer({ discord, log }: TaskThreadAnnouncerD
         log.warn({ taskId, threadId, step: notice.step, code: refusal.code }, `could not edit a notice in the task's thread: ${refusal.message}`);
         return { refusal };
       }
+    },
+    async showPrStatus(status, message) {
+      const body = renderPrStatusMessage(status, taskId);
+      const text = body.content ?? '';
+      if (text === message.shown && message.messageId) return message;
+      const number = 'unreadable' in status ? parsePullRequestUrl(status.url)?.number : status.number;
+      const shown = await showInPlace(body, message, `pr-status:${number ?? 0}`, 'PR status');
+      return shown.refusal ? shown : { ...shown, shown: text };
     },
   };
 }

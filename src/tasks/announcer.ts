@@ -1,4 +1,5 @@
 import type { DiscordRefusal } from '../discord/errors';
+import type { PullRequestStatus } from '../github/pr-status';
 import type { Audience } from '../shared/audience';
 import type { TaskView } from '../shared/task';
 
@@ -53,6 +54,19 @@ export interface ProgressMessage {
   readonly reposts?: number;
 }
 
+/** A followed pull request as its status message shows it, or why GitHub would not show it. */
+export type PrStatusToShow = PullRequestStatus | { readonly unreadable: string; readonly url: string };
+
+/** The one PR status message, as the follow-through carries it: where it is and the text it shows now. */
+export interface PrStatusMessage extends ProgressMessage {
+  readonly shown?: string;
+}
+
+/** The PR status message after a look, with the refusal when Discord would not show it. */
+export interface PrStatusShown extends PrStatusMessage {
+  readonly refusal?: DiscordRefusal;
+}
+
 /** The progress message after a line was shown, with the refusal when the line was dropped instead. */
 export interface ProgressShown extends ProgressMessage {
   readonly refusal?: DiscordRefusal;
@@ -60,8 +74,7 @@ export interface ProgressShown extends ProgressMessage {
 
 /**
  * Tells people what a task is doing. Activities decide *when* something is worth showing; an announcer decides
- * how it looks and where it goes, and never posts the same thing twice across retried attempts. Room for
- * `showPrStatus` (checks, reviews, merge) once the GitHub follow-through lands.
+ * how it looks and where it goes, and never posts the same thing twice across retried attempts.
  */
 export interface TaskAnnouncer {
   /** Shows a plan; a refusal matters when people must approve it (nobody could). */
@@ -76,13 +89,21 @@ export interface TaskAnnouncer {
   showProgress(line: string, message: ProgressMessage, options?: { readonly retried?: boolean }): Promise<ProgressShown>;
   /** Shows a notice, or edits one shown earlier; a refusal is logged and returned (notices are information). */
   showNotice(notice: NoticeToShow): Promise<Shown>;
+  /**
+   * Shows how a followed pull request stands in its one status message, edited in place only when its text
+   * changes, best effort like progress (a deleted message is posted anew).
+   */
+  showPrStatus(status: PrStatusToShow, message: PrStatusMessage): Promise<PrStatusShown>;
 }
 
-/** The task an announcer speaks for: its view renders the messages, `threadId` is where the task's thread is. */
+/**
+ * The task an announcer speaks for: its view renders the messages, `threadId` is where the task's thread is. The
+ * PR follow-through, which outlives the task, has no view: it shows PR statuses only.
+ */
 export interface AnnouncedTask {
   readonly taskId: string;
   readonly threadId: string;
-  readonly view: TaskView;
+  readonly view?: TaskView;
   readonly audience: Audience;
 }
 

@@ -1,12 +1,13 @@
 import type { DiscordRefusal } from '../../src/discord/errors';
-import type { AnnouncedTask, AnnouncerFactory, NoticeToShow, PlanToShow, ProgressMessage, ProgressShown, QuestionToShow, Shown } from '../../src/tasks/announcer';
+import type { AnnouncedTask, AnnouncerFactory, NoticeToShow, PlanToShow, PrStatusMessage, PrStatusToShow, ProgressMessage, ProgressShown, QuestionToShow, Shown } from '../../src/tasks/announcer';
 
 /** One thing an activity asked the fake announcer to show, in the order asked. */
 export type Announced =
   | { readonly op: 'plan'; readonly plan: PlanToShow }
   | { readonly op: 'question'; readonly question: QuestionToShow }
   | { readonly op: 'progress'; readonly line: string; readonly message: ProgressMessage; readonly retried: boolean }
-  | { readonly op: 'notice'; readonly notice: NoticeToShow };
+  | { readonly op: 'notice'; readonly notice: NoticeToShow }
+  | { readonly op: 'pr_status'; readonly status: PrStatusToShow; readonly message: PrStatusMessage };
 
 /** How the fake answers: a refusal for an operation, or (for progress) a message of its choosing. */
 export interface FakeAnnouncerBehaviour {
@@ -50,6 +51,12 @@ export function fakeAnnouncer(behaviour: FakeAnnouncerBehaviour = {}) {
       async showNotice(notice) {
         shown.push({ op: 'notice', notice });
         return answer('notice');
+      },
+      async showPrStatus(status, message) {
+        shown.push({ op: 'pr_status', status, message });
+        const refusal = behaviour.refuse?.pr_status;
+        if (refusal) return { ...message, refusal };
+        return { ...message, messageId: message.messageId ?? `pr_status-${++next}`, shown: JSON.stringify(status) };
       },
     };
   };
