@@ -40,7 +40,7 @@ describe('button custom ids', () => {
   });
 
   it('refuses actions the dispatcher does not know', () => {
-    for (const forged of ['jo1:merge:task-1', 'jo1:approve:task-1', 'jo1::task-1', 'jo1:Confirm:task-1', 'jo1:CANCEL:task-1']) {
+    for (const forged of ['jo1:launch:task-1', 'jo1:approve:task-1', 'jo1::task-1', 'jo1:Confirm:task-1', 'jo1:CANCEL:task-1']) {
       expect(decodeCustomId(forged), forged).toBeUndefined();
     }
   });
@@ -121,6 +121,6 @@ describe('button actions', () => {
 
   it('throws on an encode that could not be decoded', () => {
     expect(() => encodeCustomId({ action: 'confirm', taskId: 'plan-1' })).toThrow(RangeError);
-    expect(() => encodeCustomId({ action: 'merge' as never, taskId: 'task-1' })).toThrow(RangeError);
+    expect(() => encodeCustomId({ action: 'launch' as never, taskId: 'task-1' })).toThrow(RangeError);
   });
 });

@@ -466,10 +466,15 @@ describe('every failure has words', () => {
   });
 
   it('a button whose custom id does not parse is called out of date', async () => {
-    for (const customId of ['someone-elses:button', 'jo1:merge:task-1', 'jo0:confirm:task-1', `jo1:confirm:task-${'1'.repeat(30)}`]) {
+    for (const customId of ['someone-elses:button', 'jo1:launch:task-1', 'jo0:confirm:task-1', `jo1:confirm:task-${'1'.repeat(30)}`]) {
       expect(ephemeralText(await dispatch(click(lead, customId))), customId).toBe(FAILURE_TEXT.staleButton);
     }
     expect(tasks.calls).toEqual([]);
+  });
+
+  it('a Merge click on a pull request nobody follows any more says so, in words', async () => {
+    expect(ephemeralText(await dispatch(click(lead, encodeCustomId({ action: 'merge', taskId: TASK }))))).toBe(FAILURE_TEXT.prGone);
+    expect(tasks.calls).toEqual([{ method: 'merge', taskId: TASK, arg: { id: lead.id, roles: lead.roles } }]);
   });
 
   it('buttons, modals and commands in a direct message are explained, and nothing is called', async () => {
