@@ -104,11 +104,19 @@ try {
   const checkRequests = github.requests.length - requestsBefore;
 
   // With webhooks off, only the reconcile poll looks: one look's requests, times looks per hour.
+  // Measured alone: first let every follow-through settle (no GitHub request for a second), then wake one.
+  const quiet = async () => {
+    for (let seen = -1; seen !== github.requests.length; ) {
+      seen = github.requests.length;
+      await sleep(1_000);
+    }
+  };
+  await quiet();
   const probe = pulls[0]!;
   const beforeLook = github.requests.length;
   await client.workflow.getHandle(pullRequestFollowId(probe.taskId)).signal(githubEventSignal, { event: 'bench', deliveryId: 'bench-look' });
-  await eventually(() => (github.requests.length - beforeLook >= 3 ? true : undefined), 'one look');
-  await sleep(500);
+  await eventually(() => (github.requests.length > beforeLook ? true : undefined), 'one look');
+  await quiet();
   const requestsPerLook = github.requests.length - beforeLook;
 
   // Merge each PR; the follow-through ends, and its whole history is counted.
