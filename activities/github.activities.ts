@@ -68,12 +68,13 @@ export function createGitHubActivities({ github, store, log, announcerFor }: Pic
       let status: PullRequestStatus;
       try {
         const pr = await github.pulls.get({ owner, repo }, input.number, { signal });
-        const [runs, combined, required] = await Promise.all([
+        const [runs, combined, required, reviews] = await Promise.all([
           github.checks.listForRef({ owner, repo }, pr.head.sha, { signal }),
           github.checks.combinedStatus({ owner, repo }, pr.head.sha, { signal }),
           github.checks.requiredForBranch({ owner, repo }, pr.base.ref, { signal }),
+          github.pulls.listReviews({ owner, repo }, input.number, { signal }),
         ]);
-        status = judgePullRequest(pr, runs, combined, required);
+        status = judgePullRequest(pr, runs, combined, required, reviews);
       } catch (err) {
         // Credentials or access: say so once in the thread and look again later; retrying now cannot help.
         if (err instanceof GitHubBadCredentialsError || err instanceof GitHubNoAccessError) {

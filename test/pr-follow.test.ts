@@ -143,6 +143,16 @@ describe('a task’s pull request', () => {
     await s.client.workflow.getHandle(follow.workflowId).terminate('end of test');
   });
 
+  it('shows a reviewer’s request for changes, and a later approval', async () => {
+    const { s, number, prMessage } = await taskWithPullRequest();
+    await prMessage(/runs no checks/);
+    s.github!.review({ repo: REPO, number, user: 'alice', state: 'CHANGES_REQUESTED' });
+    await prMessage(/Changes requested by alice/);
+    s.github!.review({ repo: REPO, number, user: 'alice', state: 'APPROVED' });
+    const approved = await prMessage(/Approved by alice/);
+    expect(approved.content).not.toMatch(/Changes requested/);
+  });
+
   it('is closed without merging, and following ends', async () => {
     const { s, number, prMessage, follow } = await taskWithPullRequest();
     await prMessage(/runs no checks/);

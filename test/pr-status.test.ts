@@ -53,6 +53,18 @@ describe('judging a pull request', () => {
     expect(judgePullRequest(pr(), [], noStatuses, required([], 'unknown')).requiredKnown).toBe(false);
   });
 
+  it('counts each reviewer’s latest approving or change-requesting review; comments change neither', () => {
+    const reviews = [
+      { user: 'alice', state: 'CHANGES_REQUESTED' },
+      { user: 'bob', state: 'APPROVED' },
+      { user: 'alice', state: 'COMMENTED' },
+      { user: 'carol', state: 'APPROVED' },
+      { user: 'carol', state: 'CHANGES_REQUESTED' },
+    ];
+    expect(judgePullRequest(pr(), [], noStatuses, required(), reviews)).toMatchObject({ changesRequestedBy: ['alice', 'carol'], approvedBy: ['bob'] });
+    expect(renderPrStatusMessage(judgePullRequest(pr(), [], noStatuses, required(), reviews)).content).toMatch(/\n✋ Changes requested by alice, carol\.$/);
+  });
+
   it('says it in words a person can act on', () => {
     const failing = judgePullRequest(pr(), [{ ...run('lint', 'completed', 'failure'), htmlUrl: 'https://github.com/acme/widgets/runs/1', output: { title: '2 errors', summary: 'unused import' } }], noStatuses, required());
     expect(renderPrStatusMessage(failing).content).toBe(

@@ -140,7 +140,7 @@ describe('the task-thread announcer', () => {
   });
   it('keeps one PR status message: edited only when its text changes, posted anew when deleted, with Merge while green', async () => {
     const t = newThread();
-    const pr = { number: 3, url: 'https://github.com/acme/widgets/pull/3', state: 'open' as const, headSha: 'abc', checks: [], missingRequired: [], requiredKnown: true };
+    const pr = { number: 3, url: 'https://github.com/acme/widgets/pull/3', state: 'open' as const, headSha: 'abc', checks: [], missingRequired: [], requiredKnown: true, changesRequestedBy: [], approvedBy: [] };
     const first = await t.announcer.showPrStatus({ ...pr, verdict: 'pending', missingRequired: ['build'] }, {});
     expect(first.messageId).toBeDefined();
     expect(buttonsOf(t.messages()[0]!)).toEqual([]);

@@ -15,7 +15,7 @@ export function renderPrStatusMessage(status: PullRequestStatus | { readonly unr
   if ('unreadable' in status) return { content: `⚠️ I cannot read ${status.url} on GitHub: ${status.unreadable}`, components: [], allowed_mentions: { parse: [] } };
   const merge = taskId && isMergeable(status);
   return {
-    content: prLine(status),
+    content: [prLine(status), reviewLine(status)].filter(Boolean).join('\n'),
     components: merge
       ? [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, style: ButtonStyle.Success, label: 'Merge', custom_id: encodeCustomId({ action: 'merge', taskId }) }] }]
       : [],
@@ -45,6 +45,15 @@ function prLine(status: PullRequestStatus): string {
       return `🔄 ${pr}: ${done} of ${total} checks done.${waiting}`;
     }
   }
+}
+
+/** What reviewers said, while the PR is open: changes requested first, since they block. */
+function reviewLine(status: PullRequestStatus): string {
+  if (status.state !== 'open') return '';
+  const who = (users: readonly string[]) => users.join(', ');
+  if (status.changesRequestedBy.length) return `✋ Changes requested by ${who(status.changesRequestedBy)}.`;
+  if (status.approvedBy.length) return `👍 Approved by ${who(status.approvedBy)}.`;
+  return '';
 }
 
 function names(checks: readonly CheckLine[]): string {

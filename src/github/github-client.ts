@@ -53,6 +53,13 @@ export interface GitHubPullRequest {
   readonly user?: string;
 }
 
+/** A review of a pull request; only the latest of each reviewer counts. */
+export interface GitHubReview {
+  readonly user: string;
+  /** APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING. */
+  readonly state: string;
+}
+
 /** Filters of {@link PullsApi.list}. `head` is `owner:branch`, as GitHub wants it. */
 export interface ListPullsOptions extends CallOptions {
   readonly state?: 'open' | 'closed' | 'all';
@@ -137,6 +144,8 @@ export interface PullsApi {
   list(repo: RepoRef, options?: ListPullsOptions): Promise<GitHubPullRequest[]>;
   /** @throws GitHubHeadMovedError (409), GitHubNotMergeableError (405, with GitHub's reason) */
   merge(input: MergeInput, options?: CallOptions): Promise<MergeResult>;
+  /** Every review of a pull request, oldest first. */
+  listReviews(repo: RepoRef, pullNumber: number, options?: CallOptions): Promise<GitHubReview[]>;
   /** Merges the base into the head; `expectedHeadSha` guards it like a merge's `sha`. */
   updateBranch(repo: RepoRef, pullNumber: number, expectedHeadSha?: string, options?: CallOptions): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { GitHubCheckRun, GitHubCombinedStatus, GitHubPullRequest, GitHubRequiredChecks } from './github-client';
+import type { GitHubCheckRun, GitHubCombinedStatus, GitHubPullRequest, GitHubRequiredChecks, GitHubReview } from './github-client';
 
 /**
  * Whether a pull request is green, and what a person reads about it. Pure: the follow-through reads the PR, its
@@ -36,13 +36,26 @@ export interface PullRequestStatus {
   readonly missingRequired: readonly string[];
   /** Whether the required checks could be read (a token without Administration read cannot). */
   readonly requiredKnown: boolean;
+  /** Reviewers whose latest review asks for changes, and those whose latest approves. */
+  readonly changesRequestedBy: readonly string[];
+  readonly approvedBy: readonly string[];
 }
 
 const PASSING_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
 const SUMMARY_MAX = 300;
 
 /** Decides how a pull request stands from what GitHub reported about it. */
-export function judgePullRequest(pr: GitHubPullRequest, runs: readonly GitHubCheckRun[], combined: GitHubCombinedStatus, required: GitHubRequiredChecks): PullRequestStatus {
+export function judgePullRequest(
+  pr: GitHubPullRequest,
+  runs: readonly GitHubCheckRun[],
+  combined: GitHubCombinedStatus,
+  required: GitHubRequiredChecks,
+  reviews: readonly GitHubReview[] = [],
+): PullRequestStatus {
+  // A reviewer's latest approving or change-requesting review counts; a comment changes neither, a dismissal ends it.
+  const latest = new Map<string, string>();
+  for (const review of reviews) if (review.state !== 'COMMENTED' && review.state !== 'PENDING') latest.set(review.user, review.state);
+  const byState = (state: string) => [...latest].filter(([, s]) => s === state).map(([user]) => user);
   const requiredSet = new Set(required.contexts);
   const lines: CheckLine[] = [
     ...runs.map((run) => ({
@@ -81,6 +94,8 @@ export function judgePullRequest(pr: GitHubPullRequest, runs: readonly GitHubChe
     checks: lines,
     missingRequired,
     requiredKnown: required.branchProtection !== 'unknown' && required.rulesets !== 'unknown',
+    changesRequestedBy: byState('CHANGES_REQUESTED'),
+    approvedBy: byState('APPROVED'),
   };
 }
 

@@ -59,6 +59,19 @@ export function createPullsApi(run: RunGitHubCall): PullsApi {
       );
     },
 
+    /** @see https://docs.github.com/en/rest/pulls/reviews?apiVersion=2022-11-28#list-reviews-for-a-pull-request */
+    listReviews(repo, pullNumber, options = {}) {
+      return run(
+        repo,
+        `list the reviews of pull request #${pullNumber}`,
+        async (octokit, request) => {
+          const reviews = await octokit.paginate(withSignal(octokit.rest.pulls.listReviews, request), { ...repo, pull_number: pullNumber, per_page: 100 });
+          return reviews.map((review) => ({ user: review.user?.login ?? 'someone', state: review.state }));
+        },
+        options,
+      );
+    },
+
     /** @see https://docs.github.com/en/rest/pulls/pulls?apiVersion=2022-11-28#list-pull-requests */
     list(repo, options = {}) {
       const { state = 'open', head, base } = options;

@@ -21,7 +21,7 @@ export const GITHUB_WEBHOOK_HEADERS = {
 export const GITHUB_PING_EVENT = 'ping';
 
 /** The events mapped below; every other event is acknowledged and ignored. */
-export const GITHUB_EVENT_NAMES = ['pull_request', 'check_suite', 'check_run', 'status', 'issues', 'issue_comment'] as const;
+export const GITHUB_EVENT_NAMES = ['pull_request', 'pull_request_review', 'check_suite', 'check_run', 'status', 'issues', 'issue_comment'] as const;
 
 /** One of {@link GITHUB_EVENT_NAMES}. */
 export type GitHubEventName = (typeof GITHUB_EVENT_NAMES)[number];
@@ -127,7 +127,16 @@ export interface IssueCommentEvent extends GitHubEventBase {
 }
 
 /** A delivery the orchestrator follows, normalised. */
-export type GitHubEvent = PullRequestEvent | CheckSuiteEvent | CheckRunEvent | StatusEvent | IssuesEvent | IssueCommentEvent;
+/** A review submitted, edited or dismissed on a pull request (approved, changes requested, commented). */
+export interface PullRequestReviewEvent extends GitHubEventBase {
+  readonly kind: 'pull_request_review';
+  readonly number: number;
+  /** `approved`, `changes_requested`, `commented`, `dismissed`. */
+  readonly state: string | null;
+  readonly reviewer: string | null;
+}
+
+export type GitHubEvent = PullRequestEvent | PullRequestReviewEvent | CheckSuiteEvent | CheckRunEvent | StatusEvent | IssuesEvent | IssueCommentEvent;
 
 /** The mapping's outcome: the event, or what the payload lacks for it. */
 export type MappedGitHubEvent = { readonly ok: true; readonly event: GitHubEvent } | { readonly ok: false; readonly missing: string };
@@ -172,6 +181,13 @@ const MAPPERS: { readonly [N in GitHubEventName]: (p: Fields) => Extract<GitHubE
     draft: p.value('pull_request.draft') === true,
     author: p.text('pull_request.user.login'),
     label: p.text('label.name'),
+  }),
+  pull_request_review: (p) => ({
+    kind: 'pull_request_review',
+    ...base(p),
+    number: p.requiredNumber('pull_request.number'),
+    state: p.text('review.state'),
+    reviewer: p.text('review.user.login'),
   }),
   check_suite: (p) => ({
     kind: 'check_suite',

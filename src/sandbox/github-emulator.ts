@@ -272,6 +272,12 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
     return render.pull(repo, issueOf(repo, request, true));
   });
 
+  app.get('/repos/:owner/:repo/pulls/:number/reviews', async (request, reply) => {
+    const { repo } = access(request);
+    const reviews = issueOf(repo, request, true).pull!.reviews.map((review, index) => ({ id: index + 1, user: render.user(review.user), state: review.state }));
+    return page(request, reply, url, reviews);
+  });
+
   app.put('/repos/:owner/:repo/pulls/:number/merge', async (request) => {
     const { repo, login } = access(request, 'write');
     const body = (request.body ?? {}) as { sha?: string; merge_method?: MergeMethod };

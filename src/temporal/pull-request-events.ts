@@ -34,6 +34,7 @@ export function createPullRequestEventSink(deps: { readonly client: Client; read
 function pullRequestOf(event: GitHubEvent): { number: number } | { headSha: string } | undefined {
   switch (event.kind) {
     case 'pull_request':
+    case 'pull_request_review':
       return { number: event.number };
     case 'check_suite':
     case 'check_run':
