@@ -70,6 +70,7 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
     ...(branch ? { branch } : {}),
     confirmRoles: [...guild.confirmRoles],
     planApproval: request.planApproval ?? guild.planApprovalDefault ?? false,
+    mergeMethod: guild.mergeMethod ?? 'squash',
   };
 }
 

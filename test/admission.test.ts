@@ -30,6 +30,7 @@ function guild(overrides: Partial<GuildConfig> = {}): GuildConfig {
     defaultBranch: null,
     hasDefaultKey: true,
     planApprovalDefault: false,
+    mergeMethod: 'squash',
     updatedAt: new Date('2026-01-01T00:00:00Z'),
     ...overrides,
   };
@@ -145,7 +146,11 @@ describe('admitting a /jules request', () => {
 
   it('never puts a key or key presence beyond its source into the decision', () => {
     const admission = admitted(decideAdmission(request(), facts({ hasPersonalKey: true })));
-    expect(Object.keys(admission).sort()).toEqual(['admitted', 'confirmRoles', 'keySource', 'planApproval', 'repo', 'status']);
+    expect(Object.keys(admission).sort()).toEqual(['admitted', 'confirmRoles', 'keySource', 'mergeMethod', 'planApproval', 'repo', 'status']);
+  });
+
+  it("carries the guild's merge method, for a Merge click on the task's pull request", () => {
+    expect(admitted(decideAdmission(request(), facts({ guild: guild({ mergeMethod: 'rebase' }) }))).mergeMethod).toBe('rebase');
   });
 
   it("takes plan approval from the request, else from the guild's default", () => {

@@ -110,9 +110,15 @@ describe('jules-orchestrator guild set', { timeout: STORE_TEST_TIMEOUT_MS }, () 
     expect(run.stdout).toContain(`confirm roles ${roleC}`);
     expect(run.stdout).toContain('default repo acme/widgets');
     expect(run.stdout).toContain('default key not set');
+    expect(run.stdout).toContain('merge method squash');
 
     const guild = await withStore(dataDir, (store) => store.getGuild(guildId));
-    expect(guild).toMatchObject({ guildId, createRoles: [roleA, roleB], confirmRoles: [roleC], defaultRepo: 'acme/widgets', defaultBranch: null, hasDefaultKey: false });
+    expect(guild).toMatchObject({ guildId, createRoles: [roleA, roleB], confirmRoles: [roleC], defaultRepo: 'acme/widgets', defaultBranch: null, hasDefaultKey: false, mergeMethod: 'squash' });
+
+    // The merge method is kept when a later `guild set` does not name it.
+    await runCli(['guild', 'set', '--guild-id', guildId, '--create-roles', roleA, '--confirm-roles', roleC, '--merge-method', 'rebase'], { dataDir });
+    await runCli(['guild', 'set', '--guild-id', guildId, '--create-roles', roleA, '--confirm-roles', roleC], { dataDir });
+    expect((await withStore(dataDir, (store) => store.getGuild(guildId)))?.mergeMethod).toBe('rebase');
   });
 
   it('refuses bad ids, a bad repository and missing flags with exit code 2, storing nothing', async () => {
@@ -128,6 +134,7 @@ describe('jules-orchestrator guild set', { timeout: STORE_TEST_TIMEOUT_MS }, () 
       { args: argsWith({ '--guild-id': undefined }), says: /--guild-id is required/ },
       { args: argsWith({ '--confirm-roles': undefined }), says: /--confirm-roles is required/ },
       { args: [...argsWith({}), '--default-rep', 'acme/widgets'], says: /Unknown option '--default-rep'/ },
+      { args: [...argsWith({}), '--merge-method', 'fast-forward'], says: /--merge-method must be squash, merge or rebase/ },
     ];
     for (const { args, says } of cases) {
       const run = await runCli(['guild', 'set', ...args], { dataDir });

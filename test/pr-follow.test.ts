@@ -20,9 +20,10 @@ afterEach(async () => {
 const REPO = GUILD.repo;
 
 /** Runs a task to "PR ready" and returns where its PR and its PR status message are. */
-async function taskWithPullRequest(options: TestStackOptions = {}) {
+async function taskWithPullRequest(options: TestStackOptions = {}, prepare: (s: TestStack) => Promise<unknown> = async () => undefined) {
   stack = await startTestStack({ github: true, ...options });
   const s = stack;
+  await prepare(s);
   const asked = await s.ask(MEMBERS.lead, { prompt: 'Make the build green' });
   const outcome = await s.outcome(asked.taskId);
   expect(outcome.status).toBe('completed');
@@ -109,8 +110,10 @@ describe('a task’s pull request', () => {
     await s.client.workflow.getHandle(pullRequestFollowId(asked.taskId)).terminate('end of test');
   });
 
-  it('is merged from Discord by a confirmer, guarded by its green head; anyone else is refused', async () => {
-    const { s, number, headSha, prMessage, follow } = await taskWithPullRequest();
+  it('is merged from Discord by a confirmer with the guild’s merge method, guarded by its green head; anyone else is refused', async () => {
+    const { s, number, headSha, prMessage, follow } = await taskWithPullRequest({}, (s) =>
+      s.store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], mergeMethod: 'rebase' }),
+    );
     const build = s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build' });
     const pending = await prMessage(/0 of 1 checks done/);
     expect(buttonId(pending.components, 'Merge')).toBeUndefined();
@@ -124,7 +127,7 @@ describe('a task’s pull request', () => {
     expect((await s.click(MEMBERS.developer, mergeId, green.id)).body.data.content).toMatch(/Only members with a confirm role can merge/);
     expect(s.github!.pullRequest({ repo: REPO, number }).merged).toBe(false);
 
-    expect((await s.click(MEMBERS.lead, mergeId, green.id)).body.data.content).toBe(`✅ Merged PR #${number} (squash).`);
+    expect((await s.click(MEMBERS.lead, mergeId, green.id)).body.data.content).toBe(`✅ Merged PR #${number} (rebase).`);
     expect(await follow.result()).toMatchObject({ state: 'merged' });
     expect(s.github!.pullRequest({ repo: REPO, number })).toMatchObject({ merged: true, head: { sha: headSha } });
     const merged = await prMessage(/merged by/);

@@ -189,6 +189,7 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
           pull: { taskId: request.taskId, repo: `${pull.owner}/${pull.repo}`, number: pull.number, url: state.view!.prUrl!, threadId: threadId ?? request.channelId },
           settings: settings.pullRequests,
           confirmRoles: admitted.confirmRoles,
+          ...(admitted.mergeMethod ? { mergeMethod: admitted.mergeMethod } : {}),
         },
       ],
     });

@@ -42,7 +42,10 @@ export async function runMigrate(ctx: AdminContext): Promise<void> {
   }
 }
 
-/** `guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo o/r] [--default-branch B] [--plan-approval on|off]`. */
+/**
+ * `guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo o/r] [--default-branch B]
+ * [--plan-approval on|off] [--merge-method squash|merge|rebase]`.
+ */
 export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -53,6 +56,7 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       'default-repo': { type: 'string' },
       'default-branch': { type: 'string' },
       'plan-approval': { type: 'string' },
+      'merge-method': { type: 'string' },
     },
     strict: true,
   });
@@ -63,6 +67,10 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
   const planApproval = values['plan-approval'];
   if (planApproval !== undefined && planApproval !== 'on' && planApproval !== 'off') throw new UsageError('--plan-approval must be on or off');
   if (defaultRepo !== undefined && !REPO.test(defaultRepo)) throw new UsageError('--default-repo must be owner/name');
+  const mergeMethod = values['merge-method'];
+  if (mergeMethod !== undefined && mergeMethod !== 'squash' && mergeMethod !== 'merge' && mergeMethod !== 'rebase') {
+    throw new UsageError('--merge-method must be squash, merge or rebase');
+  }
   const store = await openConfiguredStore(ctx.config);
   try {
     const guild = await store.upsertGuild({
@@ -72,11 +80,12 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       ...(defaultRepo !== undefined ? { defaultRepo } : {}),
       ...(values['default-branch'] !== undefined ? { defaultBranch: values['default-branch'] } : {}),
       ...(planApproval !== undefined ? { planApprovalDefault: planApproval === 'on' } : {}),
+      ...(mergeMethod !== undefined ? { mergeMethod } : {}),
     });
     ctx.out(
       `Guild ${guild.guildId}: create roles ${guild.createRoles.join(', ') || '(none)'}; confirm roles ${guild.confirmRoles.join(', ') || '(none)'}; ` +
         `default repo ${guild.defaultRepo ?? '(none)'}; default branch ${guild.defaultBranch ?? '(repository default)'}; ` +
-        `plan approval ${guild.planApprovalDefault ? 'on' : 'off'} by default; default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
+        `plan approval ${guild.planApprovalDefault ? 'on' : 'off'} by default; merge method ${guild.mergeMethod}; default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
     );
   } finally {
     await store.close();

@@ -37,6 +37,8 @@ export type Admission =
       readonly confirmRoles: readonly string[];
       /** Whether people approve Jules' plan: the request's choice, else the guild's default. */
       readonly planApproval?: boolean;
+      /** How a Merge click merges the task's pull request (the guild's setting). */
+      readonly mergeMethod?: 'merge' | 'squash' | 'rebase';
       /** The card message in the channel, once posted. */
       readonly cardMessageId?: string;
     }

@@ -72,14 +72,15 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     const setsRepo = settings.defaultRepo !== undefined;
     const setsBranch = settings.defaultBranch !== undefined;
     const rows = await executor.query<GuildRow>(
-      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default)
-       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false))
+      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method)
+       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false), coalesce($9::text, 'squash'))
        on conflict (guild_id) do update set
          create_roles = excluded.create_roles,
          confirm_roles = excluded.confirm_roles,
          default_repo = case when $6::boolean then excluded.default_repo else guilds.default_repo end,
          default_branch = case when $7::boolean then excluded.default_branch else guilds.default_branch end,
          plan_approval_default = coalesce($8::boolean, guilds.plan_approval_default),
+         merge_method = coalesce($9::text, guilds.merge_method),
          updated_at = now()
        returning ${GUILD_COLUMNS}`,
       [
@@ -91,6 +92,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
         setsRepo,
         setsBranch,
         settings.planApprovalDefault ?? null,
+        settings.mergeMethod ?? null,
       ],
     );
     // An upsert with `returning` always yields exactly one row.

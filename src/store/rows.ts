@@ -37,12 +37,13 @@ export interface GuildRow {
   readonly default_branch: string | null;
   readonly has_default_key: boolean;
   readonly plan_approval_default: boolean;
+  readonly merge_method?: string;
   readonly created_at: Timestamp;
   readonly updated_at: Timestamp;
 }
 
 /** The select list that produces a {@link GuildRow}, in SQL and in PostgREST's `select=` alike. */
-export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, has_default_key, created_at, updated_at';
+export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, has_default_key, created_at, updated_at';
 
 /** A `tasks` row, every column, as Postgres returns it. */
 export interface TaskRow {
@@ -90,6 +91,7 @@ export function toGuildConfig(row: GuildRow): GuildConfig {
     defaultBranch: row.default_branch,
     hasDefaultKey: row.has_default_key,
     planApprovalDefault: row.plan_approval_default ?? false,
+    mergeMethod: row.merge_method === 'merge' || row.merge_method === 'rebase' ? row.merge_method : 'squash',
     updatedAt: toDate(row.updated_at),
   };
 }

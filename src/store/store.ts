@@ -13,6 +13,8 @@ export interface GuildConfig {
   readonly hasDefaultKey: boolean;
   /** Whether tasks wait for a confirmer to approve Jules' plan unless `/jules plan_approval:` says otherwise. */
   readonly planApprovalDefault: boolean;
+  /** How a Merge click in Discord merges this guild's pull requests. */
+  readonly mergeMethod: 'merge' | 'squash' | 'rebase';
   readonly updatedAt: Date;
 }
 
@@ -25,6 +27,8 @@ export interface GuildSettings {
   readonly defaultBranch?: string | null;
   /** Undefined keeps what is stored. */
   readonly planApprovalDefault?: boolean;
+  /** Undefined keeps what is stored (default squash). */
+  readonly mergeMethod?: 'merge' | 'squash' | 'rebase';
 }
 
 /** A task as projected in the `tasks` table. Written only by activities (and read by `/jules-status`). */

@@ -139,6 +139,7 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         ...(settings.defaultRepo !== undefined ? { default_repo: settings.defaultRepo } : {}),
         ...(settings.defaultBranch !== undefined ? { default_branch: settings.defaultBranch } : {}),
         ...(settings.planApprovalDefault !== undefined ? { plan_approval_default: settings.planApprovalDefault } : {}),
+        ...(settings.mergeMethod !== undefined ? { merge_method: settings.mergeMethod } : {}),
       };
       const [saved] = rowsOf<GuildRow>(
         'upsert guild',

@@ -89,6 +89,14 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         expect(cleared.updatedAt.getTime()).toBeGreaterThanOrEqual(kept.updatedAt.getTime());
       });
 
+      it('merges by squash unless the guild says otherwise, and keeps its choice when an update leaves it out', async () => {
+        const guildId = uniqueId('guild');
+        expect((await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [] })).mergeMethod).toBe('squash');
+        expect((await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [], mergeMethod: 'rebase' })).mergeMethod).toBe('rebase');
+        expect((await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [] })).mergeMethod).toBe('rebase');
+        await expect(store.upsertGuild({ guildId, createRoles: [], confirmRoles: [], mergeMethod: 'octopus' as never })).rejects.toThrow();
+      });
+
       it('reports a default key once the guild key is set, without exposing it', async () => {
         const guildId = uniqueId('guild');
         await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [] });
