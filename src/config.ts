@@ -57,7 +57,7 @@ const appPrivateKey = () =>
       ctx.issues.push({
         code: 'custom',
         input: '[redacted]',
-        message: "must be the GitHub App's PEM private key (-----BEGIN RSA PRIVATE KEY----- …), with real or \\n newlines",
+        message: "must be the GitHub App's PEM private key (the whole text of the .pem file GitHub gives you), with real or \\n newlines",
       });
       return z.NEVER;
     }

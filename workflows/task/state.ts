@@ -195,6 +195,6 @@ export class TaskState {
 }
 
 /** A status as words: `needs_attention` → "needs attention". */
-export function describe(status: TaskStatus | string): string {
+function describe(status: TaskStatus | string): string {
   return status.replace(/_/g, ' ');
 }
