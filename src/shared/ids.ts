@@ -31,3 +31,11 @@ export function pullRequestFollowId(taskId: string): string {
 export function julesCorrelationTag(taskId: string): string {
   return `[jo:${taskId}]`;
 }
+
+/**
+ * The task workflow of one plan item: `task-<run id>-<issue number>`, so the plan's child is found from the run and
+ * the issue, a second start for the same item is refused, and it still reads as a task in the Web UI.
+ */
+export function planItemTaskId(runId: string, issueNumber: number): string {
+  return `${TASK_PREFIX}${runId}-${issueNumber}`;
+}
