@@ -5,6 +5,8 @@ import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
 import { askingScript, failingScript, type SessionScript } from '../src/sandbox/jules-emulator';
+import { pullRequestFollowId } from '../src/shared/ids';
+import { parsePullRequestUrl } from '../src/shared/pull-request';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { createEncryptionCodec, createPayloadKeyring } from '../src/temporal/codec';
 import { cancelUpdate, decisionUpdate, planDecisionUpdate, replyUpdate, taskViewQuery } from '../workflows/messages';
@@ -39,11 +41,31 @@ interface Scenario {
   readonly options?: TestStackOptions;
   readonly command?: Record<string, string | boolean>;
   readonly asker?: 'developer' | 'lead';
+  /** Record the task's PR follow-through (`pr-<task id>`), once it ended, instead of the task itself. */
+  readonly follow?: boolean;
   drive(s: TestStack, taskId: string): Promise<void>;
 }
 
 const awaiting = (s: TestStack, taskId: string, what: 'plan_approval' | 'reply') =>
   eventually(async () => (await s.client.workflow.getHandle(taskId).query(taskViewQuery))?.awaiting === what, what);
+
+/**
+ * A task's PR from "PR ready" to merged on GitHub: one status, a check that runs and passes, then the merge. Every
+ * webhook reaches the follow-through, which is how it learns of each step.
+ */
+async function followToMerge(s: TestStack, taskId: string): Promise<void> {
+  const pull = parsePullRequestUrl((await s.outcome(taskId)).prUrl!)!;
+  const thread = await eventually(async () => (await s.store.getTask(taskId))?.threadId ?? undefined, 'the thread');
+  const says = (pattern: RegExp) => eventually(() => s.discord.channelMessages(thread).find((m) => m.content?.includes(`PR #${pull.number}`) && pattern.test(m.content)), `${pattern}`);
+  await says(/runs no checks/);
+  const sha = s.github!.pullRequest({ repo: 'acme/widgets', number: pull.number }).head.sha as string;
+  const build = s.github!.addCheckRun({ repo: 'acme/widgets', sha, name: 'build' });
+  await says(/0 of 1 checks done/);
+  s.github!.completeCheckRun({ repo: 'acme/widgets', id: build, conclusion: 'success' });
+  await says(/all 1 checks passed/);
+  s.github!.mergePullRequest({ repo: 'acme/widgets', number: pull.number, sha, by: 'octocat' });
+  await s.client.workflow.getHandle(pullRequestFollowId(taskId)).result();
+}
 
 const SCENARIOS: Record<string, Scenario> = {
   approved: { asker: 'developer', drive: (s, id) => s.client.workflow.getHandle(id).executeUpdate(decisionUpdate, { args: [{ action: 'confirm', member: MEMBERS.lead }] }).then(() => undefined) },
@@ -96,6 +118,8 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   // Completed with GitHub configured: the task hands its PR to a follow-through child (FOLLOW_PULL_REQUESTS).
   'completed-following-pr': { options: { github: true }, drive: async () => undefined },
+  // The follow-through itself, woken by a signal per webhook delivery (before FOLLOW_IN_ONE_ACTIVITY).
+  'pr-follow-signalled': { options: { github: true }, follow: true, drive: followToMerge },
   'continued-as-new': { options: { jules: { script: () => pausingScript, timeScale: 1 }, settings: { maxHistoryEvents: 25 } }, drive: async () => undefined },
 };
 
@@ -114,12 +138,17 @@ if (recording) {
             if (name !== 'cancelled-in-temporal') throw err;
           });
           mkdirSync(HISTORIES, { recursive: true });
+          const workflowId = scenario.follow ? pullRequestFollowId(asked.taskId) : asked.taskId;
           let run = 0;
-          const runs = [];
-          for await (const execution of s.client.workflow.list({ query: `WorkflowId = "${asked.taskId}"` })) runs.push(execution);
+          // Visibility is eventually consistent: a run that just ended may not be listed yet.
+          const runs = await eventually(async () => {
+            const listed = [];
+            for await (const execution of s.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) listed.push(execution);
+            return listed.length > 0 ? listed : undefined;
+          }, `the runs of ${workflowId}`);
           runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
           for (const execution of runs) {
-            const history = await s.client.workflow.getHandle(asked.taskId, execution.runId).fetchHistory();
+            const history = await s.client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
             const file = runs.length > 1 ? `${name}.run${++run}.json` : `${name}.json`;
             writeFileSync(join(HISTORIES, file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
           }
