@@ -242,6 +242,30 @@ describe('the GitHub emulator speaking REST', () => {
     expect((await call(github, 'PUT', `/repos/acme/widgets/pulls/${number}/merge`, { sha: headSha, merge_method: 'squash' })).status).toBe(200);
   });
 
+  it('answers a read of something unchanged with 304 when asked with its ETag, free of the rate limit', async () => {
+    const github = await start();
+    const { number } = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
+    const read = (etag?: string) =>
+      fetch(`${github.url}/repos/acme/widgets/pulls/${number}`, { headers: { authorization: `token ${TOKEN}`, ...(etag ? { 'if-none-match': etag } : {}) } });
+
+    const first = await read();
+    const etag = first.headers.get('etag')!;
+    expect(first.status).toBe(200);
+    expect(etag).toMatch(/^W\/"[0-9a-f]{64}"$/);
+    const unchanged = await read(etag);
+    expect(unchanged.status).toBe(304);
+    expect(await unchanged.text()).toBe('');
+    expect(unchanged.headers.get('x-ratelimit-used')).toBe(first.headers.get('x-ratelimit-used'));
+
+    // A review moves the PR's updated_at, so its ETag changes with it.
+    github.review({ repo: 'acme/widgets', number, user: 'alice', state: 'APPROVED' });
+    const changed = await read(etag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(Number(changed.headers.get('x-ratelimit-used'))).toBe(Number(first.headers.get('x-ratelimit-used')) + 1);
+    expect(github.requests.map(({ status, counted }) => `${status} ${counted}`)).toEqual(['200 true', '304 false', '200 true']);
+  });
+
   it('answers a secondary rate limit the way GitHub does, then serves again', async () => {
     const github = await start();
     github.failNext({ kind: 'secondary-rate-limit', retryAfterSeconds: 30 });

@@ -5,6 +5,7 @@
  * wire and the helpers tests script GitHub with.
  * @see https://docs.github.com/en/rest?apiVersion=2022-11-28
  */
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { createCredentials, type Caller, type EmulatedAppOptions, type TokenGrant } from './github-credentials';
 import { createRenderer, type CheckConclusion, type CommitState, type IssueState, type MergeMethod, type RepoState } from './github-objects';
@@ -36,6 +37,11 @@ export interface GitHubRequestRecord {
   readonly auth: 'anonymous' | 'token' | 'installation' | 'app' | 'rejected';
   /** The `X-GitHub-Api-Version` header, when sent. */
   readonly apiVersion?: string;
+  /**
+   * Whether GitHub counts it against the primary rate limit: every answer but a 304, which a conditional request
+   * (`If-None-Match` with the ETag of an unchanged resource) gets for free (reference/github.md §4).
+   */
+  readonly counted: boolean;
 }
 
 /** Failures the next matching requests get instead of their answer. */
@@ -100,6 +106,8 @@ export interface GitHubEmulator {
 }
 
 const DOCS = 'https://docs.github.com/rest';
+/** The primary rate limit every answer reports, as for a token (reference/github.md §6.1). */
+const RATE_LIMIT = 5000;
 const SECONDARY_LIMIT_MESSAGE =
   'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:EMULATOR.';
 
@@ -175,10 +183,46 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
       .send({ message: 'API rate limit exceeded for user ID 1.', documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api`, status: '403' });
   });
 
+  // Conditional requests as GitHub answers them: every 200 to a GET carries the ETag of its body, and a GET whose
+  // If-None-Match names the current ETag gets 304 with no body, not counted against the rate limit. Every answer
+  // reports the limit (`x-ratelimit-*`), unless a fault set its own.
+  let rateLimitUsed = 0;
+  app.addHook('onSend', async (request, reply, payload) => {
+    let body = payload;
+    if (request.method === 'GET' && reply.statusCode === 200 && typeof payload === 'string') {
+      const etag = `W/"${createHash('sha256').update(payload).digest('hex')}"`;
+      void reply.header('etag', etag);
+      const asked = request.headers['if-none-match'];
+      if (typeof asked === 'string' && asked.split(',').some((tag) => tag.trim() === etag)) {
+        void reply.code(304);
+        body = '';
+      }
+    }
+    if (reply.statusCode !== 304) rateLimitUsed++;
+    if (!reply.hasHeader('x-ratelimit-remaining')) {
+      void reply.headers({
+        'x-ratelimit-limit': String(RATE_LIMIT),
+        'x-ratelimit-remaining': String(Math.max(0, RATE_LIMIT - rateLimitUsed)),
+        'x-ratelimit-used': String(rateLimitUsed),
+        'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 3600),
+        'x-ratelimit-resource': 'core',
+      });
+    }
+    return body;
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const [path, query = ''] = request.url.split('?') as [string, string?];
     const apiVersion = request.headers['x-github-api-version'];
-    requests.push({ method: request.method, path, query, status: reply.statusCode, auth: authKind(callerOf(request)), ...(typeof apiVersion === 'string' ? { apiVersion } : {}) });
+    requests.push({
+      method: request.method,
+      path,
+      query,
+      status: reply.statusCode,
+      auth: authKind(callerOf(request)),
+      ...(typeof apiVersion === 'string' ? { apiVersion } : {}),
+      counted: reply.statusCode !== 304,
+    });
   });
 
   app.setErrorHandler((error, _request, reply) => {

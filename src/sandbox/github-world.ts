@@ -199,6 +199,8 @@ export function createGitHubWorld(render: Renderer, emit: Emit, now: () => strin
     },
     review(repo, issue, user, state) {
       issue.pull!.reviews.push({ user, state });
+      // A review is activity on the PR: its updated_at moves, as for a comment or a push [inferred].
+      issue.updatedAt = now();
       emit('pull_request_review', repo, { action: 'submitted', review: { user: render.user(user), state: state.toLowerCase() }, pull_request: render.pull(repo, issue) }, user);
     },
     addCheckRun(repo, input) {
