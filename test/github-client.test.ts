@@ -107,6 +107,31 @@ describe('the GitHub client against the emulator', () => {
     });
   });
 
+  it('reads something unchanged again with its ETag: GitHub answers 304, which costs no rate limit, and the answer is the same', async () => {
+    const { github, client } = await setup();
+    const { number, headSha } = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
+    // More than a page of check runs: every page is asked again with its own ETag.
+    for (let n = 0; n < 101; n++) github.addCheckRun({ repo: 'acme/widgets', sha: headSha, name: `check-${n}`, conclusion: 'success' });
+
+    const first = { pull: await client.pulls.get(REPO, number), runs: await client.checks.listForRef(REPO, headSha) };
+    const again = { pull: await client.pulls.get(REPO, number), runs: await client.checks.listForRef(REPO, headSha) };
+    expect(again).toEqual(first);
+    expect(again.runs).toHaveLength(101);
+    expect(github.requests.map(({ path, status, counted }) => `${path.split('/').at(-1)} ${status} ${counted}`)).toEqual([
+      `${number} 200 true`,
+      'check-runs 200 true',
+      'check-runs 200 true',
+      `${number} 304 false`,
+      'check-runs 304 false',
+      'check-runs 304 false',
+    ]);
+
+    // What changed is read in full again.
+    const moved = github.pushCommit({ repo: 'acme/widgets', branch: 'fix' });
+    expect((await client.pulls.get(REPO, number)).head.sha).toBe(moved);
+    expect(github.requests.at(-1)).toMatchObject({ status: 200, counted: true });
+  });
+
   it('joins the required checks of branch protection and rulesets', async () => {
     const { github, client } = await setup();
     expect(await client.checks.requiredForBranch(REPO, 'main')).toEqual({ contexts: [], strict: false, branchProtection: 'none', rulesets: 'none' });

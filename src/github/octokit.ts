@@ -1,7 +1,8 @@
 /**
  * The Octokit this module builds on: `@octokit/core` with the REST endpoint methods, pagination, and the
  * retry and throttling plugins, so 5xx, primary limits (`x-ratelimit-reset`) and secondary limits
- * (`retry-after`) are waited out by the library, a bounded number of times.
+ * (`retry-after`) are waited out by the library, a bounded number of times; and conditional requests, so a read
+ * of something unchanged is a 304 that GitHub does not count.
  * @see https://github.com/octokit/core.js
  * @see https://github.com/octokit/plugin-throttling.js
  * @see https://github.com/octokit/plugin-retry.js
@@ -25,8 +26,48 @@ function pinApiVersion(octokit: Octokit): void {
   });
 }
 
+/** How many answers one Octokit keeps for conditional requests; the least recently used goes first. */
+export const CONDITIONAL_CACHE_ENTRIES = 2_000;
+
+type CachedResponse = Awaited<ReturnType<Octokit['request']>>;
+
+/**
+ * Conditional requests: a GET goes with the ETag of its last 200 (`If-None-Match`), and a 304 is answered from that
+ * 200. GitHub does not count a 304 against the primary rate limit, so looking again at an unchanged pull request,
+ * its checks and its reviews costs nothing. One cache per Octokit, so per token or App installation: an ETag is
+ * only good for the credentials that got it. Registered before retry and throttling, so those never see a 304.
+ * @see https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
+ */
+function conditionalRequests(octokit: Octokit): void {
+  const cache = new Map<string, CachedResponse>();
+  const remember = (key: string, response: CachedResponse) => {
+    cache.delete(key);
+    cache.set(key, response);
+    if (cache.size > CONDITIONAL_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  };
+  octokit.hook.wrap('request', async (request, options) => {
+    if (options.method !== 'GET') return request(options);
+    const parsed = octokit.request.endpoint.parse(options);
+    const key = `${String(parsed.headers.accept ?? '')} ${parsed.url}`;
+    const cached = cache.get(key);
+    const etag = cached?.headers.etag;
+    if (etag) options.headers = { ...options.headers, 'if-none-match': etag };
+    try {
+      const response = await request(options);
+      if (response.status === 200 && response.headers.etag) remember(key, { ...response, data: structuredClone(response.data) });
+      return response;
+    } catch (error) {
+      if (!cached || (error as { status?: unknown }).status !== 304) throw error;
+      remember(key, cached);
+      const headers = (error as { response?: { headers?: CachedResponse['headers'] } }).response?.headers ?? {};
+      // A copy: callers may change what they get (pagination rewrites a list's `data` in place).
+      return { ...cached, data: structuredClone(cached.data), headers: { ...cached.headers, ...headers } };
+    }
+  });
+}
+
 /** Octokit with the plugins this module relies on. */
-export const GitHubOctokit = Octokit.plugin(pinApiVersion, restEndpointMethods, paginateRest, retry, throttling);
+export const GitHubOctokit = Octokit.plugin(pinApiVersion, conditionalRequests, restEndpointMethods, paginateRest, retry, throttling);
 export type GitHubOctokitInstance = InstanceType<typeof GitHubOctokit>;
 /** The options every Octokit of one client shares. */
 export type GitHubOctokitOptions = NonNullable<ConstructorParameters<typeof GitHubOctokit>[0]>;
