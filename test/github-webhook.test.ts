@@ -431,6 +431,17 @@ describe('POST /webhook/github', () => {
     expect(sink.delivered).toHaveLength(2);
   });
 
+  it('remembers which task a delivery was about, so its follow-through can count them', async () => {
+    const [one, two, other] = [randomUUID(), randomUUID(), randomUUID()];
+    const [task, quiet] = [`task-${randomUUID()}`, `task-${randomUUID()}`];
+    for (const id of [one, two, other]) await deliveries.recordDelivery(GITHUB_DELIVERY_SOURCE, id);
+    await deliveries.noteSubject(GITHUB_DELIVERY_SOURCE, one, task);
+    expect(await deliveries.countDeliveries(GITHUB_DELIVERY_SOURCE, [task, quiet])).toEqual(new Map([[task, 1]]));
+    await deliveries.noteSubject(GITHUB_DELIVERY_SOURCE, two, task);
+    expect(await deliveries.countDeliveries(GITHUB_DELIVERY_SOURCE, [task, quiet])).toEqual(new Map([[task, 2]]));
+    expect(await deliveries.countDeliveries('jules', [task])).toEqual(new Map());
+  });
+
   it('is not there when no secret is configured (404)', async () => {
     const sink = recordingSink();
     app = appWith(sink, { secrets: null });

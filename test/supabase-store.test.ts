@@ -170,6 +170,18 @@ describe('the supabase-js adapter’s requests', () => {
     expect(await deliveries.recordDelivery('github', id)).toBe(false);
   });
 
+  it('note which task a delivery was about, and count them per task', async () => {
+    const deliveries = createSupabaseDeliveryLog({ url: backend.api.url, serviceRoleKey: SERVICE_ROLE_KEY });
+    const [one, two, other] = [uniqueId('delivery'), uniqueId('delivery'), uniqueId('delivery')];
+    const [task, quiet] = [uniqueId('task'), uniqueId('task')];
+    for (const id of [one, two, other]) await deliveries.recordDelivery('github', id);
+    await deliveries.noteSubject('github', one, task);
+    await deliveries.noteSubject('github', two, task);
+    expect(await deliveries.countDeliveries('github', [task, quiet])).toEqual(new Map([[task, 2]]));
+    expect(await deliveries.countDeliveries('jules', [task])).toEqual(new Map());
+    expect(await deliveries.countDeliveries('github', [])).toEqual(new Map());
+  });
+
   it('are what openStore uses when only SUPABASE_URL and the service role key are set', async () => {
     const opened = await openStore({ supabaseUrl: backend.api.url, serviceRoleKey: SERVICE_ROLE_KEY, dataDir: '/nonexistent/never-created' });
     expect(opened.executor).toBeUndefined();

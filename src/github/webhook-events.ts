@@ -17,6 +17,12 @@ export const GITHUB_WEBHOOK_HEADERS = {
   hookId: 'x-github-hook-id',
 } as const;
 
+/**
+ * The `webhook_deliveries.source` of GitHub's deliveries: the webhook records them under it, and a PR's
+ * follow-through counts those recorded about its task.
+ */
+export const GITHUB_DELIVERY_SOURCE = 'github';
+
 /** The event GitHub sends when a hook is created, answered 200 and otherwise ignored. */
 export const GITHUB_PING_EVENT = 'ping';
 

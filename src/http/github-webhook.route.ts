@@ -1,5 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { GITHUB_PING_EVENT, GITHUB_WEBHOOK_HEADERS, isMappedGitHubEvent, mapGitHubEvent, type GitHubEvent, type GitHubEventSink } from '../github/webhook-events';
+import {
+  GITHUB_DELIVERY_SOURCE,
+  GITHUB_PING_EVENT,
+  GITHUB_WEBHOOK_HEADERS,
+  isMappedGitHubEvent,
+  mapGitHubEvent,
+  type GitHubEvent,
+  type GitHubEventSink,
+} from '../github/webhook-events';
 import { verifyGitHubSignature } from '../github/webhook-signature';
 import type { DeliveryLog } from '../store/delivery-log';
 import { InvalidPayloadError } from './errors';
@@ -8,7 +16,7 @@ import { DELIVERY_ID_SCHEMA, headerOf, registerSignedWebhook, type PreparedDeliv
 /**
  * `POST /webhook/github`: a repository's, organisation's or GitHub App's webhook. GitHub waits 10 s for a 2xx and
  * never retries on its own, so the route only verifies, maps and hands the event to a {@link GitHubEventSink},
- * which signals workflows; a slow reconcile poll (elsewhere) covers what is lost.
+ * which wakes the follow-through of the PR it is about; a slow reconcile poll (elsewhere) covers what is lost.
  * @see https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks
  */
 
@@ -16,7 +24,7 @@ import { DELIVERY_ID_SCHEMA, headerOf, registerSignedWebhook, type PreparedDeliv
 export const GITHUB_WEBHOOK_PATH = '/webhook/github';
 
 /** The `webhook_deliveries.source` of this route's deliveries. */
-export const GITHUB_DELIVERY_SOURCE = 'github';
+export { GITHUB_DELIVERY_SOURCE };
 
 /**
  * How long a delivery id is remembered. GitHub lets anyone with access redeliver a delivery of the last 3 days, with

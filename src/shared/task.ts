@@ -143,4 +143,12 @@ export interface TaskPatch {
   readonly checksState?: 'no_checks' | 'pending' | 'passed' | 'failed' | null;
   /** When the pull request was merged (ISO 8601). */
   readonly mergedAt?: string | null;
+  /**
+   * How the PR follow-through is woken by a webhook delivery: `deliveries`, it watches the deliveries recorded
+   * about its task; `signal` or null, a Temporal signal per delivery (follow-throughs started before, or after).
+   */
+  readonly prFollowWakes?: PullRequestWakes | null;
 }
+
+/** How a task's PR follow-through learns of a webhook delivery (see {@link TaskPatch.prFollowWakes}). */
+export type PullRequestWakes = 'signal' | 'deliveries';

@@ -18,6 +18,16 @@ export interface DeliveryLog {
    * how many.
    */
   pruneDeliveries(olderThan: Date, source?: string): Promise<number>;
+  /**
+   * Says what a recorded delivery was about (`subject`: for GitHub, the task whose pull request it concerns), so
+   * whoever follows that subject notices it through {@link countDeliveries}, without a message of its own.
+   */
+  noteSubject(source: string, deliveryId: string, subject: string): Promise<void>;
+  /**
+   * How many remembered deliveries of `source` are about each of `subjects` (one left out: none). A new delivery
+   * moves its subject's count; so does forgetting old ones, which costs a follower one needless look at most.
+   */
+  countDeliveries(source: string, subjects: readonly string[]): Promise<Map<string, number>>;
 }
 
 /**
@@ -42,6 +52,14 @@ export function createPostgresDeliveryLog(executor: SqlExecutor): DeliveryLog {
         [olderThan.toISOString(), source ?? null],
       );
       return row?.pruned ?? 0;
+    },
+    async noteSubject(source, deliveryId, subject) {
+      await executor.query('update webhook_deliveries set subject = $3 where source = $1 and delivery_id = $2', [source, deliveryId, subject]);
+    },
+    async countDeliveries(source, subjects) {
+      if (subjects.length === 0) return new Map();
+      const rows = await executor.query<{ subject: string; deliveries: number }>('select subject, deliveries from jo_count_deliveries($1, $2::text[])', [source, [...subjects]]);
+      return new Map(rows.map((row) => [row.subject, Number(row.deliveries)]));
     },
   };
 }

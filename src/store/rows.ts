@@ -70,6 +70,7 @@ export interface TaskRow {
   readonly pr_state?: string | null;
   readonly checks_state?: string | null;
   readonly merged_at?: Timestamp | null;
+  readonly pr_follow_wakes?: string | null;
   readonly created_at: Timestamp;
   readonly updated_at: Timestamp;
 }
@@ -127,6 +128,7 @@ export function toTaskRecord(row: TaskRow): TaskRecord {
     prState: (row.pr_state ?? null) as TaskRecord['prState'],
     checksState: (row.checks_state ?? null) as TaskRecord['checksState'],
     mergedAt: row.merged_at === null || row.merged_at === undefined ? null : toDate(row.merged_at),
+    prFollowWakes: row.pr_follow_wakes === 'signal' || row.pr_follow_wakes === 'deliveries' ? row.pr_follow_wakes : null,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };
@@ -149,6 +151,7 @@ export const PATCH_COLUMNS = {
   prState: 'pr_state',
   checksState: 'checks_state',
   mergedAt: 'merged_at',
+  prFollowWakes: 'pr_follow_wakes',
 } as const satisfies Record<keyof TaskPatch, string>;
 
 /** A patch as columns: set fields only (null included, to clear), undefined ones left out. */

@@ -62,6 +62,8 @@ export interface TaskRecord {
   readonly prState: 'open' | 'merged' | 'closed' | null;
   readonly checksState: 'no_checks' | 'pending' | 'passed' | 'failed' | null;
   readonly mergedAt: Date | null;
+  /** How its PR follow-through is woken by a webhook delivery; null: by a signal (as before the column existed). */
+  readonly prFollowWakes: 'signal' | 'deliveries' | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -385,5 +385,14 @@ export function createSupabaseDeliveryLog(options: SupabaseStoreOptions): Delive
       const older = db.from('webhook_deliveries').delete().lt('received_at', olderThan.toISOString());
       return rowsOf('prune deliveries', await (source === undefined ? older : older.eq('source', source)).select('delivery_id')).length;
     },
+    async noteSubject(source, deliveryId, subject) {
+      dataOf('note delivery subject', await db.from('webhook_deliveries').update({ subject }).eq('source', source).eq('delivery_id', deliveryId));
+    },
+    async countDeliveries(source, subjects) {
+      if (subjects.length === 0) return new Map();
+      // The same SQL function as the SQL adapter: counting on the server, not row by row over the wire.
+      const rows = rowsOf<{ subject: string; deliveries: number }>('count deliveries', await db.rpc('jo_count_deliveries', { p_source: source, p_subjects: [...subjects] }));
+      return new Map(rows.map((row) => [row.subject, Number(row.deliveries)]));
+    },
   };
 }
