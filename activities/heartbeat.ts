@@ -1,4 +1,4 @@
-import { sleep } from '@temporalio/activity';
+import { Context, sleep } from '@temporalio/activity';
 
 // Cancellation reaches an activity only in a heartbeat's answer, so long sleeps heartbeat as they go: a push,
 // a reply or a cancel interrupts a waiting activity within this long.
@@ -10,4 +10,18 @@ export async function sleepBeating(ms: number, beat: () => void): Promise<void> 
     beat();
     await sleep(Math.min(left, HEARTBEAT_EVERY_MS));
   }
+}
+
+/**
+ * Waits up to `ms` for `woken` (asked for a couple of seconds at a time) to say true, heartbeating in between;
+ * false when the time is up. Throws when the activity is cancelled, as {@link sleepBeating} does.
+ */
+export async function waitBeating(ms: number, beat: () => void, woken: (withinMs: number) => Promise<boolean>): Promise<boolean> {
+  const cancelled = Context.current().cancelled;
+  const until = Date.now() + ms;
+  for (let left = ms; left > 0; left = until - Date.now()) {
+    beat();
+    if (await Promise.race([woken(Math.min(left, HEARTBEAT_EVERY_MS)), cancelled])) return true;
+  }
+  return false;
 }
