@@ -5,6 +5,7 @@ import type { GitHubClient } from '../src/github/github-client';
 import type { JulesClientFactory } from '../src/jules/jules-client';
 import type { Store } from '../src/store/store';
 import type { AnnouncerFactory } from '../src/tasks/announcer';
+import type { PullRequestWakes } from '../src/tasks/pull-request-wakes';
 
 /** What activities need from the outside world. `main` wires the real adapters; tests pass emulator-backed ones. */
 export interface ActivityDeps {
@@ -21,5 +22,10 @@ export interface ActivityDeps {
   readonly announcerFor?: AnnouncerFactory;
   /** GitHub, when credentials (or the emulator) are configured: pull requests are then followed to merge. */
   readonly github?: GitHubClient;
+  /**
+   * How webhook deliveries about followed pull requests reach their follow-through (the process's one instance,
+   * shared with the ingress when it runs here). Absent: follow-throughs ask for a signal per delivery instead.
+   */
+  readonly pullRequestWakes?: PullRequestWakes;
   readonly log: Logger;
 }

@@ -20,7 +20,7 @@ export interface BenchStack {
  * with extra environment variables (e.g. `JULES_POLL_INTERVAL`) and emulator options.
  */
 export async function startBenchStack(
-  options: { env?: Record<string, string> } & Pick<StartServiceOptions, 'julesEmulator' | 'discordEmulator'> = {},
+  options: { env?: Record<string, string> } & Pick<StartServiceOptions, 'julesEmulator' | 'discordEmulator' | 'wakeInProcess'> = {},
 ): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jo-bench-'));
   const config = loadConfig({
@@ -39,6 +39,7 @@ export async function startBenchStack(
     inMemoryStore: true,
     ...(options.julesEmulator ? { julesEmulator: options.julesEmulator } : {}),
     ...(options.discordEmulator ? { discordEmulator: options.discordEmulator } : {}),
+    ...(options.wakeInProcess !== undefined ? { wakeInProcess: options.wakeInProcess } : {}),
   });
   return {
     service,

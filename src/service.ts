@@ -16,12 +16,12 @@ import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-ga
 import { startGitHubEmulator, type GitHubEmulator } from './sandbox/github-emulator';
 import { createInteractionSigner, type InteractionSigner } from './sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator } from './sandbox/jules-emulator';
-import { openStore } from './store/open-store';
-import type { Store } from './store/store';
+import { openStore, type OpenedStore } from './store/open-store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectClient, connectWorker, temporalConnectionOptions, type TemporalConnectionOptions } from './temporal/connection';
+import { createPullRequestWakes } from './tasks/pull-request-wakes';
 import { createPullRequestEventSink } from './temporal/pull-request-events';
 import { registerSearchAttributes } from './temporal/search-attributes';
 import { startTaskReconciler } from './temporal/task-reconciler';
@@ -55,7 +55,8 @@ export interface RunningService {
     readonly uiUrl?: string;
     readonly embedded: boolean;
   };
-  readonly store: Store;
+  /** The store, with the webhook delivery log on the same database. */
+  readonly store: OpenedStore;
   readonly secrets: SecretBox;
   /** Present when no Discord credentials were set: the local emulator and the key pair that signs for it. */
   readonly sandbox?: {
@@ -85,6 +86,11 @@ export interface StartServiceOptions {
   readonly julesEmulator?: Parameters<typeof startJulesEmulator>[0];
   /** Options for the emulated Discord REST (e.g. a stricter `routeLimit` for a burst benchmark). */
   readonly discordEmulator?: Parameters<typeof startDiscordEmulator>[0];
+  /**
+   * With worker and ingress in this one process, the ingress wakes the worker's PR follow-throughs in memory
+   * (default true). False makes them learn of deliveries through the store only, as separate processes do (bench).
+   */
+  readonly wakeInProcess?: boolean;
 }
 
 /** Starts the service: embedded Temporal, store, emulators where no credentials are set, worker, ingress. */
@@ -132,6 +138,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       print(`GitHub emulator:  ${emulator.url} (no GitHub credentials set)`);
     }
     const github = githubOptions ? createOctokitGitHubClient({ ...githubOptions, log }) : undefined;
+    // One per process: the ingress's sink wakes this process's follow-throughs at once; others count in the store.
+    const pullRequestWakes = github ? createPullRequestWakes({ deliveries: store.deliveries, log }) : undefined;
+    if (pullRequestWakes) stops.push(async () => pullRequestWakes.stop());
     if (config.discord.emulated) {
       const discord = await startDiscordEmulator({ ...options.discordEmulator, ...(config.discord.applicationId ? { applicationId: config.discord.applicationId } : {}) });
       stops.push(() => discord.close());
@@ -174,6 +183,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
           julesApiUrl: julesApiUrl!,
           ...(github ? { github } : {}),
+          ...(pullRequestWakes ? { pullRequestWakes } : {}),
           log,
         }),
       );
@@ -219,7 +229,15 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         discordPublicKey: publicKey!,
         log,
         ...(julesWebhookSecret ? { julesWebhookSecret } : {}),
-        ...(githubWebhookSecrets.length ? { githubWebhook: { secrets: githubWebhookSecrets, deliveries: store.deliveries, sink: createPullRequestEventSink({ client, store }) } } : {}),
+        ...(githubWebhookSecrets.length
+          ? {
+              githubWebhook: {
+                secrets: githubWebhookSecrets,
+                deliveries: store.deliveries,
+                sink: createPullRequestEventSink({ client, store, deliveries: store.deliveries, ...(pullRequestWakes && options.wakeInProcess !== false ? { wakes: pullRequestWakes } : {}) }),
+              },
+            }
+          : {}),
         ...(codecAuth
           ? { codec: { codec, authToken: codecAuth.token, allowedOrigins: config.temporal.uiOrigins ?? defaultUiOrigins(temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`) } }
           : {}),

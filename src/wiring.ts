@@ -18,6 +18,7 @@ import type { GitHubClient } from './github/github-client';
 import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import type { DeliveryLog } from './store/delivery-log';
 import type { Store } from './store/store';
+import type { PullRequestWakes } from './tasks/pull-request-wakes';
 import { createTemporalTaskControl, type TaskControl } from './temporal/task-control';
 import type { TaskWorkerOptions } from './temporal/worker';
 
@@ -52,6 +53,8 @@ export interface WorkerPorts {
   readonly julesApiUrl: string;
   /** GitHub (real or the emulator), when configured: completed tasks then follow their pull requests. */
   readonly github?: GitHubClient;
+  /** With GitHub: how webhook deliveries reach followed PRs (this process's one instance, shared with its ingress). */
+  readonly pullRequestWakes?: PullRequestWakes;
   readonly log: Logger;
   /** A pre-built bundle (tests bundle once per file); absent: the worker bundles `workflows/` itself. */
   readonly workflowBundle?: WorkflowBundleWithSourceMap;
@@ -67,6 +70,7 @@ export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
     julesClientFor: createHttpJulesClientFactory(ports.julesApiUrl),
     discord: createRestMessenger(new API(discordRest(ports.discord))),
     ...(ports.github ? { github: ports.github } : {}),
+    ...(ports.pullRequestWakes ? { pullRequestWakes: ports.pullRequestWakes } : {}),
     log,
   });
   return {

@@ -91,6 +91,34 @@ describe('a task’s pull request', () => {
     await prMessage(/`build` failed/);
   });
 
+  it('learns of each webhook delivery from the store, with no signal, when the ingress runs in another process', async () => {
+    // A reconcile look only after the test would have timed out: what the thread shows came through the deliveries.
+    const { s, taskId, number, headSha, prMessage, follow } = await taskWithPullRequest({ pullRequestWakes: 'store', pullRequests: { reconcileEveryMs: 10 * 60_000 } });
+    await prMessage(/runs no checks/);
+    expect((await s.store.getTask(taskId))?.prFollowWakes).toBe('deliveries');
+    const build = s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build' });
+    await prMessage(/0 of 1 checks done/);
+    s.github!.completeCheckRun({ repo: REPO, id: build, conclusion: 'success' });
+    await prMessage(/all 1 checks passed/);
+    s.github!.closePullRequest({ repo: REPO, number });
+    expect((await follow.result()).state).toBe('closed');
+
+    const events = (await follow.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(0);
+    // One activity per decision (the first look, pending, green, closed), not one per delivery.
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes).length).toBeLessThanOrEqual(4);
+  });
+
+  it('is still woken by a signal per delivery when its worker cannot count deliveries', async () => {
+    const { s, taskId, headSha, prMessage, follow } = await taskWithPullRequest({ pullRequestWakes: 'signal', pullRequests: { reconcileEveryMs: 10 * 60_000 } });
+    await prMessage(/runs no checks/);
+    expect((await s.store.getTask(taskId))?.prFollowWakes).toBe('signal');
+    s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build', conclusion: 'failure' });
+    await prMessage(/`build` failed/);
+    expect(((await follow.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(true);
+    await follow.terminate('end of test');
+  });
+
   it('that GitHub will not show (a revoked token) is said once in the thread, and looked at again later', async () => {
     stack = await startTestStack({ github: true, pullRequests: { reconcileEveryMs: 1_000 } });
     const s = stack;

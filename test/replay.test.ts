@@ -9,7 +9,7 @@ import { pullRequestFollowId } from '../src/shared/ids';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { createEncryptionCodec, createPayloadKeyring } from '../src/temporal/codec';
-import { cancelUpdate, decisionUpdate, planDecisionUpdate, replyUpdate, taskViewQuery } from '../workflows/messages';
+import { cancelUpdate, decisionUpdate, githubEventSignal, mergeUpdate, planDecisionUpdate, pullRequestQuery, replyUpdate, taskViewQuery } from '../workflows/messages';
 import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, type TestStackOptions } from './helpers/stack';
 
 /**
@@ -19,7 +19,8 @@ import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, ty
  * Record again (after a deliberate, patched change) with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts,
  * or only some scenarios with RECORD_HISTORIES=name,name. Keep the histories recorded before a patch: they are
  * what proves the patch keeps running tasks replaying (plan-approval and question predate
- * WATCH_WHILE_PEOPLE_DECIDE; the two *-while-watched scenarios take its new path).
+ * WATCH_WHILE_PEOPLE_DECIDE; the two *-while-watched scenarios take its new path; pr-follow-signalled predates
+ * FOLLOW_IN_ONE_ACTIVITY, pr-follow-watched takes its new path).
  */
 
 const HISTORIES = join(import.meta.dirname, 'histories');
@@ -65,6 +66,28 @@ async function followToMerge(s: TestStack, taskId: string): Promise<void> {
   await says(/all 1 checks passed/);
   s.github!.mergePullRequest({ repo: 'acme/widgets', number: pull.number, sha, by: 'octocat' });
   await s.client.workflow.getHandle(pullRequestFollowId(taskId)).result();
+}
+
+/** A confirmer merges a green PR from Discord: the update runs beside the watch, which it interrupts to look again. */
+async function mergeFromDiscord(s: TestStack, taskId: string): Promise<void> {
+  await s.outcome(taskId);
+  const follow = s.client.workflow.getHandle(pullRequestFollowId(taskId));
+  await eventually(async () => (await follow.query(pullRequestQuery))?.verdict === 'no_checks', 'a green look');
+  await follow.executeUpdate(mergeUpdate, { args: [{ member: MEMBERS.lead }] });
+  await follow.result();
+}
+
+/** Someone signals a watched follow-through (an older ingress does, per delivery): the watch is cancelled, and looks anew. */
+async function signalWhileWatched(s: TestStack, taskId: string): Promise<void> {
+  const pull = parsePullRequestUrl((await s.outcome(taskId)).prUrl!)!;
+  const follow = s.client.workflow.getHandle(pullRequestFollowId(taskId));
+  await eventually(async () => (await follow.query(pullRequestQuery))?.verdict === 'no_checks', 'a green look');
+  const looks = () => s.github!.requests.filter((r) => r.path.endsWith(`/pulls/${pull.number}`)).length;
+  const before = looks();
+  await follow.signal(githubEventSignal, { event: 'pull_request', deliveryId: 'replay-signal' });
+  await eventually(() => looks() > before, 'a look after the signal');
+  s.github!.closePullRequest({ repo: 'acme/widgets', number: pull.number });
+  await follow.result();
 }
 
 const SCENARIOS: Record<string, Scenario> = {
@@ -118,8 +141,13 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   // Completed with GitHub configured: the task hands its PR to a follow-through child (FOLLOW_PULL_REQUESTS).
   'completed-following-pr': { options: { github: true }, drive: async () => undefined },
-  // The follow-through itself, woken by a signal per webhook delivery (before FOLLOW_IN_ONE_ACTIVITY).
+  // The follow-through itself, woken by a signal per webhook delivery: recorded before FOLLOW_IN_ONE_ACTIVITY, kept
+  // to prove the patch keeps such runs replaying. Do not record it again.
   'pr-follow-signalled': { options: { github: true }, follow: true, drive: followToMerge },
+  // The follow-through as one watch that returns for decisions only, its deliveries counted in the store.
+  'pr-follow-watched': { options: { github: true }, follow: true, drive: followToMerge },
+  'pr-follow-merged-from-discord': { options: { github: true }, follow: true, drive: mergeFromDiscord },
+  'pr-follow-signalled-while-watched': { options: { github: true }, follow: true, drive: signalWhileWatched },
   'continued-as-new': { options: { jules: { script: () => pausingScript, timeScale: 1 }, settings: { maxHistoryEvents: 25 } }, drive: async () => undefined },
 };
 

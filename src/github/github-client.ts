@@ -51,6 +51,8 @@ export interface GitHubPullRequest {
   readonly base: { readonly ref: string; readonly sha: string };
   readonly htmlUrl: string;
   readonly user?: string;
+  /** When anything about it last changed (ISO 8601): pushes, comments, reviews, labels. */
+  readonly updatedAt?: string;
 }
 
 /** A review of a pull request; only the latest of each reviewer counts. */

@@ -24,6 +24,7 @@ interface PullData {
   readonly base: { readonly ref: string; readonly sha: string };
   readonly html_url: string;
   readonly user?: { readonly login: string } | null;
+  readonly updated_at?: string;
 }
 
 function toPullRequest(data: PullData): GitHubPullRequest {
@@ -43,6 +44,7 @@ function toPullRequest(data: PullData): GitHubPullRequest {
     base: { ref: data.base.ref, sha: data.base.sha },
     htmlUrl: data.html_url,
     ...(data.user ? { user: data.user.login } : {}),
+    ...(data.updated_at ? { updatedAt: data.updated_at } : {}),
   };
 }
 

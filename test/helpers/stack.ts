@@ -25,6 +25,7 @@ import { connectClient, connectWorker, type TemporalConnectionOptions } from '..
 import { createDataConverter } from '../../src/temporal/data-converter';
 import { installTemporalLogger } from '../../src/temporal/runtime';
 import { createPullRequestEventSink } from '../../src/temporal/pull-request-events';
+import { createPullRequestWakes } from '../../src/tasks/pull-request-wakes';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
 import { wireIngress, wireWorker } from '../../src/wiring';
 import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
@@ -145,6 +146,13 @@ export interface TestStackOptions {
   readonly github?: boolean;
   /** The PR follow-through's pace (default: a reconcile look every minute, a ten-minute deadline). */
   readonly pullRequests?: Partial<PullRequestFollowSettings>;
+  /**
+   * How a webhook delivery reaches a followed PR. `in-process` (default): the ingress wakes the worker's
+   * follow-throughs in memory, as one `start` process does. `store`: as an ingress and a worker in separate
+   * processes, through the deliveries noted in the store only. `signal`: the worker cannot count deliveries,
+   * so the ingress signals each one, as for follow-throughs started before they could.
+   */
+  readonly pullRequestWakes?: 'in-process' | 'store' | 'signal';
 }
 
 /** The GitHub emulator's token and webhook secret in a test stack. */
@@ -174,6 +182,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...options.jules,
   });
   const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
+  const pullRequestWakes = github && options.pullRequestWakes !== 'signal' ? createPullRequestWakes({ deliveries: store.deliveries, log }) : undefined;
   const signer = createInteractionSigner();
   // One retry, so a REST fault a test injects shows at once.
   const discordPort = { apiUrl: discord.apiUrl, token: discord.token, retries: 1 };
@@ -200,6 +209,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         discord: discordPort,
         julesApiUrl: jules.url,
         ...(githubClient ? { github: githubClient } : {}),
+        ...(pullRequestWakes ? { pullRequestWakes } : {}),
         log,
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: '1s',
@@ -227,7 +237,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     log,
     answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
     ...(options.julesWebhookSecret ? { julesWebhookSecret: options.julesWebhookSecret } : {}),
-    ...(github ? { githubWebhook: { secrets: [GITHUB.webhookSecret], deliveries: store.deliveries, sink: createPullRequestEventSink({ client, store }) } } : {}),
+    ...(github
+      ? {
+          githubWebhook: {
+            secrets: [GITHUB.webhookSecret],
+            deliveries: store.deliveries,
+            sink: createPullRequestEventSink({ client, store, deliveries: store.deliveries, ...(pullRequestWakes && options.pullRequestWakes !== 'store' ? { wakes: pullRequestWakes } : {}) }),
+          },
+        }
+      : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
     ...(options.mode === 'gateway' ? { gateway: {} } : {}),
   });
@@ -301,6 +319,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await discord.close();
       await jules.close();
       await github?.close();
+      pullRequestWakes?.stop();
       await store.close();
     },
   };

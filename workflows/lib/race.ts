@@ -33,3 +33,19 @@ export async function runUnlessInterrupted<T>(work: () => Promise<T>, interrupte
 export function ignoreCancellation(err: unknown): void {
   if (!isCancellation(err)) throw err;
 }
+
+/**
+ * Like {@link runUnlessInterrupted}, but keeps the work's value when it finished all the same after being
+ * cancelled (an activity that completed before the cancel reached it): `interrupted` says the interruption came
+ * first, `value` is there whenever the work finished. A look that was already done is then not thrown away.
+ */
+export async function runInterruptibly<T>(work: () => Promise<T>, interrupted: () => boolean): Promise<{ readonly interrupted: boolean; readonly value?: T }> {
+  let value: { readonly value: T } | undefined;
+  const raced = await runUnlessInterrupted(async () => {
+    const finished = await work();
+    value = { value: finished };
+    return finished;
+  }, interrupted);
+  if (raced.done) return { interrupted: false, value: raced.value };
+  return value ? { interrupted: true, value: value.value } : { interrupted: true };
+}
