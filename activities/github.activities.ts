@@ -4,7 +4,7 @@ import type { GitHubClient, GitHubRequiredChecks, GitHubReview, MergeMethod, Rep
 import type { MergeAnswer } from '../workflows/messages';
 import { judgePullRequest, type PullRequestStatus } from '../src/github/pr-status';
 import { TASK_THREAD } from '../src/shared/audience';
-import type { PullRequestWakes } from '../src/shared/task';
+import type { PrFollowWakes } from '../src/shared/task';
 import type { PrStatusMessage, PrStatusToShow } from '../src/tasks/announcer';
 import type { ActivityDeps } from './deps';
 import { waitBeating } from './heartbeat';
@@ -127,7 +127,10 @@ export function createGitHubActivities({
     // No caller's signal: one follow-through cancelled must not fail the read the others share.
     const read = client.checks.requiredForBranch(repo, branch);
     requiredChecks.set(key, { at: Date.now(), read });
-    read.catch(() => requiredChecks.delete(key));
+    // A failed read is not kept: the next look reads again.
+    read.catch(() => {
+      if (requiredChecks.get(key)?.read === read) requiredChecks.delete(key);
+    });
     return read;
   }
 
@@ -136,10 +139,12 @@ export function createGitHubActivities({
    * `updated_at` moves with a review), when a delivery woke the look (a review's own), or on an attempt's first
    * look; everything goes through conditional requests, so what did not change costs GitHub's rate limit nothing.
    */
-  async function read(client: GitHubClient, input: FollowPullRequestInput, signal: AbortSignal, previous: Reading | undefined, woken: boolean): Promise<Reading> {
+  async function read(client: GitHubClient, input: FollowPullRequestInput, signal: AbortSignal, previous: Reading | undefined, woken: boolean, beat: () => void): Promise<Reading> {
     const [owner, name] = input.repo.split('/') as [string, string];
     const repo = { owner, repo: name };
     const pr = await client.pulls.get(repo, input.number, { signal });
+    // A slow GitHub (the client retries within its bounds) must not look like a dead worker to the watch.
+    beat();
     const changed = !previous || pr.updatedAt === undefined || pr.updatedAt !== previous.updatedAt;
     const [runs, combined, required, reviews] = await Promise.all([
       client.checks.listForRef(repo, pr.head.sha, { signal }),
@@ -159,11 +164,11 @@ export function createGitHubActivities({
     client: GitHubClient,
     input: FollowPullRequestInput,
     message: PrStatusMessage,
-    options: { readonly previous?: Reading; readonly woken: boolean; readonly recorded?: string; readonly wakes: PullRequestWakes },
+    options: { readonly previous?: Reading; readonly woken: boolean; readonly recorded?: string; readonly wakes: PrFollowWakes; readonly beat?: () => void },
   ): Promise<Look> {
     let reading: Reading;
     try {
-      reading = await read(client, input, Context.current().cancellationSignal, options.previous, options.woken);
+      reading = await read(client, input, Context.current().cancellationSignal, options.previous, options.woken, options.beat ?? (() => undefined));
     } catch (err) {
       if (err instanceof GitHubBadCredentialsError || err instanceof GitHubNoAccessError) {
         log.warn({ taskId: input.taskId, repo: input.repo, status: err.status }, `cannot read the pull request: ${err.message}`);
@@ -215,7 +220,7 @@ export function createGitHubActivities({
       let woken = false;
       for (;;) {
         const mark = wakes ? await wakes.mark(input.taskId) : undefined;
-        const { result, reading } = await look(github, input, message, { ...(previous ? { previous } : {}), woken, ...(recorded ? { recorded } : {}), wakes: wakesBy });
+        const { result, reading } = await look(github, input, message, { ...(previous ? { previous } : {}), woken, ...(recorded ? { recorded } : {}), wakes: wakesBy, beat });
         previous = reading ?? previous;
         if (reading) recorded = recordOf(result);
         message = messageOf(result);

@@ -147,8 +147,8 @@ export interface TaskPatch {
    * How the PR follow-through is woken by a webhook delivery: `deliveries`, it watches the deliveries recorded
    * about its task; `signal` or null, a Temporal signal per delivery (follow-throughs started before, or after).
    */
-  readonly prFollowWakes?: PullRequestWakes | null;
+  readonly prFollowWakes?: PrFollowWakes | null;
 }
 
 /** How a task's PR follow-through learns of a webhook delivery (see {@link TaskPatch.prFollowWakes}). */
-export type PullRequestWakes = 'signal' | 'deliveries';
+export type PrFollowWakes = 'signal' | 'deliveries';

@@ -1,4 +1,4 @@
-import type { KeySource, TaskPatch } from '../shared/task';
+import type { KeySource, PrFollowWakes, TaskPatch } from '../shared/task';
 
 export type { TaskPatch };
 import type { TaskStatus } from '../shared/task-status';
@@ -63,7 +63,7 @@ export interface TaskRecord {
   readonly checksState: 'no_checks' | 'pending' | 'passed' | 'failed' | null;
   readonly mergedAt: Date | null;
   /** How its PR follow-through is woken by a webhook delivery; null: by a signal (as before the column existed). */
-  readonly prFollowWakes: 'signal' | 'deliveries' | null;
+  readonly prFollowWakes: PrFollowWakes | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
