@@ -32,8 +32,11 @@ export interface PullRequestWakes {
   stop(): void;
 }
 
-/** How often the deliveries are counted while someone waits. Default 1 s: the 2 s goal from webhook to edit holds. */
-export const WAKE_POLL_EVERY_MS = 1_000;
+/**
+ * How often the deliveries are counted while someone waits: one query per process for all its waiters, so twice a
+ * second is cheap, and keeps a delivery's look well inside 2 s of it when the ingress runs elsewhere.
+ */
+export const WAKE_POLL_EVERY_MS = 500;
 
 /** Notices remembered per task, at most; forgetting one costs a follow-through one needless look. */
 const MAX_NOTICED_TASKS = 10_000;
