@@ -30,16 +30,23 @@ export interface ModalId {
 /** The custom id of the single text input in every modal of ours. */
 export const MODAL_TEXT_FIELD = 'text';
 
-const TASK = '(task-\\d{1,25})';
-const BUTTON_PATTERN = new RegExp(`^jo1:(${BUTTON_ACTIONS.join('|')}):${TASK}$`);
-const MODAL_PATTERN = new RegExp(`^jo1m:(${MODAL_ACTIONS.join('|')}):${TASK}$`);
+/** The namespace of task buttons: the dispatcher routes every `custom_id` starting with it here. */
+export const BUTTON_PREFIX = 'jo1:';
+
+/** The namespace of task modals. */
+export const MODAL_PREFIX = 'jo1m:';
+
+// A `/jules` task (`task-<interaction id>`) or a plan item's task (`task-<run id>-<issue number>`, src/shared/ids.ts).
+const TASK = '(task-(?:\\d{1,25}|plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4}-\\d{1,9}))';
+const BUTTON_PATTERN = new RegExp(`^${BUTTON_PREFIX}(${BUTTON_ACTIONS.join('|')}):${TASK}$`);
+const MODAL_PATTERN = new RegExp(`^${MODAL_PREFIX}(${MODAL_ACTIONS.join('|')}):${TASK}$`);
 
 /**
  * Encodes a button's custom id.
  * @throws RangeError when the result would not decode (an unknown action or a task id that is not ours).
  */
 export function encodeCustomId(id: ButtonId): string {
-  const encoded = `jo1:${id.action}:${id.taskId}`;
+  const encoded = `${BUTTON_PREFIX}${id.action}:${id.taskId}`;
   if (!BUTTON_PATTERN.test(encoded)) throw new RangeError(`not a button id of ours: ${id.action} for ${id.taskId}`);
   return encoded;
 }
@@ -56,7 +63,7 @@ export function decodeCustomId(customId: string): ButtonId | undefined {
  * @throws RangeError when the result would not decode.
  */
 export function encodeModalId(id: ModalId): string {
-  const encoded = `jo1m:${id.action}:${id.taskId}`;
+  const encoded = `${MODAL_PREFIX}${id.action}:${id.taskId}`;
   if (!MODAL_PATTERN.test(encoded)) throw new RangeError(`not a modal id of ours: ${id.action} for ${id.taskId}`);
   return encoded;
 }

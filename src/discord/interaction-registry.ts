@@ -1,0 +1,33 @@
+import type { TaskControl } from '../temporal/task-control';
+import type { ComponentRoute, SlashCommand } from './interaction-kit';
+import { createJulesCommand } from './jules.command';
+import { createStatusCommand, type TaskLister } from './status.command';
+import { createTaskComponents } from './task.components';
+
+/** What the handlers need: the ports they call. */
+export interface InteractionPorts {
+  readonly tasks: TaskControl;
+  /** The task projection, read by `/jules-status`. */
+  readonly store: TaskLister;
+}
+
+/** The handlers the dispatcher routes to: commands by name, components by `custom_id` prefix. */
+export interface InteractionRegistry {
+  readonly commands: ReadonlyMap<string, SlashCommand>;
+  readonly components: readonly ComponentRoute[];
+}
+
+/**
+ * Every command and component family, wired to its ports. A new command is a module with its definition and
+ * handler, and one line here (and in `commands.ts`, for registration).
+ */
+export function buildInteractionRegistry(ports: InteractionPorts): InteractionRegistry {
+  const commands = [createJulesCommand(ports), createStatusCommand(ports)];
+  const components = [...createTaskComponents(ports)];
+  return { commands: new Map(commands.map((command) => [command.definition.name, command])), components };
+}
+
+/** The family a `custom_id` belongs to, by its namespace prefix. */
+export function routeOf(registry: InteractionRegistry, customId: string): ComponentRoute | undefined {
+  return registry.components.find((route) => customId.startsWith(route.prefix));
+}
