@@ -1,9 +1,11 @@
 import { TaskNotFoundError } from './errors';
 import {
   GUILD_COLUMNS,
+  GUILD_PLAN_COLUMNS,
   PATCH_COLUMNS,
   TASK_EVENT_COLUMNS,
   toGuildConfig,
+  toGuildPlanSettingsRow,
   toGuildQuotas,
   toQuotaDecision,
   toSlotDecision,
@@ -71,9 +73,32 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     // undefined keeps what is stored, null clears it: the flags say which of the two the caller meant.
     const setsRepo = settings.defaultRepo !== undefined;
     const setsBranch = settings.defaultBranch !== undefined;
+    const params: unknown[] = [
+      settings.guildId,
+      [...settings.createRoles],
+      [...settings.confirmRoles],
+      settings.defaultRepo ?? null,
+      settings.defaultBranch ?? null,
+      setsRepo,
+      setsBranch,
+      settings.planApprovalDefault ?? null,
+      settings.mergeMethod ?? null,
+    ];
+    // The plan settings given are written, the others left out: a new row takes the table's defaults, an
+    // existing one keeps its values. Only GUILD_PLAN_COLUMNS' fixed names reach SQL text.
+    const known: ReadonlySet<string> = new Set(Object.values(GUILD_PLAN_COLUMNS));
+    const planColumns: string[] = [];
+    const planValues: string[] = [];
+    for (const [column, value] of Object.entries(toGuildPlanSettingsRow(settings))) {
+      if (!known.has(column)) continue;
+      params.push(value);
+      planColumns.push(column);
+      planValues.push(`$${params.length}`);
+    }
+    const planUpdates = planColumns.map((column) => `${column} = excluded.${column},`).join(' ');
     const rows = await executor.query<GuildRow>(
-      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method)
-       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false), coalesce($9::text, 'squash'))
+      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method${planColumns.map((column) => `, ${column}`).join('')})
+       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false), coalesce($9::text, 'squash')${planValues.map((value) => `, ${value}`).join('')})
        on conflict (guild_id) do update set
          create_roles = excluded.create_roles,
          confirm_roles = excluded.confirm_roles,
@@ -81,19 +106,10 @@ export function createPostgresStore(executor: SqlExecutor): Store {
          default_branch = case when $7::boolean then excluded.default_branch else guilds.default_branch end,
          plan_approval_default = coalesce($8::boolean, guilds.plan_approval_default),
          merge_method = coalesce($9::text, guilds.merge_method),
+         ${planUpdates}
          updated_at = now()
        returning ${GUILD_COLUMNS}`,
-      [
-        settings.guildId,
-        [...settings.createRoles],
-        [...settings.confirmRoles],
-        settings.defaultRepo ?? null,
-        settings.defaultBranch ?? null,
-        setsRepo,
-        setsBranch,
-        settings.planApprovalDefault ?? null,
-        settings.mergeMethod ?? null,
-      ],
+      params,
     );
     // An upsert with `returning` always yields exactly one row.
     return toGuildConfig(rows[0]!);

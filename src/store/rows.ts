@@ -1,9 +1,11 @@
+import { PLAN_DEFAULTS } from '../shared/plan';
 import type { KeySource } from '../shared/task';
 import { TASK_STATUSES, type TaskStatus } from '../shared/task-status';
 import { UnexpectedRowError } from './errors';
 import type {
   GuildConfig,
   GuildQuotas,
+  GuildSettings,
   NewTask,
   QuotaDecision,
   SlotDecision,
@@ -38,12 +40,42 @@ export interface GuildRow {
   readonly has_default_key: boolean;
   readonly plan_approval_default: boolean;
   readonly merge_method?: string;
+  // The plan settings (migration 20261202101000); optional like merge_method, so a row from before them maps.
+  readonly plan_label?: string;
+  readonly in_progress_label?: string;
+  readonly plan_max_items?: number;
+  readonly two_person_rule?: boolean;
+  readonly auto_ship?: boolean;
+  readonly fix_failing_checks?: boolean;
+  readonly max_fix_attempts?: number;
   readonly created_at: Timestamp;
   readonly updated_at: Timestamp;
 }
 
+// One literal, not a concatenation: supabase-js types a select from its literal text.
 /** The select list that produces a {@link GuildRow}, in SQL and in PostgREST's `select=` alike. */
-export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, has_default_key, created_at, updated_at';
+export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, plan_label, in_progress_label, plan_max_items, two_person_rule, auto_ship, fix_failing_checks, max_fix_attempts, has_default_key, created_at, updated_at';
+
+/** The plan settings of {@link GuildSettings} and the `guilds` column each one writes; the only such names put into SQL text. */
+export const GUILD_PLAN_COLUMNS = {
+  planLabel: 'plan_label',
+  inProgressLabel: 'in_progress_label',
+  planMaxItems: 'plan_max_items',
+  twoPersonRule: 'two_person_rule',
+  autoShip: 'auto_ship',
+  fixFailingChecks: 'fix_failing_checks',
+  maxFixAttempts: 'max_fix_attempts',
+} as const satisfies Partial<Record<keyof GuildSettings & keyof GuildConfig, string>>;
+
+/** The plan settings a {@link GuildSettings} sets, as columns: undefined ones are left out, so what is stored is kept. */
+export function toGuildPlanSettingsRow(settings: GuildSettings): Record<string, string | number | boolean> {
+  const row: Record<string, string | number | boolean> = {};
+  for (const [field, column] of Object.entries(GUILD_PLAN_COLUMNS) as [keyof typeof GUILD_PLAN_COLUMNS, string][]) {
+    const value = settings[field];
+    if (value !== undefined) row[column] = value;
+  }
+  return row;
+}
 
 /** A `tasks` row, every column, as Postgres returns it. */
 export interface TaskRow {
@@ -92,6 +124,13 @@ export function toGuildConfig(row: GuildRow): GuildConfig {
     hasDefaultKey: row.has_default_key,
     planApprovalDefault: row.plan_approval_default ?? false,
     mergeMethod: row.merge_method === 'merge' || row.merge_method === 'rebase' ? row.merge_method : 'squash',
+    planLabel: row.plan_label ?? PLAN_DEFAULTS.label,
+    inProgressLabel: row.in_progress_label ?? PLAN_DEFAULTS.inProgressLabel,
+    planMaxItems: row.plan_max_items ?? PLAN_DEFAULTS.maxItems,
+    twoPersonRule: row.two_person_rule ?? false,
+    autoShip: row.auto_ship ?? false,
+    fixFailingChecks: row.fix_failing_checks ?? false,
+    maxFixAttempts: row.max_fix_attempts ?? PLAN_DEFAULTS.maxFixAttempts,
     updatedAt: toDate(row.updated_at),
   };
 }

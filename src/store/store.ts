@@ -15,6 +15,20 @@ export interface GuildConfig {
   readonly planApprovalDefault: boolean;
   /** How a Merge click in Discord merges this guild's pull requests. */
   readonly mergeMethod: 'merge' | 'squash' | 'rebase';
+  /** The GitHub label `/plan` gathers open issues by (default `ready`). */
+  readonly planLabel: string;
+  /** The label put on an issue while Jules works on it (default `jules-in-progress`). */
+  readonly inProgressLabel: string;
+  /** The most issues one plan takes, 1 to 50 (default 10). */
+  readonly planMaxItems: number;
+  /** Whether a plan needs a confirmer other than the member who proposed it. */
+  readonly twoPersonRule: boolean;
+  /** Whether a running plan merges what is green without waiting for `/ship`. */
+  readonly autoShip: boolean;
+  /** Whether failing checks go back to the item's Jules session, at most {@link GuildConfig.maxFixAttempts} times. */
+  readonly fixFailingChecks: boolean;
+  /** How many times failing checks of one item may go back to Jules, 0 to 10 (default 2). */
+  readonly maxFixAttempts: number;
   readonly updatedAt: Date;
 }
 
@@ -29,6 +43,14 @@ export interface GuildSettings {
   readonly planApprovalDefault?: boolean;
   /** Undefined keeps what is stored (default squash). */
   readonly mergeMethod?: 'merge' | 'squash' | 'rebase';
+  /** The plan settings (see {@link GuildConfig}); each undefined keeps what is stored (the defaults at first). */
+  readonly planLabel?: string;
+  readonly inProgressLabel?: string;
+  readonly planMaxItems?: number;
+  readonly twoPersonRule?: boolean;
+  readonly autoShip?: boolean;
+  readonly fixFailingChecks?: boolean;
+  readonly maxFixAttempts?: number;
 }
 
 /** A task as projected in the `tasks` table. Written only by activities (and read by `/jules-status`). */

@@ -6,6 +6,7 @@ import {
   GUILD_COLUMNS,
   TASK_EVENT_COLUMNS,
   toGuildConfig,
+  toGuildPlanSettingsRow,
   toGuildQuotas,
   toNewTaskRow,
   toQuotaDecision,
@@ -140,6 +141,7 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         ...(settings.defaultBranch !== undefined ? { default_branch: settings.defaultBranch } : {}),
         ...(settings.planApprovalDefault !== undefined ? { plan_approval_default: settings.planApprovalDefault } : {}),
         ...(settings.mergeMethod !== undefined ? { merge_method: settings.mergeMethod } : {}),
+        ...toGuildPlanSettingsRow(settings),
       };
       const [saved] = rowsOf<GuildRow>(
         'upsert guild',
