@@ -155,6 +155,16 @@ export const TASK_EVENT_KINDS = [
   'stalled',
   'session_queued',
   'session_slot_acquired',
+  // The daily plan's events, recorded under the run id (`task_id` = `plan-…`); `plan_approved` above stays
+  // Jules' plan of one task, so a run's approval is `plan_approved_run`.
+  'plan_proposed',
+  'plan_approved_run',
+  'plan_item_dropped',
+  'plan_cancelled',
+  'plan_expired',
+  'plan_shipped',
+  'pull_request_merged',
+  'fix_requested',
 ] as const;
 
 /** One of {@link TASK_EVENT_KINDS}. */
@@ -183,8 +193,12 @@ export interface TaskEvent {
 
 /** An event to append without a transition. */
 export interface NewTaskEvent {
+  /** The task's id, or a plan run's id for the plan's events. */
   readonly taskId: string;
-  /** Defaults to the task's guild; required for a request that was refused before a task was recorded. */
+  /**
+   * Defaults to the task's guild, or the plan run's; required for a request that was refused before a task (or a
+   * run) was recorded.
+   */
   readonly guildId?: string;
   readonly actorId?: string | null;
   readonly kind: TaskEventKind;

@@ -157,4 +157,39 @@ begin
 end
 $$;
 
+-- Plan events go to the audit trail under the run id (task_events has no foreign key to tasks). An event
+-- recorded without a guild now takes the plan run's, as a task's event takes the task's.
+create or replace function public.jo_record_task_event(
+  p_task_id    text,
+  p_kind       text,
+  p_guild_id   text default null,
+  p_actor_id   text default null,
+  p_outcome    text default null,
+  p_detail     jsonb default '{}'::jsonb,
+  p_dedupe_key text default null
+)
+returns boolean
+language sql
+as $$
+  with inserted as (
+    insert into public.task_events (task_id, guild_id, actor_id, kind, outcome, detail, dedupe_key)
+    values (
+      p_task_id,
+      coalesce(
+        p_guild_id,
+        (select t.guild_id from public.tasks t where t.id = p_task_id),
+        (select r.guild_id from public.plan_runs r where r.id = p_task_id)
+      ),
+      p_actor_id,
+      p_kind,
+      p_outcome,
+      coalesce(p_detail, '{}'::jsonb),
+      p_dedupe_key
+    )
+    on conflict (task_id, dedupe_key) where dedupe_key is not null do nothing
+    returning 1
+  )
+  select exists (select 1 from inserted);
+$$;
+
 select public.jo_secure_functions();

@@ -37,8 +37,8 @@ export function newPlanItems(repo: string, numbers: readonly number[]): NewPlanI
 }
 
 /**
- * The daily plan's part of the Store port (runs, items, the lookups `/plan` and the webhook make), for any adapter
- * over any engine, like describeStoreBehaviour.
+ * The daily plan's part of the Store port (runs, items, the lookups `/plan` and the webhook make, its audit
+ * events), for any adapter over any engine, like describeStoreBehaviour.
  */
 export function describePlanStoreBehaviour(engine: string, open: () => Promise<StoreUnderTest>): void {
   describe(`the plan store on ${engine}`, () => {
@@ -325,6 +325,23 @@ export function describePlanStoreBehaviour(engine: string, open: () => Promise<S
         await store.savePlanItems(second.id, newPlanItems(repo, [1]));
         await store.updatePlanItem(second.id, 1, { status: 'pr_open', prNumber: 5 });
         expect((await store.findPlanItemByPullRequest(repo, { number: 5 }))?.runId).toBe(second.id);
+      });
+    });
+
+    describe('the audit trail of a plan', () => {
+      it('records a plan’s events under its run id, in the run’s guild when none is given, and lists them', async () => {
+        const run = await store.createPlanRun(newPlanRun());
+        expect(await store.recordTaskEvent({ taskId: run.id, kind: 'plan_proposed', actorId: run.proposedBy, detail: { items: 3, revision: 0 }, dedupeKey: 'proposed' })).toBe(true);
+        expect(await store.recordTaskEvent({ taskId: run.id, kind: 'plan_proposed', actorId: run.proposedBy, dedupeKey: 'proposed' })).toBe(false);
+        await store.recordTaskEvent({ taskId: run.id, kind: 'plan_item_dropped', actorId: 'member-2', detail: { issue: 7, revision: 1 } });
+        await store.recordTaskEvent({ taskId: run.id, guildId: run.guildId, kind: 'plan_approved_run', actorId: 'confirmer-1', outcome: 'running' });
+        const events = await store.listTaskEvents(run.id);
+        expect(events.map((event) => [event.kind, event.guildId, event.actorId, event.outcome])).toEqual([
+          ['plan_proposed', run.guildId, run.proposedBy, null],
+          ['plan_item_dropped', run.guildId, 'member-2', null],
+          ['plan_approved_run', run.guildId, 'confirmer-1', 'running'],
+        ]);
+        expect(events[0]?.detail).toEqual({ items: 3, revision: 0 });
       });
     });
   });
