@@ -1,3 +1,5 @@
+import type { KeySource, TaskPatch } from './task';
+
 /**
  * The daily plan's vocabulary, shared by the plan workflow, its activities, the store and Discord: statuses of a
  * run and of its items, and the run id people type. Plain data, no secrets (workflows import it).
@@ -61,4 +63,40 @@ export function planRunId(at: Date, repo: string, random: string): string {
 /** Whether `text` is shaped like a run id of ours (what `/approve run_id:` accepts before asking Temporal). */
 export function isPlanRunId(text: string): boolean {
   return RUN_ID_PATTERN.test(text);
+}
+
+/**
+ * Fields of a plan run's projection (`plan_runs`) a plan workflow step may change: `undefined` leaves a field as it
+ * is, `null` clears it. Here rather than in the store so workflows can name it (they import src/shared only).
+ */
+export interface PlanRunPatch {
+  readonly status?: PlanRunStatus;
+  readonly approvedBy?: string | null;
+  /** Which stored key pays; null while nobody's is chosen (a scheduled proposal before its approval). */
+  readonly keySource?: KeySource | null;
+  readonly cardMessageId?: string | null;
+  readonly threadId?: string | null;
+  /** The card's revision: bumped when items are dropped before approval. */
+  readonly revision?: number;
+  /** When a confirmer approved the run (ISO 8601). */
+  readonly approvedAt?: string | null;
+  /** When the run ended (ISO 8601): completed, cancelled or expired. Open runs have none. */
+  readonly endedAt?: string | null;
+}
+
+/** Fields of a plan item's projection (`plan_items`) a plan workflow step may change; `undefined` keeps, `null` clears. */
+export interface PlanItemPatch {
+  readonly status?: PlanItemStatus;
+  /** The child task workflow's id (`planItemTaskId` in ids.ts). */
+  readonly taskId?: string | null;
+  readonly prNumber?: number | null;
+  readonly prUrl?: string | null;
+  readonly prHeadSha?: string | null;
+  readonly checksState?: TaskPatch['checksState'];
+  /** How many times failing checks went back to Jules for this item. */
+  readonly fixAttempts?: number;
+  /** Why the item failed, was dropped or was skipped, in a line (at most 500 characters); never content. */
+  readonly reason?: string | null;
+  /** When its pull request was merged (ISO 8601). */
+  readonly mergedAt?: string | null;
 }
