@@ -51,6 +51,7 @@ export function createJulesCommand({ tasks }: { readonly tasks: TaskControl }): 
 
       const result = await tasks.submit({
         taskId: taskWorkflowId(interaction.id),
+        origin: { kind: 'interaction', interactionId: interaction.id },
         interactionId: interaction.id,
         guildId: interaction.guild_id,
         channelId,
