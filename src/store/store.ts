@@ -163,6 +163,8 @@ export const TASK_EVENT_KINDS = [
   'plan_cancelled',
   'plan_expired',
   'plan_shipped',
+  'plan_item_started',
+  'plan_completed',
   'pull_request_merged',
   'fix_requested',
 ] as const;
