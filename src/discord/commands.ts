@@ -1,4 +1,5 @@
 import { julesCommand } from './jules.command';
+import { approveCommand, planCommand, planStatusCommand, shipCommand } from './plan.commands';
 import { statusCommand } from './status.command';
 
 export { JULES_LIMITS, julesCommand } from './jules.command';
@@ -8,4 +9,4 @@ export { statusCommand };
  * Every slash command the bot registers (`register-commands`). Each definition lives beside its handler; the
  * dispatcher's registry (`interaction-registry.ts`) pairs them, and a test checks the two lists agree.
  */
-export const COMMANDS = [julesCommand, statusCommand] as const;
+export const COMMANDS = [julesCommand, statusCommand, planCommand, approveCommand, planStatusCommand, shipCommand] as const;

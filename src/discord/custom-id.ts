@@ -74,3 +74,38 @@ export function decodeModalId(customId: string): ModalId | undefined {
   if (!match) return undefined;
   return { action: match[1] as ModalAction, taskId: match[2]! };
 }
+
+/** The namespace of a plan card's buttons and menu. */
+export const PLAN_PREFIX = 'jp1:';
+
+/** What a plan card's components do. `approve` and `drop` carry the revision they were shown for. */
+export const PLAN_ACTIONS = ['approve', 'cancel', 'drop'] as const;
+
+/** One of {@link PLAN_ACTIONS}. */
+export type PlanAction = (typeof PLAN_ACTIONS)[number];
+
+/** A decoded plan component id: the action, the run and (for approve and drop) the card's revision. */
+export interface PlanComponentId {
+  readonly action: PlanAction;
+  readonly runId: string;
+  readonly revision?: number;
+}
+
+const PLAN_PATTERN = new RegExp(`^${PLAN_PREFIX}(${PLAN_ACTIONS.join('|')}):(plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4})(?::(\\d{1,6}))?$`);
+
+/**
+ * Encodes a plan component's custom id.
+ * @throws RangeError when the result would not decode.
+ */
+export function encodePlanId(id: PlanComponentId): string {
+  const encoded = `${PLAN_PREFIX}${id.action}:${id.runId}${id.revision !== undefined ? `:${id.revision}` : ''}`;
+  if (!PLAN_PATTERN.test(encoded)) throw new RangeError(`not a plan component id of ours: ${id.action} for ${id.runId}`);
+  return encoded;
+}
+
+/** Decodes a plan component's custom id, or undefined when it is not one of ours. */
+export function decodePlanId(customId: string): PlanComponentId | undefined {
+  const match = PLAN_PATTERN.exec(customId);
+  if (!match) return undefined;
+  return { action: match[1] as PlanAction, runId: match[2]!, ...(match[3] !== undefined ? { revision: Number(match[3]) } : {}) };
+}

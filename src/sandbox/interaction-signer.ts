@@ -21,6 +21,7 @@ import {
   type APIInteractionGuildMember,
   type APIMessage,
   type APIMessageComponentButtonInteraction,
+  type APIMessageComponentSelectMenuInteraction,
   type APIModalSubmissionComponent,
   type APIModalSubmitInteraction,
   type APIPingInteraction,
@@ -284,6 +285,19 @@ export function buildButtonClick(input: ButtonClickInput): APIMessageComponentBu
     type: InteractionType.MessageComponent,
     message: input.message ?? minimalMessage(input),
     data: { custom_id: input.customId, component_type: ComponentType.Button },
+  };
+}
+
+/**
+ * A choice in a string select menu: the values the member picked.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-message-component-data-structure
+ */
+export function buildSelectMenu(input: ButtonClickInput & { readonly values: readonly string[] }): APIMessageComponentSelectMenuInteraction {
+  return {
+    ...commonFields(input, InteractionType.MessageComponent, input.messageId),
+    type: InteractionType.MessageComponent,
+    message: input.message ?? minimalMessage(input),
+    data: { custom_id: input.customId, component_type: ComponentType.StringSelect, values: [...input.values] },
   };
 }
 

@@ -13,7 +13,7 @@ import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
 import { startGitHubEmulator, type GitHubEmulator } from '../../src/sandbox/github-emulator';
 import { rememberDeferral, settledAnswerText } from '../../src/sandbox/http-delivery';
-import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
+import { buildButtonClick, buildSelectMenu, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../../src/shared/ids';
 import type { TaskOutcome } from '../../src/shared/task';
@@ -28,6 +28,7 @@ import { createPullRequestEventSink } from '../../src/temporal/pull-request-even
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
 import { wireIngress, wireWorker } from '../../src/wiring';
 import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
+import type { PlanSettings } from '../../workflows/plan.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
 
 /** Ids of the test guild: developers ask, leads confirm, outsiders do neither. */
@@ -88,6 +89,10 @@ export interface TestStack {
    * ("thinking…"), the deferred message once the late answer was edited in.
    */
   answerText(asked: Asked): Promise<string>;
+  /** Runs any slash command as a member in the test channel and returns the answer. */
+  command(user: { id: string; roles: readonly string[] }, name: string, options?: Record<string, string | boolean>): Promise<{ status: number; body: any }>;
+  /** Picks values in a select menu as a member. */
+  select(user: { id: string; roles: readonly string[] }, customId: string, values: readonly string[], messageId?: string): Promise<{ status: number; body: any }>;
   /** Clicks a button of a task's card as a member. */
   click(user: { id: string; roles: readonly string[] }, customId: string, messageId?: string): Promise<{ status: number; body: any }>;
   /** Waits for the task workflow's result. */
@@ -145,6 +150,8 @@ export interface TestStackOptions {
   readonly github?: boolean;
   /** The PR follow-through's pace (default: a reconcile look every minute, a ten-minute deadline). */
   readonly pullRequests?: Partial<PullRequestFollowSettings>;
+  /** With `github`: how plan runs are paced (default: a minute to approve, a look at the items every 2 s). */
+  readonly plans?: Partial<Omit<PlanSettings, 'task'>>;
 }
 
 /** The GitHub emulator's token and webhook secret in a test stack. */
@@ -226,6 +233,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     discordPublicKey: signer.publicKeyHex,
     log,
     answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
+    ...(github ? { planSettings: { approvalTimeoutMs: 60_000, runDeadlineMs: 600_000, lookEveryMs: 2_000, ...options.plans, task: settings } } : {}),
     ...(options.julesWebhookSecret ? { julesWebhookSecret: options.julesWebhookSecret } : {}),
     ...(github ? { githubWebhook: { secrets: [GITHUB.webhookSecret], deliveries: store.deliveries, sink: createPullRequestEventSink({ client, store }) } } : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
@@ -281,6 +289,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     answerText(asked) {
       return settledAnswerText(discord, asked);
+    },
+    command(user, name, commandOptions = {}) {
+      return send(buildSlashCommand({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, name, options: commandOptions }));
+    },
+    select(user, customId, values, messageId = newSnowflake()) {
+      return send(buildSelectMenu({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, customId, messageId, values }));
     },
     click(user, customId, messageId = newSnowflake()) {
       return send(buildButtonClick({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, customId, messageId }));
