@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePlanId } from '../src/discord/custom-id';
 import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
+import { buildAutocomplete } from '../src/sandbox/interaction-signer';
 import { planItemTaskId } from '../src/shared/ids';
 import type { PlanView } from '../src/shared/plan';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
@@ -226,5 +227,14 @@ describe('/status and the run id option', () => {
     const listed = await s.command(MEMBERS.developer, 'status');
     expect(listed.body.data.content).toContain(runId!);
     expect(String((await s.command(MEMBERS.developer, 'status', { run_id: 'plan-nope' })).body.data.content)).toMatch(/not a plan run id/);
+
+    const typing = (typed: string) =>
+      s.send(buildAutocomplete({ applicationId: s.discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user: MEMBERS.lead, name: 'approve', option: 'run_id', typed }));
+    const suggested = await typing(runId!.slice(0, 10));
+    expect(suggested.body).toEqual({ type: 8, data: { choices: [{ name: runId, value: runId }] } });
+    expect((await typing('plan-19990101')).body.data.choices).toEqual([]);
+    // Another server's runs are never suggested.
+    const elsewhere = buildAutocomplete({ applicationId: s.discord.applicationId, guildId: '800000000000000999', channelId: GUILD.channelId, user: MEMBERS.lead, name: 'ship', option: 'run_id', typed: 'plan-' });
+    expect((await s.send(elsewhere)).body.data.choices).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import {
   InteractionType,
   Locale,
   type APIApplicationCommandInteractionDataBasicOption,
+  type APIApplicationCommandAutocompleteInteraction,
   type APIChatInputApplicationCommandGuildInteraction,
   type APIInteractionGuildMember,
   type APIMessage,
@@ -286,6 +287,24 @@ export function buildButtonClick(input: ButtonClickInput): APIMessageComponentBu
     message: input.message ?? minimalMessage(input),
     data: { custom_id: input.customId, component_type: ComponentType.Button },
   };
+}
+
+/**
+ * A member typing into an option that autocompletes: the option being typed is `focused`.
+ * @see https://discord.com/developers/docs/interactions/application-commands#autocomplete
+ */
+export function buildAutocomplete(input: InteractionContextInput & { readonly name: string; readonly option: string; readonly typed: string }): APIApplicationCommandAutocompleteInteraction {
+  return {
+    ...commonFields(input, InteractionType.ApplicationCommandAutocomplete),
+    type: InteractionType.ApplicationCommandAutocomplete,
+    data: {
+      id: newSnowflake(),
+      name: input.name,
+      type: ApplicationCommandType.ChatInput,
+      guild_id: input.guildId,
+      options: [{ name: input.option, type: ApplicationCommandOptionType.String, value: input.typed, focused: true }],
+    },
+  } as APIApplicationCommandAutocompleteInteraction;
 }
 
 /**
