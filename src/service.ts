@@ -144,7 +144,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       if (!julesApiUrl) {
         const hub = githubEmulator;
         jules = await startJulesEmulator({
-          ...(hub ? { openPullRequest: (pr) => ({ url: hub.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }) } : {}),
+          ...(hub
+            ? {
+                openPullRequest: (pr) => ({ url: hub.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }),
+                // A fix asked of Jules after its PR opened arrives as a commit on the PR's branch, as on GitHub.
+                pushToPullRequest: (push) => hub.pushCommit({ repo: `${push.owner}/${push.repo}`, branch: push.branch }),
+              }
+            : {}),
           ...options.julesEmulator,
         });
         stops.push(() => jules!.close());

@@ -177,7 +177,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const jules = await startJulesEmulator({
     keys: [KEYS.personal, KEYS.guild],
     timeScale: 0.2,
-    ...(github ? { openPullRequest: (pr) => ({ url: github.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }) } : {}),
+    ...(github
+      ? {
+          openPullRequest: (pr) => ({ url: github.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }),
+          pushToPullRequest: (push) => github.pushCommit({ repo: `${push.owner}/${push.repo}`, branch: push.branch }),
+        }
+      : {}),
     ...options.jules,
   });
   const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
