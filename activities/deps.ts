@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { DiscordMessenger } from '../src/discord/messenger';
+import type { PlanBoard } from '../src/discord/plan-board';
 import type { GitHubClient } from '../src/github/github-client';
 import type { JulesClientFactory } from '../src/jules/jules-client';
 import type { Store } from '../src/store/store';
@@ -20,6 +21,8 @@ export interface ActivityDeps {
    * over `discord` and `log`.
    */
   readonly announcerFor?: AnnouncerFactory;
+  /** The plans' cards as status tables; absent, {@link createActivities} builds it over `store` and `discord`. */
+  readonly planBoard?: PlanBoard;
   /** GitHub, when credentials (or the emulator) are configured: pull requests are then followed to merge. */
   readonly github?: GitHubClient;
   /**

@@ -7,6 +7,9 @@ import { renderNotice, type NoticeKind } from '../src/discord/notices';
 import { renderAnnouncement, renderTaskCard } from '../src/discord/task-card';
 import type { ActivityDeps } from './deps';
 import { nonceFor } from '../src/discord/nonce';
+import { itemLabel } from '../src/discord/discord-announcers';
+import type { MessageBody } from '../src/discord/messenger';
+import type { Audience } from '../src/shared/audience';
 
 /** The audit event a step records; with `from`, the status change is guarded in SQL (`jo_transition_task`). */
 export interface StepEvent {
@@ -35,6 +38,8 @@ export interface PublishInput {
   /** Edit the card too (default true); notices that change nothing on it skip the edit. */
   readonly refreshCard?: boolean;
   readonly announce?: 'started' | 'outcome';
+  /** Who the step speaks to; absent, the task's card and its thread. A plan item has no card: only its lines. */
+  readonly audience?: Audience;
   readonly notice?: { readonly kind: NoticeKind; readonly detail?: string; readonly step: string };
 }
 
@@ -49,7 +54,7 @@ export interface PublishResult {
  * Activities that publish a task's step: the `tasks` projection first, then the channel. One activity per step
  * keeps history small (one schedule, not two). Rate limits (429) are waited out by @discordjs/rest.
  */
-export function createDiscordActivities({ discord, store, log }: Pick<ActivityDeps, 'discord' | 'store' | 'log'>) {
+export function createDiscordActivities({ discord, store, log, planBoard }: Pick<ActivityDeps, 'discord' | 'store' | 'log' | 'planBoard'>) {
   /** Writes the step's patch and event: one guarded SQL transition when the status must come from somewhere. */
   async function recordStep(input: PublishInput, ends: boolean): Promise<void> {
     const taskId = input.view.taskId;
@@ -100,8 +105,13 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
       let cardMessageId = input.cardMessageId;
       let threadId = input.threadId;
       const signal = Context.current().cancellationSignal;
+      // A plan item's messages go to the plan's thread, labelled with the issue; its row in the plan's table follows.
+      const item = input.audience?.kind === 'plan_thread' ? input.audience : undefined;
+      const label = (body: MessageBody): MessageBody => (item ? { ...body, content: `${itemLabel(item.issueNumber, item.issueTitle)}\n${body.content ?? ''}`.slice(0, 2000) } : body);
       try {
-        if (cardMessageId) {
+        if (item) {
+          await planBoard?.itemChanged(item.runId, item.issueNumber, input.view);
+        } else if (cardMessageId) {
           if (input.refreshCard !== false) await discord.editMessage(input.channelId, cardMessageId, renderTaskCard(input.view), { signal });
         } else {
           const posted = await discord.postMessage(input.channelId, renderTaskCard(input.view), { nonce: nonceFor(taskId, 'card'), signal });
@@ -113,19 +123,19 @@ export function createDiscordActivities({ discord, store, log }: Pick<ActivityDe
         }
         const where = threadId ?? input.channelId;
         if (input.announce) {
-          await discord.postMessage(where, renderAnnouncement(input.view, input.announce), {
+          await discord.postMessage(where, label(renderAnnouncement(input.view, input.announce)), {
             nonce: nonceFor(taskId, `${input.announce}:${input.view.status}`),
             signal,
           });
         }
-        if (input.announce === 'outcome' && input.view.status === 'rejected') {
+        if (input.announce === 'outcome' && input.view.status === 'rejected' && !item) {
           // The requester is told privately too; members who block DMs simply miss this copy.
           await discord
             .sendDirectMessage(input.view.requesterId, renderAnnouncement(input.view, 'outcome'), { nonce: nonceFor(taskId, 'rejected:dm') })
             .catch((err: unknown) => log.info({ taskId, err: (err as Error).message }, 'could not DM the requester'));
         }
         if (input.notice) {
-          await discord.postMessage(where, renderNotice(input.view, input.notice.kind, input.notice.detail), { nonce: nonceFor(taskId, input.notice.step), signal });
+          await discord.postMessage(where, label(renderNotice(input.view, input.notice.kind, input.notice.detail)), { nonce: nonceFor(taskId, input.notice.step), signal });
         }
         return { cardMessageId, ...(threadId ? { threadId } : {}) };
       } catch (err) {

@@ -1,4 +1,4 @@
-import type { Admission, KeySource, TaskRequest } from '../src/shared/task';
+import { planItemOrigin, type Admission, type KeySource, type TaskRequest } from '../src/shared/task';
 import type { GuildConfig } from '../src/store/store';
 import type { ActivityDeps } from './deps';
 
@@ -26,8 +26,10 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
         `${request.guildId} --create-roles … --confirm-roles …\`.`,
     };
   }
+  // A plan item was confirmed by the plan's approval, and is paid by the key its card named.
+  const item = planItemOrigin(request);
   const roles = new Set(request.requester.roles);
-  const isConfirmer = guild.confirmRoles.some((role) => roles.has(role));
+  const isConfirmer = item !== undefined || guild.confirmRoles.some((role) => roles.has(role));
   // Confirmers may also ask: whoever can approve others' work can request their own.
   const mayCreate = isConfirmer || guild.createRoles.some((role) => roles.has(role));
   if (!mayCreate) {
@@ -49,7 +51,10 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
     return { admitted: false, code: 'bad_repo', reason: `\`${repo}\` is not a GitHub repository name of the form owner/name.` };
   }
   let keySource: KeySource;
-  if (facts.hasPersonalKey) keySource = 'personal';
+  if (item && (item.keySource === 'guild' ? guild.hasDefaultKey : facts.hasPersonalKey)) keySource = item.keySource;
+  else if (item) {
+    return { admitted: false, code: 'no_key', reason: `The ${item.keySource === 'guild' ? 'server’s default' : 'plan owner’s'} Jules key that this plan was approved with is gone.` };
+  } else if (facts.hasPersonalKey) keySource = 'personal';
   else if (guild.hasDefaultKey) keySource = 'guild';
   else {
     return {

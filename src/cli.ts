@@ -16,7 +16,10 @@ const USAGE = `Usage: jules-orchestrator <command>
   demo [--no-wait]      run a /jules request end to end on the embedded stack and print the transcript
   migrate               apply pending database migrations
   guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo owner/name] [--default-branch NAME]
-                        [--plan-approval on|off]
+                        [--plan-approval on|off] [--merge-method squash|merge|rebase]
+                        [--plan-label LABEL] [--in-progress-label LABEL] [--plan-max-items 1-50]
+                        [--two-person-rule on|off] [--auto-ship on|off] [--fix-failing-checks on|off]
+                        [--max-fix-attempts 0-10]
   guild set-key --guild-id ID      read the guild's default Jules API key from stdin
   guild set-quotas --guild-id ID [--requests-per-member-hour N] [--requests-per-day N]
                    [--sessions-at-once N] [--sessions-per-day N]

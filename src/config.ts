@@ -144,6 +144,7 @@ const envSchema = z
     TASK_DEADLINE: duration('3d'),
     PR_FOLLOW_DEADLINE: duration('7d'),
     PR_RECONCILE_INTERVAL: duration('10m'),
+    PLAN_APPROVAL_TIMEOUT: duration('12h'),
   })
   .superRefine((env, ctx) => {
     checkTemporalConnection(env, ctx);
@@ -302,6 +303,8 @@ export interface Config {
     readonly prFollowDeadlineMs: number;
     /** PR_RECONCILE_INTERVAL: how often a followed PR is looked at without a webhook (default 10 minutes). */
     readonly prReconcileMs: number;
+    /** PLAN_APPROVAL_TIMEOUT: how long a proposed plan waits for approval before it expires (default 12 hours). */
+    readonly planApprovalMs: number;
   };
 }
 
@@ -378,7 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
-    timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL },
+    timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
   };
   return deepFreeze(config);
 }

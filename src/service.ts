@@ -1,3 +1,4 @@
+import type { TaskSettings } from '../workflows/task.workflow';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -152,7 +153,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       if (!julesApiUrl) {
         const hub = githubEmulator;
         jules = await startJulesEmulator({
-          ...(hub ? { openPullRequest: (pr) => ({ url: hub.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }) } : {}),
+          ...(hub
+            ? {
+                openPullRequest: (pr) => ({ url: hub.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }),
+                // A fix asked of Jules after its PR opened arrives as a commit on the PR's branch, as on GitHub.
+                pushToPullRequest: (push) => hub.pushCommit({ repo: `${push.owner}/${push.repo}`, branch: push.branch }),
+              }
+            : {}),
           ...options.julesEmulator,
         });
         stops.push(() => jules!.close());
@@ -214,16 +221,21 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
+      const taskSettings: TaskSettings = {
+        confirmationTimeoutMs: config.timeouts.confirmationMs,
+        pollIntervalMs: config.jules.pollIntervalMs,
+        deadlineMs: config.timeouts.taskDeadlineMs,
+        // With GitHub, a completed task's pull request is followed through its checks to merge.
+        ...(github ? { pullRequests: { reconcileEveryMs: config.timeouts.prReconcileMs, deadlineMs: config.timeouts.prFollowDeadlineMs } } : {}),
+      };
       const ingress = wireIngress({
         client,
         taskQueue: config.temporal.taskQueue,
-        settings: {
-          confirmationTimeoutMs: config.timeouts.confirmationMs,
-          pollIntervalMs: config.jules.pollIntervalMs,
-          deadlineMs: config.timeouts.taskDeadlineMs,
-          // With GitHub, a completed task's pull request is followed through its checks to merge.
-          ...(github ? { pullRequests: { reconcileEveryMs: config.timeouts.prReconcileMs, deadlineMs: config.timeouts.prFollowDeadlineMs } } : {}),
-        },
+        settings: taskSettings,
+        // Plans stand on GitHub: without it, `/plan` says what is missing.
+        ...(github
+          ? { planSettings: { approvalTimeoutMs: config.timeouts.planApprovalMs, runDeadlineMs: config.timeouts.taskDeadlineMs + config.timeouts.prFollowDeadlineMs, task: taskSettings } }
+          : {}),
         store,
         discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
         discordPublicKey: publicKey!,

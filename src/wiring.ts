@@ -19,7 +19,9 @@ import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import type { DeliveryLog } from './store/delivery-log';
 import type { Store } from './store/store';
 import type { PullRequestWakes } from './tasks/pull-request-wakes';
+import { createTemporalPlanControl } from './temporal/plan-control';
 import { createTemporalTaskControl, type TaskControl } from './temporal/task-control';
+import type { PlanSettings } from '../workflows/plan.workflow';
 import type { TaskWorkerOptions } from './temporal/worker';
 
 /**
@@ -91,6 +93,8 @@ export interface IngressPorts {
   readonly taskQueue: string;
   /** What each new task workflow is started with (timeouts, Jules poll interval). */
   readonly settings: TaskSettings;
+  /** With GitHub: what each plan run is started with; absent, the plan commands say GitHub is missing. */
+  readonly planSettings?: PlanSettings;
   /** The store, with the delivery log that de-duplicates webhook pushes. */
   readonly store: Store & { readonly deliveries: DeliveryLog };
   readonly discord: DiscordRestPort;
@@ -123,10 +127,12 @@ export interface WiredIngress {
 export function wireIngress(ports: IngressPorts): WiredIngress {
   const { client, store, log } = ports;
   const tasks = createTemporalTaskControl({ client, taskQueue: ports.taskQueue, settings: ports.settings });
+  const plans = ports.planSettings ? createTemporalPlanControl({ client, taskQueue: ports.taskQueue, settings: ports.planSettings }) : undefined;
   // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
   const rest = discordRest(ports.discord);
   const dispatch = createInteractionDispatcher({
     tasks,
+    ...(plans ? { plans } : {}),
     log,
     store,
     lateAnswers: new API(rest).interactions,

@@ -31,6 +31,13 @@ function guild(overrides: Partial<GuildConfig> = {}): GuildConfig {
     hasDefaultKey: true,
     planApprovalDefault: false,
     mergeMethod: 'squash',
+    planLabel: 'ready',
+    inProgressLabel: 'jules-in-progress',
+    planMaxItems: 10,
+    twoPersonRule: false,
+    autoShip: false,
+    fixFailingChecks: false,
+    maxFixAttempts: 2,
     updatedAt: new Date('2026-01-01T00:00:00Z'),
     ...overrides,
   };

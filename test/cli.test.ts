@@ -149,6 +149,76 @@ describe('jules-orchestrator guild set', { timeout: STORE_TEST_TIMEOUT_MS }, () 
   });
 });
 
+describe('jules-orchestrator guild set: the daily plan’s settings', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
+  const roles = ['--guild-id', guildId, '--create-roles', roleA, '--confirm-roles', roleC];
+
+  it('shows the plan defaults, saves the settings given, and keeps them when a later `guild set` leaves them out', async () => {
+    const dataDir = freshDataDir();
+    const first = await runCli(['guild', 'set', ...roles], { dataDir });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('plan label "ready", in-progress label "jules-in-progress", at most 10 issues a plan; two-person rule off; auto-ship off; fix failing checks off (at most 2 attempts); default key not set.');
+
+    const set = await runCli(
+      [
+        'guild', 'set', ...roles,
+        '--plan-label', 'jules ready', '--in-progress-label', 'jules: working', '--plan-max-items', '25',
+        '--two-person-rule', 'on', '--auto-ship', 'on', '--fix-failing-checks', 'on', '--max-fix-attempts', '0',
+      ],
+      { dataDir },
+    );
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain('plan label "jules ready", in-progress label "jules: working", at most 25 issues a plan; two-person rule on; auto-ship on; fix failing checks on (at most 0 attempts)');
+
+    const later = await runCli(['guild', 'set', ...roles, '--auto-ship', 'off'], { dataDir });
+    expect(later.code).toBe(0);
+    expect(await withStore(dataDir, (store) => store.getGuild(guildId))).toMatchObject({
+      planLabel: 'jules ready',
+      inProgressLabel: 'jules: working',
+      planMaxItems: 25,
+      twoPersonRule: true,
+      autoShip: false,
+      fixFailingChecks: true,
+      maxFixAttempts: 0,
+    });
+  });
+
+  it('refuses plan settings out of range or not on|off with exit code 2, storing nothing', async () => {
+    const dataDir = freshDataDir();
+    const cases: { args: string[]; says: RegExp }[] = [
+      { args: ['--plan-max-items', '0'], says: /--plan-max-items must be a whole number from 1 to 50; got "0"/ },
+      { args: ['--plan-max-items', '51'], says: /--plan-max-items must be a whole number from 1 to 50; got "51"/ },
+      { args: ['--plan-max-items', 'ten'], says: /--plan-max-items must be a whole number from 1 to 50/ },
+      { args: ['--max-fix-attempts', '11'], says: /--max-fix-attempts must be a whole number from 0 to 10; got "11"/ },
+      { args: ['--max-fix-attempts=-1'], says: /--max-fix-attempts must be a whole number from 0 to 10; got "-1"/ },
+      { args: ['--two-person-rule', 'yes'], says: /--two-person-rule must be on or off; got "yes"/ },
+      { args: ['--auto-ship', 'true'], says: /--auto-ship must be on or off/ },
+      { args: ['--fix-failing-checks', 'ON'], says: /--fix-failing-checks must be on or off/ },
+      { args: ['--plan-label', 'ready,now'], says: /--plan-label must be a GitHub label name: 1 to 50 characters, no comma/ },
+      { args: ['--in-progress-label', '  '], says: /--in-progress-label must be a GitHub label name/ },
+      { args: ['--plan-label', 'x'.repeat(51)], says: /--plan-label must be a GitHub label name/ },
+      { args: ['--plan-label', 'Jules', '--in-progress-label', 'jules'], says: /--plan-label and --in-progress-label must differ/ },
+    ];
+    for (const { args, says } of cases) {
+      const run = await runCli(['guild', 'set', ...roles, ...args], { dataDir });
+      const label = args.join(' ');
+      expect(run.code, label).toBe(2);
+      expect(run.stderr, label).toMatch(says);
+      expect(run.stdout, label).toBe('');
+    }
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('refuses a plan label that is the guild’s in-progress label, changing nothing', async () => {
+    const dataDir = freshDataDir();
+    const run = await runCli(['guild', 'set', ...roles, '--plan-label', 'Jules-In-Progress'], { dataDir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--plan-label must differ from the guild's in-progress label/);
+    expect(run.stdout).toBe('');
+    expect(await withStore(dataDir, (store) => store.getGuild(guildId))).toBeUndefined();
+  });
+});
+
 describe('jules-orchestrator guild set-quotas', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
   it('sets the quotas given, keeps the others, returns one to its default, and prints what is in force', async () => {
     const dataDir = freshDataDir();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { planItemTaskId } from '../src/shared/ids';
 import { BUTTON_ACTIONS, decodeCustomId, decodeModalId, encodeCustomId, encodeModalId, MODAL_ACTIONS } from '../src/discord/custom-id';
 import { taskWorkflowId } from '../src/shared/ids';
 
@@ -70,6 +71,16 @@ describe('button custom ids', () => {
       `jo1:confirm:task-${'1'.repeat(26)}`,
       'jo1:confirm:task-١٢٣', // Arabic-Indic digits are not ASCII digits
     ]) {
+      expect(decodeCustomId(forged), forged).toBeUndefined();
+    }
+  });
+
+  it('carries a plan item’s task id, and refuses one that is not shaped like a run id and an issue number', () => {
+    const taskId = planItemTaskId('plan-20261201-widgets-7f3a', 12);
+    const customId = encodeCustomId({ action: 'approve_plan', taskId });
+    expect(customId.length).toBeLessThanOrEqual(100);
+    expect(decodeCustomId(customId)).toEqual({ action: 'approve_plan', taskId });
+    for (const forged of ['jo1:confirm:task-plan-20261201-widgets-7f3a', 'jo1:confirm:task-plan-2026121-widgets-7f3a-1', 'jo1:confirm:task-plan-20261201-Widgets-7f3a-1']) {
       expect(decodeCustomId(forged), forged).toBeUndefined();
     }
   });

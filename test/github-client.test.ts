@@ -64,6 +64,104 @@ describe('the GitHub client against the emulator', () => {
     expect(statusesOf(github, /\/issues$/)).toEqual([200, 200]);
   });
 
+  it('lists the ready issues oldest first, leaving out closed ones and pull requests', async () => {
+    const { github, client } = await setup();
+    const first = github.createIssue({ repo: 'acme/widgets', title: 'first', labels: ['ready'] });
+    const closed = github.createIssue({ repo: 'acme/widgets', title: 'done already', labels: ['ready'] });
+    const pull = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix-1', title: 'a PR' });
+    github.addLabel({ repo: 'acme/widgets', number: pull.number, label: 'ready' });
+    const last = github.createIssue({ repo: 'acme/widgets', title: 'last', labels: ['bug', 'ready'] });
+    github.closeIssue({ repo: 'acme/widgets', number: closed.number });
+
+    const issues = await client.issues.listWithLabel(REPO, 'ready');
+    expect(issues.map(({ number, title, labels, pullRequest }) => ({ number, title, labels, pullRequest }))).toEqual([
+      { number: first.number, title: 'first', labels: ['ready'], pullRequest: false },
+      { number: last.number, title: 'last', labels: ['bug', 'ready'], pullRequest: false },
+    ]);
+    expect(issues[0]!.createdAt <= issues[1]!.createdAt).toBe(true);
+    // GitHub lists newest first unless asked
+    const query = new URLSearchParams(github.requests.at(-1)!.query);
+    expect({ sort: query.get('sort'), direction: query.get('direction'), state: query.get('state'), labels: query.get('labels') }).toEqual({
+      sort: 'created',
+      direction: 'asc',
+      state: 'open',
+      labels: 'ready',
+    });
+  });
+
+  it('re-reads an issue as it is now, and says when the number is a pull request', async () => {
+    const { github, client } = await setup();
+    const { number, htmlUrl } = github.createIssue({ repo: 'acme/widgets', title: 'bug', body: 'it breaks', labels: ['ready'] });
+    expect(await client.issues.get(REPO, number)).toMatchObject({ number, title: 'bug', body: 'it breaks', state: 'open', labels: ['ready'], htmlUrl, pullRequest: false });
+
+    github.removeLabel({ repo: 'acme/widgets', number, label: 'ready' });
+    github.closeIssue({ repo: 'acme/widgets', number });
+    expect(await client.issues.get(REPO, number)).toMatchObject({ number, state: 'closed', labels: [] });
+
+    const pull = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'a PR' });
+    expect(await client.issues.get(REPO, pull.number)).toMatchObject({ number: pull.number, pullRequest: true, htmlUrl: pull.htmlUrl });
+  });
+
+  it('says an issue that is not there is not found, and a deleted one was deleted', async () => {
+    const { github, client } = await setup();
+    const missing = await caught(client.issues.get(REPO, 42), GitHubNoAccessError);
+    expect(missing).toMatchObject({ status: 404, code: 'NO_ACCESS', repo: 'acme/widgets', retryable: false });
+    expect(missing.message).toContain('to read issue #42 in acme/widgets: either it does not exist or the credentials cannot see it');
+
+    const { number } = github.createIssue({ repo: 'acme/widgets', title: 'spam' });
+    github.deleteIssue({ repo: 'acme/widgets', number });
+    const deleted = await caught(client.issues.get(REPO, number), GitHubNoAccessError);
+    expect(deleted).toMatchObject({ status: 410, code: 'NO_ACCESS', retryable: false });
+    expect(deleted.message).toBe(`Issue #${number} in acme/widgets was deleted on GitHub (410: This issue was deleted), so there is nothing left to act on.`);
+    await caught(client.issues.addLabels(REPO, number, ['ready']), GitHubNoAccessError);
+  });
+
+  it('moves a label, and doing it again changes nothing', async () => {
+    const { github, client } = await setup();
+    const { number } = github.createIssue({ repo: 'acme/widgets', title: 'bug', labels: ['ready', 'area/ui'] });
+
+    expect(await client.issues.addLabels(REPO, number, ['jules-in-progress'])).toEqual(['ready', 'area/ui', 'jules-in-progress']);
+    await client.issues.removeLabel(REPO, number, 'ready');
+    // a retried activity repeats both calls
+    expect(await client.issues.addLabels(REPO, number, ['jules-in-progress'])).toEqual(['area/ui', 'jules-in-progress']);
+    await expect(client.issues.removeLabel(REPO, number, 'ready')).resolves.toBeUndefined();
+    expect(github.labels({ repo: 'acme/widgets', number })).toEqual(['area/ui', 'jules-in-progress']);
+    expect(statusesOf(github, /\/labels\/ready$/)).toEqual([200, 404]);
+
+    // names with spaces and slashes survive the path
+    await client.issues.addLabels(REPO, number, ['good first issue']);
+    await client.issues.removeLabel(REPO, number, 'area/ui');
+    await client.issues.removeLabel(REPO, number, 'good first issue');
+    expect(github.labels({ repo: 'acme/widgets', number })).toEqual(['jules-in-progress']);
+  });
+
+  it('still fails to remove a label from an issue that is not there', async () => {
+    const { client } = await setup();
+    const error = await caught(client.issues.removeLabel(REPO, 42, 'ready'), GitHubNoAccessError);
+    expect(error).toMatchObject({ status: 404, githubMessage: 'Not Found' });
+    expect(error.message).toContain('remove the label "ready" from #42 in acme/widgets');
+  });
+
+  it('retries a GitHub 5xx on the issue endpoints and then succeeds', async () => {
+    const { github, client } = await setup();
+    const { number } = github.createIssue({ repo: 'acme/widgets', title: 'bug', labels: ['ready'] });
+    github.failNext({ kind: 'server-error', status: 502, times: 2, match: { method: 'GET', path: /\/issues\/\d+$/ } });
+    await expect(client.issues.get(REPO, number)).resolves.toMatchObject({ number });
+    github.failNext({ kind: 'server-error', status: 503, match: { method: 'POST', path: /\/labels$/ } });
+    await client.issues.addLabels(REPO, number, ['jules-in-progress']);
+    github.failNext({ kind: 'server-error', status: 500, match: { method: 'DELETE' } });
+    await client.issues.removeLabel(REPO, number, 'ready');
+
+    expect(statusesOf(github, /\/issues\/\d+$/)).toEqual([502, 502, 200]);
+    expect(github.requests.filter((request) => request.path.includes('/labels')).map(({ method, status }) => `${method} ${status}`)).toEqual([
+      'POST 503',
+      'POST 200',
+      'DELETE 500',
+      'DELETE 200',
+    ]);
+    expect(github.labels({ repo: 'acme/widgets', number })).toEqual(['jules-in-progress']);
+  });
+
   it('comments on an issue', async () => {
     const { github, client } = await setup();
     const issue = github.createIssue({ repo: 'acme/widgets', title: 'bug' });

@@ -141,6 +141,52 @@ describe('the GitHub emulator sending webhooks', () => {
     expect(payloads[9]).toMatchObject({ comment: { body: 'looks good', user: { login: 'octocat' } }, issue: { number, pull_request: { html_url: expect.any(String) } } });
   });
 
+  it('announces an issue labelled, unlabelled, closed and deleted once per change, through REST and by hand', async () => {
+    const receiver = await startReceiver();
+    const github = await start({ webhook: { url: receiver.url, secret: SECRET, events: ['issues', 'pull_request'] } });
+    const { number } = github.createIssue({ repo: 'acme/widgets', title: 'bug' });
+    expect((await call(github, 'POST', `/repos/acme/widgets/issues/${number}/labels`, { labels: ['ready', 'bug'] })).body).toEqual([{ name: 'ready' }, { name: 'bug' }]);
+    // already there, in any case: nothing changes, nothing is sent
+    expect((await call(github, 'POST', `/repos/acme/widgets/issues/${number}/labels`, ['Ready'])).status).toBe(200);
+    github.addLabel({ repo: 'acme/widgets', number, label: 'ready' });
+    expect((await call(github, 'DELETE', `/repos/acme/widgets/issues/${number}/labels/ready`)).body).toEqual([{ name: 'bug' }]);
+    expect(await call(github, 'DELETE', `/repos/acme/widgets/issues/${number}/labels/ready`)).toMatchObject({ status: 404, body: { message: 'Label does not exist' } });
+    github.removeLabel({ repo: 'acme/widgets', number, label: 'ready' });
+    github.removeLabel({ repo: 'acme/widgets', number, label: 'bug' });
+    github.closeIssue({ repo: 'acme/widgets', number });
+    github.closeIssue({ repo: 'acme/widgets', number });
+    const pull = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
+    await call(github, 'POST', `/repos/acme/widgets/issues/${pull.number}/labels`, { labels: [{ name: 'ready' }] });
+    const spam = github.createIssue({ repo: 'acme/widgets', title: 'spam' });
+    github.deleteIssue({ repo: 'acme/widgets', number: spam.number });
+    await github.flushDeliveries();
+
+    expect(eventsOf(receiver.received)).toEqual([
+      'issues.opened',
+      'issues.labeled',
+      'issues.labeled',
+      'issues.unlabeled',
+      'issues.unlabeled',
+      'issues.closed',
+      'pull_request.opened',
+      'pull_request.labeled',
+      'issues.opened',
+      'issues.deleted',
+    ]);
+    const mapped = receiver.received.map(({ headers, body }) => {
+      const name = String(headers['x-github-event']);
+      return isMappedGitHubEvent(name) ? mapGitHubEvent(name, JSON.parse(body.toString())) : undefined;
+    });
+    expect(mapped.slice(1, 6)).toMatchObject([
+      { ok: true, event: { kind: 'issues', action: 'labeled', number, label: 'ready', labels: ['ready'], sender: 'octocat' } },
+      { ok: true, event: { kind: 'issues', action: 'labeled', label: 'bug', labels: ['ready', 'bug'] } },
+      { ok: true, event: { kind: 'issues', action: 'unlabeled', label: 'ready', labels: ['bug'], sender: 'octocat' } },
+      { ok: true, event: { kind: 'issues', action: 'unlabeled', label: 'bug', labels: [], sender: 'acme' } },
+      { ok: true, event: { kind: 'issues', action: 'closed', number, state: 'closed' } },
+    ]);
+    expect(JSON.parse(receiver.received[7]!.body.toString())).toMatchObject({ action: 'labeled', label: { name: 'ready' }, pull_request: { number: pull.number } });
+  });
+
   it('sends only payloads the /webhook/github mapper can read', async () => {
     const receiver = await startReceiver();
     const github = await start({ webhook: { url: receiver.url, secret: SECRET } });
@@ -208,6 +254,59 @@ describe('the GitHub emulator speaking REST', () => {
       [pull.number, true],
       [1, false],
     ]);
+  });
+
+  it('lists issues by state, every label given, and the order asked for', async () => {
+    const github = await start();
+    const one = github.createIssue({ repo: 'acme/widgets', title: 'one', labels: ['ready', 'bug'] });
+    const two = github.createIssue({ repo: 'acme/widgets', title: 'two', labels: ['Ready'] });
+    const three = github.createIssue({ repo: 'acme/widgets', title: 'three', labels: ['ready', 'bug'] });
+    const pull = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
+    github.addLabel({ repo: 'acme/widgets', number: pull.number, label: 'ready' });
+    github.closeIssue({ repo: 'acme/widgets', number: three.number });
+    await call(github, 'POST', `/repos/acme/widgets/issues/${two.number}/comments`, { body: 'first' });
+    await call(github, 'POST', `/repos/acme/widgets/issues/${two.number}/comments`, { body: 'second' });
+    await call(github, 'POST', `/repos/acme/widgets/issues/${one.number}/comments`, { body: 'only' });
+    const numbers = async (query: string) => (await call(github, 'GET', `/repos/acme/widgets/issues?${query}`)).body.map((item: any) => item.number);
+
+    expect(await numbers('labels=ready')).toEqual([pull.number, two.number, one.number]);
+    expect(await numbers('labels=ready&sort=created&direction=asc')).toEqual([one.number, two.number, pull.number]);
+    expect(await numbers('labels=ready,bug&state=all&direction=asc')).toEqual([one.number, three.number]);
+    expect(await numbers('state=closed')).toEqual([three.number]);
+    expect(await numbers('sort=comments')).toEqual([two.number, one.number, pull.number]);
+    expect(await call(github, 'GET', '/repos/acme/widgets/issues?sort=popularity')).toMatchObject({ status: 422, body: { message: 'Validation Failed' } });
+  });
+
+  it('reads one issue, a pull request in its issue form, and answers 404 and 410 for none and a deleted one', async () => {
+    const github = await start();
+    const issue = github.createIssue({ repo: 'acme/widgets', title: 'bug', body: 'it breaks', labels: ['ready'] });
+    const pull = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
+    const read = await call(github, 'GET', `/repos/acme/widgets/issues/${issue.number}`);
+    expect(read).toMatchObject({ status: 200, body: { number: issue.number, title: 'bug', body: 'it breaks', state: 'open', labels: [{ name: 'ready' }], html_url: issue.htmlUrl } });
+    expect('pull_request' in read.body).toBe(false);
+    expect(read.body).toEqual(github.issue({ repo: 'acme/widgets', number: issue.number }));
+    expect((await call(github, 'GET', `/repos/acme/widgets/issues/${pull.number}`)).body).toMatchObject({ number: pull.number, pull_request: { html_url: pull.htmlUrl } });
+    expect(await call(github, 'GET', '/repos/acme/widgets/issues/99')).toMatchObject({ status: 404, body: { message: 'Not Found' } });
+
+    github.deleteIssue({ repo: 'acme/widgets', number: issue.number });
+    expect(await call(github, 'GET', `/repos/acme/widgets/issues/${issue.number}`)).toMatchObject({ status: 410, body: { message: 'This issue was deleted' } });
+    expect((await call(github, 'POST', `/repos/acme/widgets/issues/${issue.number}/comments`, { body: 'hi' })).status).toBe(410);
+    expect((await call(github, 'GET', '/repos/acme/widgets/issues?state=all')).body.map((item: any) => item.number)).toEqual([pull.number]);
+    // a deleted issue's number is not given again
+    expect(github.createIssue({ repo: 'acme/widgets', title: 'next' }).number).toBe(3);
+  });
+
+  it('adds and removes labels whatever their names, for callers who may write', async () => {
+    const github = await start();
+    const { number } = github.createIssue({ repo: 'acme/widgets', title: 'bug' });
+    expect((await call(github, 'POST', `/repos/acme/widgets/issues/${number}/labels`, { labels: ['good first issue', 'area/ui'] })).status).toBe(200);
+    expect((await call(github, 'DELETE', `/repos/acme/widgets/issues/${number}/labels/${encodeURIComponent('area/ui')}`)).body).toEqual([{ name: 'good first issue' }]);
+    expect(github.labels({ repo: 'acme/widgets', number })).toEqual(['good first issue']);
+    expect(await call(github, 'POST', `/repos/acme/widgets/issues/${number}/labels`, { labels: 'ready' })).toMatchObject({ status: 422 });
+    expect(await call(github, 'POST', `/repos/acme/widgets/issues/${number}/labels`, { labels: ['ready'] }, null)).toMatchObject({ status: 401 });
+    expect(await call(github, 'DELETE', `/repos/acme/widgets/issues/${number}/labels/ready`, undefined, null)).toMatchObject({ status: 401 });
+    expect(await call(github, 'POST', '/repos/acme/widgets/issues/99/labels', { labels: ['ready'] })).toMatchObject({ status: 404, body: { message: 'Not Found' } });
+    expect(github.labels({ repo: 'acme/widgets', number })).toEqual(['good first issue']);
   });
 
   it('answers 401 to a wrong token and 404 for a repository the token cannot see', async () => {

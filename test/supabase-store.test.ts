@@ -6,6 +6,7 @@ import { createPgliteExecutor, type SqlExecutor } from '../src/store/sql-executo
 import type { Store } from '../src/store/store';
 import { createSupabaseDeliveryLog, createSupabaseStore } from '../src/store/supabase-store';
 import { signJwt, startPostgrestEmulator, type PostgrestEmulator, type RecordedRequest } from './helpers/postgrest-emulator';
+import { describePlanStoreBehaviour, newPlanItems, newPlanRun } from './helpers/plan-store-behaviour';
 import { describeStoreBehaviour, newTask, uniqueId } from './helpers/store-behaviour';
 
 const JWT_SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
@@ -29,6 +30,11 @@ async function startBackend(): Promise<{ sql: SqlExecutor; api: PostgrestEmulato
 
 // Every behaviour of the port, through supabase-js, PostgREST's contract, and the same SQL functions.
 describeStoreBehaviour('supabase-js through the PostgREST contract (PGlite behind)', async () => {
+  const backend = await startBackend();
+  return { store: createSupabaseStore({ url: backend.api.url, serviceRoleKey: SERVICE_ROLE_KEY }), sql: backend.sql, close: backend.close };
+});
+
+describePlanStoreBehaviour('supabase-js through the PostgREST contract (PGlite behind)', async () => {
   const backend = await startBackend();
   return { store: createSupabaseStore({ url: backend.api.url, serviceRoleKey: SERVICE_ROLE_KEY }), sql: backend.sql, close: backend.close };
 });
@@ -126,6 +132,32 @@ describe('the supabase-js adapter’s requests', () => {
     expect(query.get('limit')).toBe('3');
   });
 
+  it('save a plan’s items in one merge upsert on (run_id, issue_number) that never sends a status', async () => {
+    const run = await store.createPlanRun(newPlanRun());
+    seen.length = 0;
+    await store.savePlanItems(run.id, newPlanItems(run.repo, [4, 2]));
+    const [upsert] = seen;
+    expect(upsert).toMatchObject({ method: 'POST', path: '/rest/v1/plan_items' });
+    expect(upsert?.query.get('on_conflict')).toBe('run_id,issue_number');
+    expect(upsert?.headers.prefer).toContain('resolution=merge-duplicates');
+    expect(upsert?.body).toHaveLength(2);
+    for (const row of upsert?.body as Record<string, unknown>[]) expect(Object.keys(row).sort()).toEqual(['issue_url', 'issue_number', 'position', 'run_id', 'title'].sort());
+  });
+
+  it('search run ids with a like. prefix filter, and ask the joins through the SQL functions', async () => {
+    const run = await store.createPlanRun(newPlanRun());
+    seen.length = 0;
+    await store.searchPlanRunIds(run.guildId, 'plan-2026', 25);
+    expect(seen[0]?.query.get('id')).toBe('like.plan-2026%');
+    expect(seen[0]?.query.get('order')).toBe('created_at.desc,id.desc');
+    await store.issuesInOpenPlans(run.repo);
+    await store.findPlanItemByPullRequest(run.repo, { headSha: 'abc' });
+    expect(seen.slice(1).map((request) => [request.path, request.body])).toEqual([
+      ['/rest/v1/rpc/jo_issues_in_open_plans', { p_repo: run.repo }],
+      ['/rest/v1/rpc/jo_find_plan_item_by_pull_request', { p_repo: run.repo, p_head_sha: 'abc' }],
+    ]);
+  });
+
   it('turn a PostgREST error into a SupabaseRequestError with the SQLSTATE and without the failing row', async () => {
     const secretPrompt = 'a prompt that must not appear in an error';
     const failure = await store.createTask(newTask({ prompt: secretPrompt, status: 'on_fire' as never })).catch((error: unknown) => error);
@@ -142,6 +174,8 @@ describe('the supabase-js adapter’s requests', () => {
     await expect(anonymous.listTasks({})).rejects.toMatchObject({ code: '42501' });
     await expect(anonymous.transitionTask(task.id, { from: ['pending_confirmation'], to: 'in_progress', event: 'confirmed' })).rejects.toMatchObject({ code: '42501' });
     await expect(anonymous.setUserKey(uniqueId('u'), 'v1:x')).rejects.toMatchObject({ code: '42501' });
+    await expect(anonymous.listPlanRuns({ guildId: task.guildId })).rejects.toMatchObject({ code: '42501' });
+    await expect(anonymous.issuesInOpenPlans(task.repo)).rejects.toMatchObject({ code: '42501' });
     expect((await store.getTask(task.id))?.status).toBe('pending_confirmation');
   });
 

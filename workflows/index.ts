@@ -1,3 +1,4 @@
 /** The workflows a worker registers. Re-exports only. */
 export { taskWorkflow } from './task.workflow';
 export { pullRequestFollowWorkflow } from './pr-follow.workflow';
+export { planWorkflow } from './plan.workflow';

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FollowPullRequestResult as PullRequestLook } from '../activities/github.activities';
+import type { PlanProposal, PlanView, ShipReport } from '../src/shared/plan';
 import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecision, Reply, TaskView } from '../src/shared/task';
 
 /**
@@ -53,3 +54,29 @@ export const pullRequestQuery = defineQuery<PullRequestLook | undefined>('pullRe
 
 /** The task as Discord should show it; undefined before admission or after a refusal. */
 export const taskViewQuery = defineQuery<TaskView | undefined>('taskView');
+
+// ---- The plan workflow (`plan.workflow.ts`) ----
+
+/** Waits until the plan is proposed (or refused, or empty) and returns it: `/plan` sends it with update-with-start. */
+export const planProposalUpdate = defineUpdate<PlanProposal>('planProposal');
+
+/**
+ * Approve: members of `confirm_roles` (not the proposer under the two-person rule), while the plan is proposed, for
+ * the revision they saw.
+ */
+export const approvePlanRunUpdate = defineUpdate<PlanView, [{ readonly member: Member; readonly revision?: number }]>('approvePlanRun');
+
+/** Drop items before approval: confirmers and the proposer, for the revision they saw. */
+export const dropPlanItemsUpdate = defineUpdate<PlanView, [{ readonly member: Member; readonly revision: number; readonly issueNumbers: readonly number[] }]>('dropPlanItems');
+
+/** Cancel the run: confirmers and the proposer, while it is not over. Running items are cancelled. */
+export const cancelPlanRunUpdate = defineUpdate<PlanView, [{ readonly member: Member }]>('cancelPlanRun');
+
+/** `/ship`: confirmers, while the run is running. Merges every item green at its current head, in issue order. */
+export const shipPlanRunUpdate = defineUpdate<ShipReport, [{ readonly member: Member }]>('shipPlanRun');
+
+/** Something about an item's pull request changed (merged, closed): the plan looks at its items again. */
+export const planItemSignal = defineSignal<[{ readonly issueNumber: number }]>('planItem');
+
+/** The plan as Discord shows it. */
+export const planViewQuery = defineQuery<PlanView | undefined>('planView');

@@ -18,7 +18,8 @@ import type { JulesAction } from '../src/shared/jules-session';
 import { pullRequestFollowId } from '../src/shared/ids';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
 import { REPO, TASK_STATUS } from '../src/shared/search-attributes';
-import type { Admission, TaskOutcome, TaskPatch, TaskRequest, TaskView } from '../src/shared/task';
+import type { Audience } from '../src/shared/audience';
+import { planItemOrigin, type Admission, type TaskOutcome, type TaskPatch, type TaskRequest, type TaskView } from '../src/shared/task';
 import { OPEN_TASK_STATUSES, type TaskStatus } from '../src/shared/task-status';
 import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, planDecisionUpdate, replyUpdate, taskViewQuery } from './messages';
 import { pullRequestFollowWorkflow, type PullRequestFollowSettings } from './pr-follow.workflow';
@@ -125,9 +126,13 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
   setHandler(cancelUpdate, (cancellation) => state.cancel(cancellation), { validator: (cancellation) => state.checkCancel(cancellation) });
   setHandler(julesEventSignal, () => state.wake());
 
+  // A plan item has no card of its own: it speaks in the plan's thread, each message labelled with its issue.
+  const item = planItemOrigin(request);
+  const audience: Audience | undefined = item ? { kind: 'plan_thread', runId: item.runId, issueNumber: item.issueNumber, issueTitle: item.issueTitle } : undefined;
+
   // ---- Admission, card and confirmation (skipped after continue-as-new) ----
   let cardMessageId = input.carried?.cardMessageId;
-  let threadId = input.carried?.threadId;
+  let threadId = input.carried?.threadId ?? item?.threadId;
   const deadlineAt = input.carried?.deadlineAt ?? Date.now() + settings.deadlineMs;
 
   if (!input.carried) {
@@ -141,7 +146,7 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
       { key: REPO, value: admission.repo },
       { key: TASK_STATUS, value: admission.status },
     ]);
-    const card = await publishTaskUpdate({ channelId: request.channelId, view });
+    const card = await publishTaskUpdate({ channelId: request.channelId, view, ...(audience ? { audience, threadId } : {}) });
     cardMessageId = card.cardMessageId;
     threadId = card.threadId;
     // A click may have come while the card was posted: add the ids to the view as it is now.
@@ -160,6 +165,7 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
       channelId: request.channelId,
       ...(cardMessageId ? { cardMessageId } : {}),
       ...(threadId ? { threadId } : {}),
+      ...(audience ? { audience } : {}),
       view,
       ...extra,
       step: `${patch.status ?? 'same'}:${extra.event?.kind ?? extra.notice?.step ?? extra.announce ?? 'update'}`,
@@ -225,6 +231,7 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
     settings,
     deadlineAt,
     threadId: threadId ?? request.channelId,
+    ...(audience ? { audience } : {}),
     ...(input.carried ? { position: input.carried } : {}),
     steps: {
       advance,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { maskSecret } from '../crypto/secret-box';
+import { PLAN_DEFAULTS } from '../shared/plan';
 import { migrate } from '../store/migrate';
 import type { GuildQuotaSettings } from '../store/store';
 import { openConfiguredStore, openSecrets } from '../service';
@@ -44,7 +45,9 @@ export async function runMigrate(ctx: AdminContext): Promise<void> {
 
 /**
  * `guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo o/r] [--default-branch B]
- * [--plan-approval on|off] [--merge-method squash|merge|rebase]`.
+ * [--plan-approval on|off] [--merge-method squash|merge|rebase]` and the daily plan's settings: `[--plan-label L]
+ * [--in-progress-label L] [--plan-max-items N] [--two-person-rule on|off] [--auto-ship on|off]
+ * [--fix-failing-checks on|off] [--max-fix-attempts N]`. Flags left out keep what is stored.
  */
 export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -57,6 +60,13 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       'default-branch': { type: 'string' },
       'plan-approval': { type: 'string' },
       'merge-method': { type: 'string' },
+      'plan-label': { type: 'string' },
+      'in-progress-label': { type: 'string' },
+      'plan-max-items': { type: 'string' },
+      'two-person-rule': { type: 'string' },
+      'auto-ship': { type: 'string' },
+      'fix-failing-checks': { type: 'string' },
+      'max-fix-attempts': { type: 'string' },
     },
     strict: true,
   });
@@ -71,8 +81,29 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
   if (mergeMethod !== undefined && mergeMethod !== 'squash' && mergeMethod !== 'merge' && mergeMethod !== 'rebase') {
     throw new UsageError('--merge-method must be squash, merge or rebase');
   }
+  // Every flag is checked before the store is opened: a bad one writes nothing.
+  const planLabel = labelFlag(values['plan-label'], '--plan-label');
+  const inProgressLabel = labelFlag(values['in-progress-label'], '--in-progress-label');
+  if (planLabel !== undefined && inProgressLabel !== undefined && sameLabel(planLabel, inProgressLabel)) {
+    throw new UsageError('--plan-label and --in-progress-label must differ: an issue in progress would be planned again');
+  }
+  const planMaxItems = wholeNumberFlag(values['plan-max-items'], '--plan-max-items', 1, 50);
+  const twoPersonRule = onOffFlag(values['two-person-rule'], '--two-person-rule');
+  const autoShip = onOffFlag(values['auto-ship'], '--auto-ship');
+  const fixFailingChecks = onOffFlag(values['fix-failing-checks'], '--fix-failing-checks');
+  const maxFixAttempts = wholeNumberFlag(values['max-fix-attempts'], '--max-fix-attempts', 0, 10);
   const store = await openConfiguredStore(ctx.config);
   try {
+    // One label given: it must differ from the other as stored (or its default), which only the store knows.
+    if ((planLabel === undefined) !== (inProgressLabel === undefined)) {
+      const stored = await store.getGuild(guildId);
+      const effectivePlan = planLabel ?? stored?.planLabel ?? PLAN_DEFAULTS.label;
+      const effectiveInProgress = inProgressLabel ?? stored?.inProgressLabel ?? PLAN_DEFAULTS.inProgressLabel;
+      if (sameLabel(effectivePlan, effectiveInProgress)) {
+        const [flag, other] = planLabel !== undefined ? ['--plan-label', 'in-progress'] : ['--in-progress-label', 'plan'];
+        throw new UsageError(`${flag} must differ from the guild's ${other} label ("${planLabel ?? inProgressLabel}"): an issue in progress would be planned again`);
+      }
+    }
     const guild = await store.upsertGuild({
       guildId,
       createRoles,
@@ -81,11 +112,23 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       ...(values['default-branch'] !== undefined ? { defaultBranch: values['default-branch'] } : {}),
       ...(planApproval !== undefined ? { planApprovalDefault: planApproval === 'on' } : {}),
       ...(mergeMethod !== undefined ? { mergeMethod } : {}),
+      ...(planLabel !== undefined ? { planLabel } : {}),
+      ...(inProgressLabel !== undefined ? { inProgressLabel } : {}),
+      ...(planMaxItems !== undefined ? { planMaxItems } : {}),
+      ...(twoPersonRule !== undefined ? { twoPersonRule } : {}),
+      ...(autoShip !== undefined ? { autoShip } : {}),
+      ...(fixFailingChecks !== undefined ? { fixFailingChecks } : {}),
+      ...(maxFixAttempts !== undefined ? { maxFixAttempts } : {}),
     });
+    const onOff = (value: boolean) => (value ? 'on' : 'off');
     ctx.out(
       `Guild ${guild.guildId}: create roles ${guild.createRoles.join(', ') || '(none)'}; confirm roles ${guild.confirmRoles.join(', ') || '(none)'}; ` +
         `default repo ${guild.defaultRepo ?? '(none)'}; default branch ${guild.defaultBranch ?? '(repository default)'}; ` +
-        `plan approval ${guild.planApprovalDefault ? 'on' : 'off'} by default; merge method ${guild.mergeMethod}; default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
+        `plan approval ${onOff(guild.planApprovalDefault)} by default; merge method ${guild.mergeMethod}; ` +
+        `plan label "${guild.planLabel}", in-progress label "${guild.inProgressLabel}", at most ${guild.planMaxItems} issues a plan; ` +
+        `two-person rule ${onOff(guild.twoPersonRule)}; auto-ship ${onOff(guild.autoShip)}; ` +
+        `fix failing checks ${onOff(guild.fixFailingChecks)} (at most ${guild.maxFixAttempts} attempts); ` +
+        `default key ${guild.hasDefaultKey ? 'set' : 'not set'}.`,
     );
   } finally {
     await store.close();
@@ -160,6 +203,37 @@ export async function runSetKey(ctx: AdminContext, scope: 'guild' | 'user', args
   } finally {
     await store.close();
   }
+}
+
+/** A GitHub label flag: trimmed, 1 to 50 characters (GitHub's cap), no comma (GitHub's issue list splits on commas). */
+function labelFlag(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  const label = value.trim();
+  if (label.length < 1 || label.length > 50 || label.includes(',')) {
+    throw new UsageError(`${flag} must be a GitHub label name: 1 to 50 characters, no comma; got "${value}"`);
+  }
+  return label;
+}
+
+/** Whether two labels are one to GitHub, which compares label names case-insensitively. */
+function sameLabel(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** A whole-number flag from `min` to `max`. */
+function wholeNumberFlag(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,3}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}; got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** An `on|off` flag as a boolean. */
+function onOffFlag(value: string | undefined, flag: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'on' && value !== 'off') throw new UsageError(`${flag} must be on or off; got "${value}"`);
+  return value === 'on';
 }
 
 function requireSnowflake(value: string | undefined, flag: string): string {

@@ -30,16 +30,23 @@ export interface ModalId {
 /** The custom id of the single text input in every modal of ours. */
 export const MODAL_TEXT_FIELD = 'text';
 
-const TASK = '(task-\\d{1,25})';
-const BUTTON_PATTERN = new RegExp(`^jo1:(${BUTTON_ACTIONS.join('|')}):${TASK}$`);
-const MODAL_PATTERN = new RegExp(`^jo1m:(${MODAL_ACTIONS.join('|')}):${TASK}$`);
+/** The namespace of task buttons: the dispatcher routes every `custom_id` starting with it here. */
+export const BUTTON_PREFIX = 'jo1:';
+
+/** The namespace of task modals. */
+export const MODAL_PREFIX = 'jo1m:';
+
+// A `/jules` task (`task-<interaction id>`) or a plan item's task (`task-<run id>-<issue number>`, src/shared/ids.ts).
+const TASK = '(task-(?:\\d{1,25}|plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4}-\\d{1,9}))';
+const BUTTON_PATTERN = new RegExp(`^${BUTTON_PREFIX}(${BUTTON_ACTIONS.join('|')}):${TASK}$`);
+const MODAL_PATTERN = new RegExp(`^${MODAL_PREFIX}(${MODAL_ACTIONS.join('|')}):${TASK}$`);
 
 /**
  * Encodes a button's custom id.
  * @throws RangeError when the result would not decode (an unknown action or a task id that is not ours).
  */
 export function encodeCustomId(id: ButtonId): string {
-  const encoded = `jo1:${id.action}:${id.taskId}`;
+  const encoded = `${BUTTON_PREFIX}${id.action}:${id.taskId}`;
   if (!BUTTON_PATTERN.test(encoded)) throw new RangeError(`not a button id of ours: ${id.action} for ${id.taskId}`);
   return encoded;
 }
@@ -56,7 +63,7 @@ export function decodeCustomId(customId: string): ButtonId | undefined {
  * @throws RangeError when the result would not decode.
  */
 export function encodeModalId(id: ModalId): string {
-  const encoded = `jo1m:${id.action}:${id.taskId}`;
+  const encoded = `${MODAL_PREFIX}${id.action}:${id.taskId}`;
   if (!MODAL_PATTERN.test(encoded)) throw new RangeError(`not a modal id of ours: ${id.action} for ${id.taskId}`);
   return encoded;
 }
@@ -66,4 +73,39 @@ export function decodeModalId(customId: string): ModalId | undefined {
   const match = MODAL_PATTERN.exec(customId);
   if (!match) return undefined;
   return { action: match[1] as ModalAction, taskId: match[2]! };
+}
+
+/** The namespace of a plan card's buttons and menu. */
+export const PLAN_PREFIX = 'jp1:';
+
+/** What a plan card's components do. `approve` and `drop` carry the revision they were shown for. */
+export const PLAN_ACTIONS = ['approve', 'cancel', 'drop'] as const;
+
+/** One of {@link PLAN_ACTIONS}. */
+export type PlanAction = (typeof PLAN_ACTIONS)[number];
+
+/** A decoded plan component id: the action, the run and (for approve and drop) the card's revision. */
+export interface PlanComponentId {
+  readonly action: PlanAction;
+  readonly runId: string;
+  readonly revision?: number;
+}
+
+const PLAN_PATTERN = new RegExp(`^${PLAN_PREFIX}(${PLAN_ACTIONS.join('|')}):(plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4})(?::(\\d{1,6}))?$`);
+
+/**
+ * Encodes a plan component's custom id.
+ * @throws RangeError when the result would not decode.
+ */
+export function encodePlanId(id: PlanComponentId): string {
+  const encoded = `${PLAN_PREFIX}${id.action}:${id.runId}${id.revision !== undefined ? `:${id.revision}` : ''}`;
+  if (!PLAN_PATTERN.test(encoded)) throw new RangeError(`not a plan component id of ours: ${id.action} for ${id.runId}`);
+  return encoded;
+}
+
+/** Decodes a plan component's custom id, or undefined when it is not one of ours. */
+export function decodePlanId(customId: string): PlanComponentId | undefined {
+  const match = PLAN_PATTERN.exec(customId);
+  if (!match) return undefined;
+  return { action: match[1] as PlanAction, runId: match[2]!, ...(match[3] !== undefined ? { revision: Number(match[3]) } : {}) };
 }

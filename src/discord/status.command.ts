@@ -1,6 +1,7 @@
-import { type APIEmbed, type RESTPostAPIChatInputApplicationCommandsJSONBody } from '@discordjs/core/http-only';
+import { MessageFlags, InteractionResponseType, type APIEmbed, type RESTPostAPIChatInputApplicationCommandsJSONBody } from '@discordjs/core/http-only';
 import { TASK_STATUSES, isFinalStatus } from '../shared/task-status';
 import type { TaskRecord, TaskRepository } from '../store/store';
+import { ephemeral, type SlashCommand } from './interaction-kit';
 import type { MessageBody } from './messenger';
 import { statusLabel } from './task-card';
 
@@ -13,6 +14,18 @@ export const statusCommand = {
 
 /** The store access `/jules-status` needs, and nothing more. */
 export type TaskLister = Pick<TaskRepository, 'listTasks'>;
+
+/** `/jules-status` answered privately from the task projection. */
+export function createStatusCommand({ store }: { readonly store: TaskLister }): SlashCommand {
+  return {
+    definition: statusCommand,
+    async handle(interaction) {
+      if (!interaction.guild_id || !interaction.member) return ephemeral('Use `/jules-status` in a server channel, not in direct messages.');
+      const body = await handleStatusCommand(store, { guildId: interaction.guild_id, userId: interaction.member.user.id });
+      return { type: InteractionResponseType.ChannelMessageWithSource, data: { ...body, flags: MessageFlags.Ephemeral } };
+    },
+  };
+}
 
 /** How many tasks each list shows; the embed says how many more there are. */
 export const STATUS_LIST_LIMITS = { mine: 10, server: 15 } as const;

@@ -17,7 +17,10 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
-/** An open or closed issue (never a pull request). */
+/**
+ * An open or closed issue. GitHub's issues endpoints serve pull requests too (they share one number space);
+ * `pullRequest` says when the number is one, so a caller that wants issues only can drop it.
+ */
 export interface GitHubIssue {
   readonly number: number;
   readonly title: string;
@@ -26,6 +29,10 @@ export interface GitHubIssue {
   readonly labels: readonly string[];
   readonly htmlUrl: string;
   readonly user?: string;
+  /** True when this number is a pull request's; {@link IssuesApi.listWithLabel} never returns one. */
+  readonly pullRequest: boolean;
+  /** ISO 8601, as GitHub sends it; what the listing is ordered by. */
+  readonly createdAt: string;
 }
 
 /** A comment on an issue or a pull request's conversation. */
@@ -132,10 +139,23 @@ export interface GitHubRequiredChecks {
   readonly rulesets: RequiredChecksSource;
 }
 
-/** Issues and their conversation. */
+/** Issues, their labels and their conversation. */
 export interface IssuesApi {
-  /** Open issues carrying `label`, pull requests left out. */
+  /** Open issues carrying `label`, oldest first (by creation), pull requests left out. */
   listWithLabel(repo: RepoRef, label: string, options?: CallOptions & { readonly state?: 'open' | 'closed' | 'all' }): Promise<GitHubIssue[]>;
+  /**
+   * One issue as it is now, e.g. re-read before a plan item starts. A pull request's number is answered with
+   * `pullRequest: true`, not refused.
+   * @throws GitHubNoAccessError (404, or 410 for a deleted issue) saying the issue is not there
+   */
+  get(repo: RepoRef, issueNumber: number, options?: CallOptions): Promise<GitHubIssue>;
+  /** Adds labels (GitHub creates a repository label it does not know); adding one already there changes nothing. Returns the issue's labels after. */
+  addLabels(repo: RepoRef, issueNumber: number, labels: readonly string[], options?: CallOptions): Promise<string[]>;
+  /**
+   * Removes one label. A label that is not on the issue is success, so a retried activity does not fail on
+   * its own earlier attempt; a missing issue or repository still throws.
+   */
+  removeLabel(repo: RepoRef, issueNumber: number, label: string, options?: CallOptions): Promise<void>;
   /** Comments on an issue or a pull request's conversation. */
   createComment(repo: RepoRef, issueNumber: number, body: string, options?: CallOptions): Promise<GitHubComment>;
 }

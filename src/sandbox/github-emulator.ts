@@ -10,7 +10,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { createCredentials, type Caller, type EmulatedAppOptions, type TokenGrant } from './github-credentials';
 import { createRenderer, type CheckConclusion, type CommitState, type IssueState, type MergeMethod, type RepoState } from './github-objects';
 import { createWebhookSender, type DeliveryRecord, type WebhookTarget } from './github-webhooks';
-import { createGitHubWorld, GitHubRefusal } from './github-world';
+import { createGitHubWorld, GitHubRefusal, sameLabel } from './github-world';
 
 export type { DeliveryRecord, WebhookTarget } from './github-webhooks';
 export type { EmulatedAppOptions } from './github-credentials';
@@ -72,7 +72,14 @@ export interface GitHubEmulator {
   addToken(token: string, grant?: Partial<Omit<TokenGrant, 'kind' | 'expiresAt'>>): void;
   revokeToken(token: string): void;
   createIssue(input: RepoName & { readonly title: string; readonly body?: string; readonly labels?: readonly string[] }): { number: number; htmlUrl: string };
+  /** Labels an issue or pull request as a maintainer would (`issues.labeled` / `pull_request.labeled`); a label it has already changes nothing. */
   addLabel(input: PullRef & { readonly label: string }): void;
+  /** Takes a label off (`issues.unlabeled` / `pull_request.unlabeled`); a label it does not have changes nothing. */
+  removeLabel(input: PullRef & { readonly label: string }): void;
+  /** A maintainer closes an issue (`issues.closed`); a pull request closes unmerged. */
+  closeIssue(input: PullRef): void;
+  /** A maintainer deletes an issue (`issues.deleted`): the REST routes answer 410 for it from then on. */
+  deleteIssue(input: PullRef): void;
   /** Opens a pull request from `headRef` (created if new) into the default branch, as Jules does when a session completes. */
   openPullRequest(input: RepoName & { readonly headRef: string; readonly title: string; readonly body?: string; readonly baseRef?: string }): {
     number: number;
@@ -94,6 +101,10 @@ export interface GitHubEmulator {
   allowMergeMethods(input: RepoName & { readonly methods: readonly MergeMethod[] }): void;
   /** The pull request as `GET /repos/{owner}/{repo}/pulls/{number}` returns it. */
   pullRequest(input: PullRef): Record<string, any>;
+  /** The issue (or pull request) as `GET /repos/{owner}/{repo}/issues/{number}` returns it. */
+  issue(input: PullRef): Record<string, any>;
+  /** The labels on an issue or pull request, in the order they were added. */
+  labels(input: PullRef): string[];
   /** The comments on an issue or pull request, oldest first. */
   comments(input: PullRef): { body: string; user: string }[];
   failNext(fault: GitHubFault): void;
@@ -108,6 +119,9 @@ export interface GitHubEmulator {
 const DOCS = 'https://docs.github.com/rest';
 /** The primary rate limit every answer reports, as for a token (reference/github.md §6.1). */
 const RATE_LIMIT = 5000;
+const ISSUE_STATES: readonly string[] = ['open', 'closed', 'all'];
+const ISSUE_SORTS: readonly string[] = ['created', 'updated', 'comments'];
+const DIRECTIONS: readonly string[] = ['asc', 'desc'];
 const SECONDARY_LIMIT_MESSAGE =
   'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:EMULATOR.';
 
@@ -250,6 +264,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
   function issueOf(repo: RepoState, request: FastifyRequest, pullOnly = false): IssueState {
     const issue = repo.issues.get(Number((request.params as { number: string }).number));
     if (!issue || (pullOnly && !issue.pull)) throw new GitHubRefusal(404, 'Not Found');
+    if (issue.deleted) throw new GitHubRefusal(410, 'This issue was deleted');
     return issue;
   }
 
@@ -280,16 +295,60 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
 
   app.get('/repos/:owner/:repo', async (request) => render.repository(access(request).repo));
 
-  /** Issues and pull requests together, as GitHub lists them; `labels` must all match. */
+  /**
+   * Issues and pull requests together, as GitHub lists them (a pull request carries a `pull_request` key);
+   * `labels` must all match; newest first unless `sort` / `direction` say otherwise.
+   * @see https://docs.github.com/en/rest/issues/issues?apiVersion=2022-11-28#list-repository-issues
+   */
   app.get('/repos/:owner/:repo/issues', async (request, reply) => {
     const { repo } = access(request);
-    const query = request.query as { labels?: string; state?: string };
+    const query = request.query as { labels?: string; state?: string; sort?: string; direction?: string };
+    const { state = 'open', sort = 'created', direction = 'desc' } = query;
+    if (!ISSUE_STATES.includes(state) || !ISSUE_SORTS.includes(sort) || !DIRECTIONS.includes(direction)) throw new GitHubRefusal(422, 'Validation Failed');
     const labels = (query.labels ?? '').split(',').map((label) => label.trim()).filter(Boolean);
-    const state = query.state ?? 'open';
+    const key = (issue: IssueState): string | number => (sort === 'comments' ? issue.comments.length : sort === 'updated' ? issue.updatedAt : issue.createdAt);
+    const sign = direction === 'asc' ? 1 : -1;
     const items = [...repo.issues.values()]
-      .filter((issue) => (state === 'all' || issue.state === state) && labels.every((label) => issue.labels.includes(label)))
-      .sort((a, b) => b.number - a.number);
+      .filter((issue) => !issue.deleted && (state === 'all' || issue.state === state))
+      .filter((issue) => labels.every((label) => issue.labels.some((name) => sameLabel(name, label))))
+      // numbers break ties: two issues opened in the same millisecond keep the order they were opened in
+      .sort((a, b) => sign * (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.number - b.number));
     return page(request, reply, url, items).map((issue) => render.issue(repo, issue));
+  });
+
+  /** An issue, or a pull request in its issue form. @see https://docs.github.com/en/rest/issues/issues?apiVersion=2022-11-28#get-an-issue */
+  app.get('/repos/:owner/:repo/issues/:number', async (request) => {
+    const { repo } = access(request);
+    return render.issue(repo, issueOf(repo, request));
+  });
+
+  /**
+   * Adds labels (`{labels: [...]}`, or a bare array, of names or `{name}`) and answers every label the issue
+   * has now; one `labeled` delivery per label that was not there yet.
+   * @see https://docs.github.com/en/rest/issues/labels?apiVersion=2022-11-28#add-labels-to-an-issue
+   */
+  app.post('/repos/:owner/:repo/issues/:number/labels', async (request) => {
+    const { repo, login } = access(request, 'write');
+    const issue = issueOf(repo, request);
+    const body = request.body as unknown;
+    const given: unknown = Array.isArray(body) ? body : (body as { labels?: unknown } | undefined)?.labels;
+    const names = Array.isArray(given) ? given.map((item: unknown) => (typeof item === 'string' ? item : (item as { name?: unknown } | null)?.name)) : undefined;
+    if (!names || !names.every((name): name is string => typeof name === 'string' && name.trim() !== '')) {
+      throw new GitHubRefusal(422, 'Invalid request.\n\n"labels" must be an array of label names.');
+    }
+    for (const name of names) world.addLabel(repo, issue, name.trim(), login);
+    return render.issue(repo, issue).labels;
+  });
+
+  /**
+   * Removes one label and answers the labels left; 404 `Label does not exist` when the issue does not have it.
+   * @see https://docs.github.com/en/rest/issues/labels?apiVersion=2022-11-28#remove-a-label-from-an-issue
+   */
+  app.delete('/repos/:owner/:repo/issues/:number/labels/:name', async (request) => {
+    const { repo, login } = access(request, 'write');
+    const issue = issueOf(repo, request);
+    if (!world.removeLabel(repo, issue, (request.params as { name: string }).name, login)) throw new GitHubRefusal(404, 'Label does not exist');
+    return render.issue(repo, issue).labels;
   });
 
   app.post('/repos/:owner/:repo/issues/:number/comments', async (request, reply) => {
@@ -411,7 +470,10 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
       const issue = world.createIssue(repo, { title: input.title, ...(input.body ? { body: input.body } : {}), labels: input.labels ?? [] });
       return { number: issue.number, htmlUrl: render.issue(repo, issue).html_url as string };
     },
-    addLabel: (input) => world.addLabel(repoOf(input), pullOf(input), input.label, repoOf(input).owner),
+    addLabel: (input) => void world.addLabel(repoOf(input), pullOf(input), input.label, repoOf(input).owner),
+    removeLabel: (input) => void world.removeLabel(repoOf(input), pullOf(input), input.label, repoOf(input).owner),
+    closeIssue: (input) => world.closeIssue(repoOf(input), pullOf(input), repoOf(input).owner),
+    deleteIssue: (input) => world.deleteIssue(repoOf(input), pullOf(input), repoOf(input).owner),
     openPullRequest(input) {
       const repo = repoOf(input);
       const issue = world.openPull(repo, { headRef: input.headRef, title: input.title, ...(input.body ? { body: input.body } : {}), ...(input.baseRef ? { baseRef: input.baseRef } : {}) });
@@ -439,6 +501,8 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
       for (const method of input.methods) methods.add(method);
     },
     pullRequest: (input) => render.pull(repoOf(input), pullOf(input)),
+    issue: (input) => render.issue(repoOf(input), pullOf(input)),
+    labels: (input) => [...pullOf(input).labels],
     comments: (input) => pullOf(input).comments.map(({ body, user }) => ({ body, user })),
     failNext(fault) {
       faults.push({ fault, remaining: Math.max(1, fault.times ?? 1) });

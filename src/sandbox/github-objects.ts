@@ -48,6 +48,8 @@ export interface IssueState {
   readonly createdAt: string;
   updatedAt: string;
   closedAt?: string;
+  /** Deleted by a maintainer: GitHub answers 410 for it and lists it no more; its number is not reused. */
+  deleted?: boolean;
   readonly pull?: PullState;
 }
 

@@ -19,6 +19,11 @@ import {
 /** A change GitHub announces: event name and payload (the repository and sender are added). */
 export type Emit = (event: string, repo: RepoState, payload: Record<string, unknown>, sender: string) => void;
 
+/** Label names are unique per repository regardless of case on GitHub, so `Ready` and `ready` are one label. */
+export function sameLabel(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 /** A refusal with GitHub's status and words. */
 export class GitHubRefusal extends Error {
   constructor(
@@ -43,7 +48,14 @@ export interface GitHubWorld {
   repo(fullName: string): RepoState;
   addRepo(input: { owner: string; name: string; defaultBranch?: string; private?: boolean }): RepoState;
   createIssue(repo: RepoState, input: { title: string; body?: string; labels?: readonly string[]; user?: string }): IssueState;
-  addLabel(repo: RepoState, issue: IssueState, label: string, sender: string): void;
+  /** Adds a label unless the issue has it already (names compare case-insensitively, as on GitHub); true when added. */
+  addLabel(repo: RepoState, issue: IssueState, label: string, sender: string): boolean;
+  /** Removes a label the issue has; false (and nothing sent) when it has not. */
+  removeLabel(repo: RepoState, issue: IssueState, label: string, sender: string): boolean;
+  /** Closes an issue (a pull request closes as with {@link GitHubWorld.closePull}); a closed one stays as it is. */
+  closeIssue(repo: RepoState, issue: IssueState, sender: string): void;
+  /** Deletes an issue, as a maintainer can: it answers 410 from then on. */
+  deleteIssue(repo: RepoState, issue: IssueState, sender: string): void;
   comment(repo: RepoState, issue: IssueState, body: string, user: string): Record<string, unknown>;
   openPull(repo: RepoState, input: { headRef: string; baseRef?: string; title: string; body?: string; user?: string; draft?: boolean }): IssueState;
   pushToBranch(repo: RepoState, branch: string, sender: string): string;
@@ -72,6 +84,12 @@ export function createGitHubWorld(render: Renderer, emit: Emit, now: () => strin
     pull_request: render.pull(repo, issue),
     ...extra,
   });
+
+  /** A label change: `issues` for an issue, `pull_request` for a pull request, each with the label that changed. */
+  function emitLabelChange(repo: RepoState, issue: IssueState, action: 'labeled' | 'unlabeled', label: string, sender: string): void {
+    if (issue.pull) emit('pull_request', repo, pullPayload(repo, issue, action, { label: { name: label } }), sender);
+    else emit('issues', repo, { action, issue: render.issue(repo, issue), label: { name: label } }, sender);
+  }
 
   /** Issues and pull requests share one number space per repository, as on GitHub. */
   function addIssue(repo: RepoState, input: { title: string; body?: string; labels?: readonly string[]; user: string }, pull?: IssueState['pull']): IssueState {
@@ -152,11 +170,34 @@ export function createGitHubWorld(render: Renderer, emit: Emit, now: () => strin
       return issue;
     },
     addLabel(repo, issue, label, sender) {
-      if (!issue.labels.includes(label)) issue.labels.push(label);
+      // GitHub records (and announces) nothing for a label the issue already has.
+      if (issue.labels.some((name) => sameLabel(name, label))) return false;
+      issue.labels.push(label);
       issue.updatedAt = now();
-      const event = issue.pull ? 'pull_request' : 'issues';
-      const body = issue.pull ? pullPayload(repo, issue, 'labeled', { label: { name: label } }) : { action: 'labeled', issue: render.issue(repo, issue), label: { name: label } };
-      emit(event, repo, body, sender);
+      emitLabelChange(repo, issue, 'labeled', label, sender);
+      return true;
+    },
+    removeLabel(repo, issue, label, sender) {
+      const at = issue.labels.findIndex((name) => sameLabel(name, label));
+      if (at < 0) return false;
+      const [removed] = issue.labels.splice(at, 1) as [string];
+      issue.updatedAt = now();
+      emitLabelChange(repo, issue, 'unlabeled', removed, sender);
+      return true;
+    },
+    closeIssue(repo, issue, sender) {
+      if (issue.pull) return world.closePull(repo, issue, sender);
+      if (issue.state === 'closed') return;
+      issue.state = 'closed';
+      issue.closedAt = issue.updatedAt = now();
+      emit('issues', repo, { action: 'closed', issue: render.issue(repo, issue) }, sender);
+    },
+    deleteIssue(repo, issue, sender) {
+      if (issue.pull) throw new Error(`#${issue.number} in ${repo.owner}/${repo.name} is a pull request; GitHub deletes only issues`);
+      if (issue.deleted) return;
+      // the payload shows the issue as it was; from now on the REST routes answer 410
+      emit('issues', repo, { action: 'deleted', issue: render.issue(repo, issue) }, sender);
+      issue.deleted = true;
     },
     comment(repo, issue, body, user) {
       const comment = { id: id(), body, user, createdAt: now() };

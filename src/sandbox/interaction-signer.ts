@@ -17,10 +17,12 @@ import {
   InteractionType,
   Locale,
   type APIApplicationCommandInteractionDataBasicOption,
+  type APIApplicationCommandAutocompleteInteraction,
   type APIChatInputApplicationCommandGuildInteraction,
   type APIInteractionGuildMember,
   type APIMessage,
   type APIMessageComponentButtonInteraction,
+  type APIMessageComponentSelectMenuInteraction,
   type APIModalSubmissionComponent,
   type APIModalSubmitInteraction,
   type APIPingInteraction,
@@ -284,6 +286,37 @@ export function buildButtonClick(input: ButtonClickInput): APIMessageComponentBu
     type: InteractionType.MessageComponent,
     message: input.message ?? minimalMessage(input),
     data: { custom_id: input.customId, component_type: ComponentType.Button },
+  };
+}
+
+/**
+ * A member typing into an option that autocompletes: the option being typed is `focused`.
+ * @see https://discord.com/developers/docs/interactions/application-commands#autocomplete
+ */
+export function buildAutocomplete(input: InteractionContextInput & { readonly name: string; readonly option: string; readonly typed: string }): APIApplicationCommandAutocompleteInteraction {
+  return {
+    ...commonFields(input, InteractionType.ApplicationCommandAutocomplete),
+    type: InteractionType.ApplicationCommandAutocomplete,
+    data: {
+      id: newSnowflake(),
+      name: input.name,
+      type: ApplicationCommandType.ChatInput,
+      guild_id: input.guildId,
+      options: [{ name: input.option, type: ApplicationCommandOptionType.String, value: input.typed, focused: true }],
+    },
+  } as APIApplicationCommandAutocompleteInteraction;
+}
+
+/**
+ * A choice in a string select menu: the values the member picked.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-message-component-data-structure
+ */
+export function buildSelectMenu(input: ButtonClickInput & { readonly values: readonly string[] }): APIMessageComponentSelectMenuInteraction {
+  return {
+    ...commonFields(input, InteractionType.MessageComponent, input.messageId),
+    type: InteractionType.MessageComponent,
+    message: input.message ?? minimalMessage(input),
+    data: { custom_id: input.customId, component_type: ComponentType.StringSelect, values: [...input.values] },
   };
 }
 

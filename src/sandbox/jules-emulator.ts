@@ -76,6 +76,11 @@ export interface JulesEmulatorOptions {
    * completes: called once per PR step, with a branch named after the session; its URL replaces the template's.
    */
   readonly openPullRequest?: (input: EmulatedPullRequestInput) => { readonly url: string };
+  /**
+   * A message to a session whose pull request is open (e.g. failing checks sent back): Jules pushes a fix commit to
+   * the PR's branch, as it does on GitHub for PRs it created. Called once per such message, after a short delay.
+   */
+  readonly pushToPullRequest?: (input: { readonly owner: string; readonly repo: string; readonly branch: string; readonly prompt: string }) => void;
 }
 
 /** What a session's pull request is opened with. */
@@ -583,6 +588,11 @@ export async function startJulesEmulator(opts: JulesEmulatorOptions = {}): Promi
       // strictly increasing times keep activity ids and order stable when two messages share a microsecond
       const last = session.messages.at(-1)?.us ?? 0;
       session.messages.push({ us: Math.max(nowUs(), last + 1), text: body.prompt });
+      if (opts.pushToPullRequest && session.prUrls.size > 0 && timelineOf(session, nowUs()).state === 'COMPLETED') {
+        const push = opts.pushToPullRequest;
+        const input = { owner: session.owner, repo: session.repo, branch: `jules/${session.id}`, prompt: body.prompt };
+        setTimeout(() => push(input), Math.max(10, 500 * (opts.timeScale ?? 1))).unref();
+      }
       return { status: 200, body: {} };
     }
     // Archive and delete: in the official SDK, not in the reference pages (reference §2).

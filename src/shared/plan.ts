@@ -1,3 +1,5 @@
+import type { KeySource, TaskPatch } from './task';
+
 /**
  * The daily plan's vocabulary, shared by the plan workflow, its activities, the store and Discord: statuses of a
  * run and of its items, and the run id people type. Plain data, no secrets (workflows import it).
@@ -61,4 +63,112 @@ export function planRunId(at: Date, repo: string, random: string): string {
 /** Whether `text` is shaped like a run id of ours (what `/approve run_id:` accepts before asking Temporal). */
 export function isPlanRunId(text: string): boolean {
   return RUN_ID_PATTERN.test(text);
+}
+
+/**
+ * Fields of a plan run's projection (`plan_runs`) a plan workflow step may change: `undefined` leaves a field as it
+ * is, `null` clears it. Here rather than in the store so workflows can name it (they import src/shared only).
+ */
+export interface PlanRunPatch {
+  readonly status?: PlanRunStatus;
+  readonly approvedBy?: string | null;
+  /** Which stored key pays; null while nobody's is chosen (a scheduled proposal before its approval). */
+  readonly keySource?: KeySource | null;
+  readonly cardMessageId?: string | null;
+  readonly threadId?: string | null;
+  /** The card's revision: bumped when items are dropped before approval. */
+  readonly revision?: number;
+  /** When a confirmer approved the run (ISO 8601). */
+  readonly approvedAt?: string | null;
+  /** When the run ended (ISO 8601): completed, cancelled or expired. Open runs have none. */
+  readonly endedAt?: string | null;
+}
+
+/** Fields of a plan item's projection (`plan_items`) a plan workflow step may change; `undefined` keeps, `null` clears. */
+export interface PlanItemPatch {
+  readonly status?: PlanItemStatus;
+  /** The child task workflow's id (`planItemTaskId` in ids.ts). */
+  readonly taskId?: string | null;
+  readonly prNumber?: number | null;
+  readonly prUrl?: string | null;
+  readonly prHeadSha?: string | null;
+  readonly checksState?: TaskPatch['checksState'];
+  /** How many times failing checks went back to Jules for this item. */
+  readonly fixAttempts?: number;
+  /** Why the item failed, was dropped or was skipped, in a line (at most 500 characters); never content. */
+  readonly reason?: string | null;
+  /** When its pull request was merged (ISO 8601). */
+  readonly mergedAt?: string | null;
+}
+
+/** One issue on a plan: what the card shows and what its task is built from. */
+export interface PlanItem {
+  readonly issueNumber: number;
+  readonly title: string;
+  readonly url: string;
+  readonly status: PlanItemStatus;
+  /** Why it failed, was dropped or skipped, in words. */
+  readonly reason?: string;
+  readonly prUrl?: string;
+}
+
+/** A plan run as Discord shows it and as the plan's updates check it. No secrets. */
+export interface PlanView {
+  readonly runId: string;
+  readonly status: PlanRunStatus;
+  readonly guildId: string;
+  readonly channelId: string;
+  readonly repo: string;
+  readonly label: string;
+  /** Who ran `/plan`; absent when a schedule proposed it. */
+  readonly proposedBy?: string;
+  readonly approvedBy?: string;
+  /** Which key pays, and whose it is for a personal key. */
+  readonly keySource: 'personal' | 'guild';
+  readonly payerId?: string;
+  /** Role ids that may approve, drop, cancel and ship. */
+  readonly confirmRoles: readonly string[];
+  /** Whoever proposed may not approve too (`guild set --two-person-rule on`). */
+  readonly twoPersonRule: boolean;
+  /** Bumped whenever the items change before approval, so a stale button never approves what nobody saw. */
+  readonly revision: number;
+  readonly items: readonly PlanItem[];
+  readonly cardMessageId?: string;
+  readonly threadId?: string;
+  /** When an unapproved plan expires (epoch ms). */
+  readonly expiresAt?: number;
+  /** The Jules requests the run would use of the guild's daily quota, when there is one. */
+  readonly quota?: { readonly used: number; readonly limit: number };
+}
+
+/** `/plan`'s answer: the proposed plan, or why there is none. */
+export type PlanProposal =
+  | { readonly kind: 'proposed'; readonly view: PlanView }
+  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'empty'; readonly reason: string };
+
+/** What `/ship` did with one item. */
+export interface ShipLine {
+  readonly issueNumber: number;
+  readonly outcome: 'merged' | 'skipped' | 'updating';
+  readonly reason?: string;
+  readonly prNumber?: number;
+}
+
+/** `/ship`'s answer, item by item in issue order. */
+export interface ShipReport {
+  readonly lines: readonly ShipLine[];
+}
+
+/** How far along an item is; a status never moves an item back (a late "queued" must not hide "green"). */
+const ITEM_RANK: Record<PlanItemStatus, number> = { planned: 0, queued: 1, in_jules: 2, waiting: 2, pr_open: 3, green: 4, red: 4, merged: 9, dropped: 9, failed: 9 };
+
+/**
+ * Whether an item in `from` may be set to `to`. Final statuses win and stay; before its PR an item moves forward
+ * or sideways (in Jules, waiting for a reply); once its PR is open, checks may go from green or red back to pending.
+ */
+export function planItemMayMove(from: PlanItemStatus, to: PlanItemStatus): boolean {
+  if (isFinalPlanItem(from)) return from === to;
+  if (ITEM_RANK[from] >= ITEM_RANK.pr_open && ITEM_RANK[to] >= ITEM_RANK.pr_open) return true;
+  return ITEM_RANK[to] >= ITEM_RANK[from];
 }

@@ -10,17 +10,43 @@ export interface Member {
   readonly roles: readonly string[];
 }
 
-/** What a `/jules` command asks for: the task workflow's input. Carries no secrets. */
+/**
+ * Where a task came from. A `/jules` interaction gets a card in its channel and a thread under it; a plan item is
+ * started already confirmed by the plan's approval, paid by the plan's key, and speaks in the plan's thread.
+ */
+export type TaskOrigin =
+  | { readonly kind: 'interaction'; readonly interactionId: string }
+  | {
+      readonly kind: 'plan_item';
+      readonly runId: string;
+      readonly issueNumber: number;
+      readonly issueTitle: string;
+      /** The plan's thread, where the item's messages go (one line each, labelled with the issue). */
+      readonly threadId: string;
+      /** The key the plan's card said would pay. */
+      readonly keySource: KeySource;
+    };
+
+/** What a task asks for: the task workflow's input. Carries no secrets. */
 export interface TaskRequest {
   readonly taskId: string;
-  readonly interactionId: string;
+  /** Absent in requests recorded before plans existed: those came from the `/jules` interaction `interactionId`. */
+  readonly origin?: TaskOrigin;
+  /** The `/jules` interaction; kept for requests recorded before {@link TaskRequest.origin}. */
+  readonly interactionId?: string;
   readonly guildId: string;
+  /** The channel of the card (`/jules`) or of the plan's card (a plan item). */
   readonly channelId: string;
   readonly requester: Member;
   readonly prompt: string;
   readonly repo?: string;
   readonly branch?: string;
   readonly planApproval?: boolean;
+}
+
+/** A plan item's origin, or undefined for a `/jules` task (with or without {@link TaskRequest.origin}). */
+export function planItemOrigin(request: Pick<TaskRequest, 'origin'>): Extract<TaskOrigin, { kind: 'plan_item' }> | undefined {
+  return request.origin?.kind === 'plan_item' ? request.origin : undefined;
 }
 
 /** Why a request was refused at admission. */

@@ -27,6 +27,32 @@ export class TaskNotFoundError extends StoreError {
   }
 }
 
+/** Thrown by `updatePlanRun` when no plan run has the given id. */
+export class PlanRunNotFoundError extends StoreError {
+  /** HTTP-like status for boundaries that map errors to responses. */
+  readonly status = 404;
+  readonly runId: string;
+
+  constructor(runId: string) {
+    super(`No plan run with id ${runId}.`, 'PLAN_RUN_NOT_FOUND');
+    this.runId = runId;
+  }
+}
+
+/** Thrown by `updatePlanItem` when the run has no item for the given issue (or the run does not exist). */
+export class PlanItemNotFoundError extends StoreError {
+  /** HTTP-like status for boundaries that map errors to responses. */
+  readonly status = 404;
+  readonly runId: string;
+  readonly issueNumber: number;
+
+  constructor(runId: string, issueNumber: number) {
+    super(`Plan run ${runId} has no item for issue #${issueNumber}.`, 'PLAN_ITEM_NOT_FOUND');
+    this.runId = runId;
+    this.issueNumber = issueNumber;
+  }
+}
+
 /** Thrown when opening the file-backed embedded database while another live process holds its lock file. */
 export class StoreLockedError extends StoreError {
   readonly dataDir: string;

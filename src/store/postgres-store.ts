@@ -1,10 +1,21 @@
-import { TaskNotFoundError } from './errors';
+import { PlanItemNotFoundError, PlanRunNotFoundError, TaskNotFoundError } from './errors';
 import {
   GUILD_COLUMNS,
+  GUILD_PLAN_COLUMNS,
   PATCH_COLUMNS,
+  PLAN_ITEM_PATCH_COLUMNS,
+  PLAN_RUN_PATCH_COLUMNS,
   TASK_EVENT_COLUMNS,
+  planRunIdPrefix,
   toGuildConfig,
+  toGuildPlanSettingsRow,
   toGuildQuotas,
+  toNewPlanItemRow,
+  toNewPlanRunRow,
+  toPlanItemPatchRow,
+  toPlanItemRecord,
+  toPlanRunPatchRow,
+  toPlanRunRecord,
   toQuotaDecision,
   toSlotDecision,
   toStoredKey,
@@ -14,6 +25,8 @@ import {
   type GuildQuotasRow,
   type GuildRow,
   type KeyRow,
+  type PlanItemRow,
+  type PlanRunRow,
   type QuotaDecisionRow,
   type SlotDecisionRow,
   type StoredKeyRow,
@@ -28,6 +41,7 @@ import type {
   GuildSettings,
   NewTask,
   NewTaskEvent,
+  PlanRepository,
   QuotaRepository,
   Store,
   StoredKey,
@@ -43,6 +57,21 @@ export const DEFAULT_TASK_LIST_LIMIT = 25;
 
 /** The most `listTasks` returns whatever the query asks, so one command cannot pull the whole table. */
 export const MAX_TASK_LIST_LIMIT = 500;
+
+/** How many plan runs `listPlanRuns` returns when the query sets no limit. */
+export const DEFAULT_PLAN_LIST_LIMIT = 25;
+
+/** The most `listPlanRuns` returns whatever the query asks. */
+export const MAX_PLAN_LIST_LIMIT = 500;
+
+/** The most ids `searchPlanRunIds` returns: Discord shows at most 25 autocomplete choices. */
+export const MAX_PLAN_SEARCH_LIMIT = 25;
+
+/** A requested list length as a whole number from 1 to `max` (`fallback` when none was asked). */
+export function clampLimit(requested: number | undefined, fallback: number, max: number): number {
+  const wanted = requested === undefined || !Number.isFinite(requested) ? fallback : Math.floor(requested);
+  return Math.min(Math.max(wanted, 1), max);
+}
 
 /** Quota settings and the `guild_quotas` column each one writes. */
 export const QUOTA_COLUMNS = {
@@ -71,9 +100,32 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     // undefined keeps what is stored, null clears it: the flags say which of the two the caller meant.
     const setsRepo = settings.defaultRepo !== undefined;
     const setsBranch = settings.defaultBranch !== undefined;
+    const params: unknown[] = [
+      settings.guildId,
+      [...settings.createRoles],
+      [...settings.confirmRoles],
+      settings.defaultRepo ?? null,
+      settings.defaultBranch ?? null,
+      setsRepo,
+      setsBranch,
+      settings.planApprovalDefault ?? null,
+      settings.mergeMethod ?? null,
+    ];
+    // The plan settings given are written, the others left out: a new row takes the table's defaults, an
+    // existing one keeps its values. Only GUILD_PLAN_COLUMNS' fixed names reach SQL text.
+    const known: ReadonlySet<string> = new Set(Object.values(GUILD_PLAN_COLUMNS));
+    const planColumns: string[] = [];
+    const planValues: string[] = [];
+    for (const [column, value] of Object.entries(toGuildPlanSettingsRow(settings))) {
+      if (!known.has(column)) continue;
+      params.push(value);
+      planColumns.push(column);
+      planValues.push(`$${params.length}`);
+    }
+    const planUpdates = planColumns.map((column) => `${column} = excluded.${column},`).join(' ');
     const rows = await executor.query<GuildRow>(
-      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method)
-       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false), coalesce($9::text, 'squash'))
+      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method${planColumns.map((column) => `, ${column}`).join('')})
+       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false), coalesce($9::text, 'squash')${planValues.map((value) => `, ${value}`).join('')})
        on conflict (guild_id) do update set
          create_roles = excluded.create_roles,
          confirm_roles = excluded.confirm_roles,
@@ -81,19 +133,10 @@ export function createPostgresStore(executor: SqlExecutor): Store {
          default_branch = case when $7::boolean then excluded.default_branch else guilds.default_branch end,
          plan_approval_default = coalesce($8::boolean, guilds.plan_approval_default),
          merge_method = coalesce($9::text, guilds.merge_method),
+         ${planUpdates}
          updated_at = now()
        returning ${GUILD_COLUMNS}`,
-      [
-        settings.guildId,
-        [...settings.createRoles],
-        [...settings.confirmRoles],
-        settings.defaultRepo ?? null,
-        settings.defaultBranch ?? null,
-        setsRepo,
-        setsBranch,
-        settings.planApprovalDefault ?? null,
-        settings.mergeMethod ?? null,
-      ],
+      params,
     );
     // An upsert with `returning` always yields exactly one row.
     return toGuildConfig(rows[0]!);
@@ -342,7 +385,128 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     return rows.length === 1;
   }
 
+  const getPlanRun: PlanRepository['getPlanRun'] = async (id) => {
+    const [row] = await executor.query<PlanRunRow>('select * from plan_runs where id = $1', [id]);
+    return row && toPlanRunRecord(row);
+  };
+
+  const createPlanRun: PlanRepository['createPlanRun'] = async (run) => {
+    // A retried activity proposes the same run again; the first write wins and is returned unchanged.
+    const row = toNewPlanRunRow(run);
+    await executor.query(
+      `insert into plan_runs (id, guild_id, channel_id, repo, label, proposed_by, key_source)
+       values ($1, $2, $3, $4, $5, $6, $7)
+       on conflict (id) do nothing`,
+      [row.id, row.guild_id, row.channel_id, row.repo, row.label, row.proposed_by, row.key_source],
+    );
+    const record = await getPlanRun(run.id);
+    if (!record) throw new PlanRunNotFoundError(run.id); // only if deleted between the two statements
+    return record;
+  };
+
+  /** `update … set` assignments for a patch's columns, appended to `params`; `known` guards the SQL text. */
+  function assignmentsOf(patchRow: Record<string, unknown>, known: Record<string, string>, params: unknown[], keep: string): string {
+    const allowed: ReadonlySet<string> = new Set(Object.values(known));
+    const assignments = [`${keep} = ${keep}`]; // an empty patch is still an update: it returns the row, or finds none
+    for (const [column, value] of Object.entries(patchRow)) {
+      if (!allowed.has(column)) continue;
+      params.push(value);
+      assignments.push(`${column} = $${params.length}`);
+    }
+    return assignments.join(', ');
+  }
+
+  const updatePlanRun: PlanRepository['updatePlanRun'] = async (id, patch) => {
+    const params: unknown[] = [id];
+    const assignments = assignmentsOf(toPlanRunPatchRow(patch), PLAN_RUN_PATCH_COLUMNS, params, 'id');
+    const [row] = await executor.query<PlanRunRow>(`update plan_runs set ${assignments} where id = $1 returning *`, params);
+    if (!row) throw new PlanRunNotFoundError(id);
+    return toPlanRunRecord(row);
+  };
+
+  const listPlanRuns: PlanRepository['listPlanRuns'] = async (query) => {
+    const open = query.open ? 'and ended_at is null' : '';
+    const rows = await executor.query<PlanRunRow>(
+      `select * from plan_runs where guild_id = $1 ${open} order by created_at desc, id desc limit $2`,
+      [query.guildId, clampLimit(query.limit, DEFAULT_PLAN_LIST_LIMIT, MAX_PLAN_LIST_LIMIT)],
+    );
+    return rows.map(toPlanRunRecord);
+  };
+
+  const searchPlanRunIds: PlanRepository['searchPlanRunIds'] = async (guildId, prefix, limit) => {
+    const start = planRunIdPrefix(prefix);
+    if (start === undefined) return [];
+    const rows = await executor.query<{ id: string }>(
+      `select id from plan_runs where guild_id = $1 and id like $2 order by created_at desc, id desc limit $3`,
+      [guildId, `${start}%`, clampLimit(limit, MAX_PLAN_SEARCH_LIMIT, MAX_PLAN_SEARCH_LIMIT)],
+    );
+    return rows.map((row) => row.id);
+  };
+
+  const listPlanItems: PlanRepository['listPlanItems'] = async (runId) => {
+    const rows = await executor.query<PlanItemRow>('select * from plan_items where run_id = $1 order by position, issue_number', [runId]);
+    return rows.map(toPlanItemRecord);
+  };
+
+  const savePlanItems: PlanRepository['savePlanItems'] = async (runId, items) => {
+    if (items.length > 0) {
+      // One statement, so the list is saved whole or not at all. A conflict updates the proposal's fields only:
+      // status and progress are never set back by a retry.
+      await executor.query(
+        `insert into plan_items (run_id, issue_number, position, title, issue_url)
+         select $1, item.issue_number, item.position, item.title, item.issue_url
+         from jsonb_to_recordset($2::jsonb) as item(issue_number integer, position integer, title text, issue_url text)
+         on conflict (run_id, issue_number) do update set
+           position = excluded.position,
+           title = excluded.title,
+           issue_url = excluded.issue_url`,
+        [runId, JSON.stringify(items.map((item) => toNewPlanItemRow(runId, item)))],
+      );
+    }
+    return listPlanItems(runId);
+  };
+
+  const updatePlanItem: PlanRepository['updatePlanItem'] = async (runId, issueNumber, patch) => {
+    const params: unknown[] = [runId, issueNumber];
+    const assignments = assignmentsOf(toPlanItemPatchRow(patch), PLAN_ITEM_PATCH_COLUMNS, params, 'run_id');
+    const [row] = await executor.query<PlanItemRow>(
+      `update plan_items set ${assignments} where run_id = $1 and issue_number = $2 returning *`,
+      params,
+    );
+    if (!row) throw new PlanItemNotFoundError(runId, issueNumber);
+    return toPlanItemRecord(row);
+  };
+
+  const issuesInOpenPlans: PlanRepository['issuesInOpenPlans'] = async (repo) => {
+    const [row] = await executor.query<{ issues: number[] }>('select jo_issues_in_open_plans($1) as issues', [repo]);
+    return row?.issues ?? [];
+  };
+
+  const findPlanItemByTask: PlanRepository['findPlanItemByTask'] = async (taskId) => {
+    const [row] = await executor.query<PlanItemRow>('select * from plan_items where task_id = $1', [taskId]);
+    return row && toPlanItemRecord(row);
+  };
+
+  const findPlanItemByPullRequest: PlanRepository['findPlanItemByPullRequest'] = async (repo, match) => {
+    const [row] = await executor.query<PlanItemRow>(
+      'select * from jo_find_plan_item_by_pull_request($1, $2, $3)',
+      'number' in match ? [repo, match.number, null] : [repo, null, match.headSha],
+    );
+    return row && toPlanItemRecord(row);
+  };
+
   return {
+    createPlanRun,
+    getPlanRun,
+    updatePlanRun,
+    listPlanRuns,
+    searchPlanRunIds,
+    savePlanItems,
+    updatePlanItem,
+    listPlanItems,
+    issuesInOpenPlans,
+    findPlanItemByTask,
+    findPlanItemByPullRequest,
     transitionTask,
     recordTaskEvent,
     listTaskEvents,

@@ -1,10 +1,18 @@
+import { PLAN_DEFAULTS, PLAN_ITEM_STATUSES, PLAN_RUN_STATUSES, type PlanItemStatus, type PlanRunStatus } from '../shared/plan';
 import type { KeySource } from '../shared/task';
 import { TASK_STATUSES, type TaskStatus } from '../shared/task-status';
 import { UnexpectedRowError } from './errors';
 import type {
   GuildConfig,
   GuildQuotas,
+  GuildSettings,
+  NewPlanItem,
+  NewPlanRun,
   NewTask,
+  PlanItemPatch,
+  PlanItemRecord,
+  PlanRunPatch,
+  PlanRunRecord,
   QuotaDecision,
   SlotDecision,
   StoredKey,
@@ -38,12 +46,42 @@ export interface GuildRow {
   readonly has_default_key: boolean;
   readonly plan_approval_default: boolean;
   readonly merge_method?: string;
+  // The plan settings (migration 20261202101000); optional like merge_method, so a row from before them maps.
+  readonly plan_label?: string;
+  readonly in_progress_label?: string;
+  readonly plan_max_items?: number;
+  readonly two_person_rule?: boolean;
+  readonly auto_ship?: boolean;
+  readonly fix_failing_checks?: boolean;
+  readonly max_fix_attempts?: number;
   readonly created_at: Timestamp;
   readonly updated_at: Timestamp;
 }
 
+// One literal, not a concatenation: supabase-js types a select from its literal text.
 /** The select list that produces a {@link GuildRow}, in SQL and in PostgREST's `select=` alike. */
-export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, has_default_key, created_at, updated_at';
+export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, plan_label, in_progress_label, plan_max_items, two_person_rule, auto_ship, fix_failing_checks, max_fix_attempts, has_default_key, created_at, updated_at';
+
+/** The plan settings of {@link GuildSettings} and the `guilds` column each one writes; the only such names put into SQL text. */
+export const GUILD_PLAN_COLUMNS = {
+  planLabel: 'plan_label',
+  inProgressLabel: 'in_progress_label',
+  planMaxItems: 'plan_max_items',
+  twoPersonRule: 'two_person_rule',
+  autoShip: 'auto_ship',
+  fixFailingChecks: 'fix_failing_checks',
+  maxFixAttempts: 'max_fix_attempts',
+} as const satisfies Partial<Record<keyof GuildSettings & keyof GuildConfig, string>>;
+
+/** The plan settings a {@link GuildSettings} sets, as columns: undefined ones are left out, so what is stored is kept. */
+export function toGuildPlanSettingsRow(settings: GuildSettings): Record<string, string | number | boolean> {
+  const row: Record<string, string | number | boolean> = {};
+  for (const [field, column] of Object.entries(GUILD_PLAN_COLUMNS) as [keyof typeof GUILD_PLAN_COLUMNS, string][]) {
+    const value = settings[field];
+    if (value !== undefined) row[column] = value;
+  }
+  return row;
+}
 
 /** A `tasks` row, every column, as Postgres returns it. */
 export interface TaskRow {
@@ -93,6 +131,13 @@ export function toGuildConfig(row: GuildRow): GuildConfig {
     hasDefaultKey: row.has_default_key,
     planApprovalDefault: row.plan_approval_default ?? false,
     mergeMethod: row.merge_method === 'merge' || row.merge_method === 'rebase' ? row.merge_method : 'squash',
+    planLabel: row.plan_label ?? PLAN_DEFAULTS.label,
+    inProgressLabel: row.in_progress_label ?? PLAN_DEFAULTS.inProgressLabel,
+    planMaxItems: row.plan_max_items ?? PLAN_DEFAULTS.maxItems,
+    twoPersonRule: row.two_person_rule ?? false,
+    autoShip: row.auto_ship ?? false,
+    fixFailingChecks: row.fix_failing_checks ?? false,
+    maxFixAttempts: row.max_fix_attempts ?? PLAN_DEFAULTS.maxFixAttempts,
     updatedAt: toDate(row.updated_at),
   };
 }
@@ -279,4 +324,176 @@ export interface StoredKeyRow {
 /** Maps a {@link StoredKeyRow}. */
 export function toStoredKey(row: StoredKeyRow): StoredKey {
   return { scope: row.scope, ownerId: row.owner_id, ciphertext: row.ciphertext };
+}
+
+/** A `plan_runs` row, every column, as Postgres returns it. */
+export interface PlanRunRow {
+  readonly id: string;
+  readonly guild_id: string;
+  readonly channel_id: string;
+  readonly repo: string;
+  readonly label: string;
+  readonly status: string;
+  readonly proposed_by: string | null;
+  readonly approved_by: string | null;
+  readonly key_source: string | null;
+  readonly card_message_id: string | null;
+  readonly thread_id: string | null;
+  readonly revision: number;
+  readonly created_at: Timestamp;
+  readonly updated_at: Timestamp;
+  readonly approved_at: Timestamp | null;
+  readonly ended_at: Timestamp | null;
+}
+
+/** A `plan_items` row, every column, as Postgres returns it. */
+export interface PlanItemRow {
+  readonly run_id: string;
+  readonly issue_number: number;
+  readonly position: number;
+  readonly title: string;
+  readonly issue_url: string;
+  readonly status: string;
+  readonly task_id: string | null;
+  readonly pr_number: number | null;
+  readonly pr_url: string | null;
+  readonly pr_head_sha: string | null;
+  readonly checks_state: string | null;
+  readonly fix_attempts: number;
+  readonly reason: string | null;
+  readonly merged_at: Timestamp | null;
+  readonly created_at: Timestamp;
+  readonly updated_at: Timestamp;
+}
+
+const KNOWN_RUN_STATUSES: ReadonlySet<string> = new Set(PLAN_RUN_STATUSES);
+const KNOWN_ITEM_STATUSES: ReadonlySet<string> = new Set(PLAN_ITEM_STATUSES);
+
+function toDateOrNull(value: Timestamp | null | undefined): Date | null {
+  return value === null || value === undefined ? null : toDate(value);
+}
+
+/** Maps a {@link PlanRunRow} to a PlanRunRecord; throws UnexpectedRowError on a status or key source it does not know. */
+export function toPlanRunRecord(row: PlanRunRow): PlanRunRecord {
+  if (!KNOWN_RUN_STATUSES.has(row.status)) throw new UnexpectedRowError('plan_runs', 'status', row.status);
+  if (row.key_source !== null && row.key_source !== 'personal' && row.key_source !== 'guild') {
+    throw new UnexpectedRowError('plan_runs', 'key_source', row.key_source);
+  }
+  return {
+    id: row.id,
+    guildId: row.guild_id,
+    channelId: row.channel_id,
+    repo: row.repo,
+    label: row.label,
+    status: row.status as PlanRunStatus,
+    proposedBy: row.proposed_by,
+    approvedBy: row.approved_by,
+    keySource: row.key_source satisfies KeySource | null,
+    cardMessageId: row.card_message_id,
+    threadId: row.thread_id,
+    revision: row.revision,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    approvedAt: toDateOrNull(row.approved_at),
+    endedAt: toDateOrNull(row.ended_at),
+  };
+}
+
+/** Maps a {@link PlanItemRow} to a PlanItemRecord; throws UnexpectedRowError on a status it does not know. */
+export function toPlanItemRecord(row: PlanItemRow): PlanItemRecord {
+  if (!KNOWN_ITEM_STATUSES.has(row.status)) throw new UnexpectedRowError('plan_items', 'status', row.status);
+  return {
+    runId: row.run_id,
+    issueNumber: row.issue_number,
+    position: row.position,
+    title: row.title,
+    issueUrl: row.issue_url,
+    status: row.status as PlanItemStatus,
+    taskId: row.task_id,
+    prNumber: row.pr_number,
+    prUrl: row.pr_url,
+    prHeadSha: row.pr_head_sha,
+    checksState: row.checks_state as PlanItemRecord['checksState'],
+    fixAttempts: row.fix_attempts,
+    reason: row.reason,
+    mergedAt: toDateOrNull(row.merged_at),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+/** The columns of a new run's row (status and revision take the table's defaults). */
+export function toNewPlanRunRow(run: NewPlanRun): Record<string, string | null> {
+  return {
+    id: run.id,
+    guild_id: run.guildId,
+    channel_id: run.channelId,
+    repo: run.repo,
+    label: run.label,
+    proposed_by: run.proposedBy,
+    key_source: run.keySource,
+  };
+}
+
+/**
+ * The columns of a proposed item's row: the proposal's fields only. Status and progress are left out, so an
+ * upsert of an item already there never sets them back.
+ */
+export function toNewPlanItemRow(runId: string, item: NewPlanItem): Record<string, string | number> {
+  return { run_id: runId, issue_number: item.issueNumber, position: item.position, title: item.title, issue_url: item.issueUrl };
+}
+
+/** Run patch fields and the column each one writes; the only names ever put into SQL text by updatePlanRun. */
+export const PLAN_RUN_PATCH_COLUMNS = {
+  status: 'status',
+  approvedBy: 'approved_by',
+  keySource: 'key_source',
+  cardMessageId: 'card_message_id',
+  threadId: 'thread_id',
+  revision: 'revision',
+  approvedAt: 'approved_at',
+  endedAt: 'ended_at',
+} as const satisfies Record<keyof PlanRunPatch, string>;
+
+/** Item patch fields and the column each one writes; the only names ever put into SQL text by updatePlanItem. */
+export const PLAN_ITEM_PATCH_COLUMNS = {
+  status: 'status',
+  taskId: 'task_id',
+  prNumber: 'pr_number',
+  prUrl: 'pr_url',
+  prHeadSha: 'pr_head_sha',
+  checksState: 'checks_state',
+  fixAttempts: 'fix_attempts',
+  reason: 'reason',
+  mergedAt: 'merged_at',
+} as const satisfies Record<keyof PlanItemPatch, string>;
+
+/** A patch as columns through `columns`: set fields only (null included, to clear), undefined ones left out. */
+function toPatchRow<P extends object>(patch: P, columns: Record<keyof P, string>): Record<string, string | number | null> {
+  const row: Record<string, string | number | null> = {};
+  for (const [field, column] of Object.entries(columns) as [keyof P, string][]) {
+    const value = patch[field] as string | number | null | undefined;
+    if (value !== undefined) row[column] = value;
+  }
+  return row;
+}
+
+/** A {@link PlanRunPatch} as columns (see {@link PLAN_RUN_PATCH_COLUMNS}). */
+export function toPlanRunPatchRow(patch: PlanRunPatch): Record<string, string | number | null> {
+  return toPatchRow(patch, PLAN_RUN_PATCH_COLUMNS);
+}
+
+/** A {@link PlanItemPatch} as columns (see {@link PLAN_ITEM_PATCH_COLUMNS}). */
+export function toPlanItemPatchRow(patch: PlanItemPatch): Record<string, string | number | null> {
+  return toPatchRow(patch, PLAN_ITEM_PATCH_COLUMNS);
+}
+
+/**
+ * The prefix of an autocomplete search, lowercased, or undefined when no run id could start with it. Run ids are
+ * `plan-` and lowercase letters, digits and dashes (the table checks it), so the prefix then holds no LIKE wildcard
+ * and needs no escaping in either adapter.
+ */
+export function planRunIdPrefix(prefix: string): string | undefined {
+  const lowered = prefix.trim().toLowerCase();
+  return /^[a-z0-9-]*$/.test(lowered) ? lowered : undefined;
 }

@@ -1,6 +1,7 @@
+import type { PlanItemPatch, PlanItemStatus, PlanRunPatch, PlanRunStatus } from '../shared/plan';
 import type { KeySource, PrFollowWakes, TaskPatch } from '../shared/task';
 
-export type { TaskPatch };
+export type { PlanItemPatch, PlanRunPatch, TaskPatch };
 import type { TaskStatus } from '../shared/task-status';
 
 /** A guild's configuration, as the domain sees it (rows are mapped once, in the adapter). */
@@ -15,6 +16,20 @@ export interface GuildConfig {
   readonly planApprovalDefault: boolean;
   /** How a Merge click in Discord merges this guild's pull requests. */
   readonly mergeMethod: 'merge' | 'squash' | 'rebase';
+  /** The GitHub label `/plan` gathers open issues by (default `ready`). */
+  readonly planLabel: string;
+  /** The label put on an issue while Jules works on it (default `jules-in-progress`). */
+  readonly inProgressLabel: string;
+  /** The most issues one plan takes, 1 to 50 (default 10). */
+  readonly planMaxItems: number;
+  /** Whether a plan needs a confirmer other than the member who proposed it. */
+  readonly twoPersonRule: boolean;
+  /** Whether a running plan merges what is green without waiting for `/ship`. */
+  readonly autoShip: boolean;
+  /** Whether failing checks go back to the item's Jules session, at most {@link GuildConfig.maxFixAttempts} times. */
+  readonly fixFailingChecks: boolean;
+  /** How many times failing checks of one item may go back to Jules, 0 to 10 (default 2). */
+  readonly maxFixAttempts: number;
   readonly updatedAt: Date;
 }
 
@@ -29,6 +44,14 @@ export interface GuildSettings {
   readonly planApprovalDefault?: boolean;
   /** Undefined keeps what is stored (default squash). */
   readonly mergeMethod?: 'merge' | 'squash' | 'rebase';
+  /** The plan settings (see {@link GuildConfig}); each undefined keeps what is stored (the defaults at first). */
+  readonly planLabel?: string;
+  readonly inProgressLabel?: string;
+  readonly planMaxItems?: number;
+  readonly twoPersonRule?: boolean;
+  readonly autoShip?: boolean;
+  readonly fixFailingChecks?: boolean;
+  readonly maxFixAttempts?: number;
 }
 
 /** A task as projected in the `tasks` table. Written only by activities (and read by `/jules-status`). */
@@ -134,6 +157,18 @@ export const TASK_EVENT_KINDS = [
   'stalled',
   'session_queued',
   'session_slot_acquired',
+  // The daily plan's events, recorded under the run id (`task_id` = `plan-…`); `plan_approved` above stays
+  // Jules' plan of one task, so a run's approval is `plan_approved_run`.
+  'plan_proposed',
+  'plan_approved_run',
+  'plan_item_dropped',
+  'plan_cancelled',
+  'plan_expired',
+  'plan_shipped',
+  'plan_item_started',
+  'plan_completed',
+  'pull_request_merged',
+  'fix_requested',
 ] as const;
 
 /** One of {@link TASK_EVENT_KINDS}. */
@@ -162,8 +197,12 @@ export interface TaskEvent {
 
 /** An event to append without a transition. */
 export interface NewTaskEvent {
+  /** The task's id, or a plan run's id for the plan's events. */
   readonly taskId: string;
-  /** Defaults to the task's guild; required for a request that was refused before a task was recorded. */
+  /**
+   * Defaults to the task's guild, or the plan run's; required for a request that was refused before a task (or a
+   * run) was recorded.
+   */
   readonly guildId?: string;
   readonly actorId?: string | null;
   readonly kind: TaskEventKind;
@@ -302,6 +341,109 @@ export interface KeyRotationRepository {
   replaceStoredKey(key: StoredKey, ciphertext: string): Promise<boolean>;
 }
 
+/** A daily plan run as projected in `plan_runs`. Written only by the plan workflow's activities. */
+export interface PlanRunRecord {
+  /** The run id people type, also the plan workflow's id (`planRunId` in src/shared/plan.ts). */
+  readonly id: string;
+  readonly guildId: string;
+  readonly channelId: string;
+  /** `owner/name`. */
+  readonly repo: string;
+  /** The GitHub label its issues were gathered by. */
+  readonly label: string;
+  readonly status: PlanRunStatus;
+  /** The member who ran `/plan`; null when a schedule proposed it. */
+  readonly proposedBy: string | null;
+  readonly approvedBy: string | null;
+  /** Which stored key pays; null until known (a scheduled proposal is decided at its approval). */
+  readonly keySource: KeySource | null;
+  readonly cardMessageId: string | null;
+  readonly threadId: string | null;
+  /** Bumped when items are dropped before approval. */
+  readonly revision: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly approvedAt: Date | null;
+  /** When the run ended; null while it is open. */
+  readonly endedAt: Date | null;
+}
+
+/** What proposing a plan records about its run; it starts `proposed`, revision 0, the other fields empty. */
+export type NewPlanRun = Pick<PlanRunRecord, 'id' | 'guildId' | 'channelId' | 'repo' | 'label' | 'proposedBy' | 'keySource'>;
+
+/** One issue of a plan run as projected in `plan_items`. Titles and urls only: never an issue body or a prompt. */
+export interface PlanItemRecord {
+  readonly runId: string;
+  readonly issueNumber: number;
+  /** Its place on the plan, from 0; items are listed and run in this order. */
+  readonly position: number;
+  readonly title: string;
+  readonly issueUrl: string;
+  readonly status: PlanItemStatus;
+  /** The child task workflow's id once it started (`planItemTaskId` in src/shared/ids.ts). */
+  readonly taskId: string | null;
+  readonly prNumber: number | null;
+  readonly prUrl: string | null;
+  readonly prHeadSha: string | null;
+  readonly checksState: 'no_checks' | 'pending' | 'passed' | 'failed' | null;
+  /** How many times failing checks went back to Jules. */
+  readonly fixAttempts: number;
+  /** Why it failed, was dropped or was skipped, in a line. */
+  readonly reason: string | null;
+  readonly mergedAt: Date | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** One issue as a proposal lists it; it starts `planned`. */
+export type NewPlanItem = Pick<PlanItemRecord, 'issueNumber' | 'position' | 'title' | 'issueUrl'>;
+
+/** Filters for listing a guild's plan runs. */
+export interface PlanRunQuery {
+  readonly guildId: string;
+  /** Only runs that have not ended (`ended_at is null`). */
+  readonly open?: boolean;
+  /** Default 25, at most 500. */
+  readonly limit?: number;
+}
+
+/** The daily plan's projection: runs and their items. */
+export interface PlanRepository {
+  /** Inserts the run (status `proposed`); a second call with the same id returns the existing row unchanged. */
+  createPlanRun(run: NewPlanRun): Promise<PlanRunRecord>;
+  getPlanRun(id: string): Promise<PlanRunRecord | undefined>;
+  /** Applies the patch; throws PlanRunNotFoundError when no such run exists. */
+  updatePlanRun(id: string, patch: PlanRunPatch): Promise<PlanRunRecord>;
+  /** A guild's runs, newest first. */
+  listPlanRuns(query: PlanRunQuery): Promise<PlanRunRecord[]>;
+  /**
+   * Ids of a guild's runs that start with `prefix` (case-insensitive), newest first, at most `limit` (1 to 25,
+   * Discord's autocomplete cap), for `/approve run_id:` and `/ship run_id:`. A prefix no run id could start with
+   * matches nothing.
+   */
+  searchPlanRunIds(guildId: string, prefix: string, limit: number): Promise<string[]>;
+  /**
+   * Records the proposed items of a run, idempotently: a new item is inserted `planned`; an item already there gets
+   * the position, title and url given and keeps its status and progress (a retried activity, or a revised card,
+   * never sets a running item back). Items not in the list are left as they are (drop one with updatePlanItem).
+   * All or nothing; a run that does not exist is refused. Returns the run's items by position.
+   */
+  savePlanItems(runId: string, items: readonly NewPlanItem[]): Promise<PlanItemRecord[]>;
+  /** Applies the patch to one item; throws PlanItemNotFoundError when the run has no such item. */
+  updatePlanItem(runId: string, issueNumber: number, patch: PlanItemPatch): Promise<PlanItemRecord>;
+  /** A run's items by position (then issue number). */
+  listPlanItems(runId: string): Promise<PlanItemRecord[]>;
+  /**
+   * Issue numbers `/plan` must leave out for `repo` (`owner/name`, case-insensitive): items of open runs (no
+   * `ended_at`) that were neither dropped nor failed, ascending.
+   */
+  issuesInOpenPlans(repo: string): Promise<number[]>;
+  /** The item whose child task this is, for events that arrive about a task. */
+  findPlanItemByTask(taskId: string): Promise<PlanItemRecord | undefined>;
+  /** The newest item following this pull request of `repo` (`owner/name`), by number or by its head sha. */
+  findPlanItemByPullRequest(repo: string, match: { readonly number: number } | { readonly headSha: string }): Promise<PlanItemRecord | undefined>;
+}
+
 /** The repository port: everything the service keeps in Postgres. */
 export interface Store
   extends GuildRepository,
@@ -309,7 +451,8 @@ export interface Store
     KeyRepository,
     TaskEventRepository,
     QuotaRepository,
-    KeyRotationRepository {
+    KeyRotationRepository,
+    PlanRepository {
   /** Releases connections. */
   close(): Promise<void>;
 }

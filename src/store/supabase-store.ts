@@ -1,12 +1,29 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import type { DeliveryLog } from './delivery-log';
-import { SupabaseRequestError, TaskNotFoundError } from './errors';
-import { DEFAULT_TASK_LIST_LIMIT, MAX_TASK_LIST_LIMIT, QUOTA_COLUMNS, sessionLimits } from './postgres-store';
+import { PlanItemNotFoundError, PlanRunNotFoundError, SupabaseRequestError, TaskNotFoundError } from './errors';
+import {
+  clampLimit,
+  DEFAULT_PLAN_LIST_LIMIT,
+  DEFAULT_TASK_LIST_LIMIT,
+  MAX_PLAN_LIST_LIMIT,
+  MAX_PLAN_SEARCH_LIMIT,
+  MAX_TASK_LIST_LIMIT,
+  QUOTA_COLUMNS,
+  sessionLimits,
+} from './postgres-store';
 import {
   GUILD_COLUMNS,
   TASK_EVENT_COLUMNS,
+  planRunIdPrefix,
   toGuildConfig,
+  toGuildPlanSettingsRow,
   toGuildQuotas,
+  toNewPlanItemRow,
+  toNewPlanRunRow,
+  toPlanItemPatchRow,
+  toPlanItemRecord,
+  toPlanRunPatchRow,
+  toPlanRunRecord,
   toNewTaskRow,
   toQuotaDecision,
   toSlotDecision,
@@ -16,13 +33,15 @@ import {
   toTaskRecord,
   type GuildQuotasRow,
   type GuildRow,
+  type PlanItemRow,
+  type PlanRunRow,
   type QuotaDecisionRow,
   type SlotDecisionRow,
   type StoredKeyRow,
   type TaskEventRow,
   type TaskRow,
 } from './rows';
-import type { GuildQuotaSettings, GuildQuotas, Store, StoredKey, TaskRecord } from './store';
+import type { GuildQuotaSettings, GuildQuotas, PlanItemRecord, PlanRunRecord, Store, StoredKey, TaskRecord } from './store';
 
 /** Where the Supabase project is; `main` fills this from SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY. */
 export interface SupabaseStoreOptions {
@@ -121,6 +140,19 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
     return toGuildQuotas(row!); // the function always returns one row
   }
 
+  async function getPlanRun(id: string): Promise<PlanRunRecord | undefined> {
+    const [row] = rowsOf<PlanRunRow>('select plan run', await db.from('plan_runs').select('*').eq('id', id));
+    return row && toPlanRunRecord(row);
+  }
+
+  async function listPlanItems(runId: string): Promise<PlanItemRecord[]> {
+    const rows = rowsOf<PlanItemRow>(
+      'list plan items',
+      await db.from('plan_items').select('*').eq('run_id', runId).order('position').order('issue_number'),
+    );
+    return rows.map(toPlanItemRecord);
+  }
+
   /** `p_now` only when the caller gave a time: left out, the function's default (the database's clock) applies. */
   const at = (now: Date | undefined) => (now ? { p_now: now.toISOString() } : {});
 
@@ -140,6 +172,7 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         ...(settings.defaultBranch !== undefined ? { default_branch: settings.defaultBranch } : {}),
         ...(settings.planApprovalDefault !== undefined ? { plan_approval_default: settings.planApprovalDefault } : {}),
         ...(settings.mergeMethod !== undefined ? { merge_method: settings.mergeMethod } : {}),
+        ...toGuildPlanSettingsRow(settings),
       };
       const [saved] = rowsOf<GuildRow>(
         'upsert guild',
@@ -274,6 +307,112 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         await db.from('task_events').select(TASK_EVENT_COLUMNS).eq('task_id', taskId).order('id'),
       );
       return rows.map(toTaskEvent);
+    },
+
+    async createPlanRun(run) {
+      // A retried activity proposes the same run again; the first write wins and is returned unchanged.
+      dataOf('insert plan run', await db.from('plan_runs').upsert(toNewPlanRunRow(run), { onConflict: 'id', ignoreDuplicates: true }));
+      const record = await getPlanRun(run.id);
+      if (!record) throw new PlanRunNotFoundError(run.id);
+      return record;
+    },
+
+    getPlanRun,
+
+    async updatePlanRun(id, patch) {
+      // updated_at is stamped by the database's trigger whatever is sent; sending it keeps an empty patch an update.
+      const [row] = rowsOf<PlanRunRow>(
+        'update plan run',
+        await db
+          .from('plan_runs')
+          .update({ ...toPlanRunPatchRow(patch), updated_at: new Date().toISOString() })
+          .eq('id', id)
+          .select('*'),
+      );
+      if (!row) throw new PlanRunNotFoundError(id);
+      return toPlanRunRecord(row);
+    },
+
+    async listPlanRuns(query) {
+      let request = db.from('plan_runs').select('*').eq('guild_id', query.guildId);
+      if (query.open) request = request.is('ended_at', null);
+      const rows = rowsOf<PlanRunRow>(
+        'list plan runs',
+        await request
+          .order('created_at', { ascending: false })
+          .order('id', { ascending: false })
+          .limit(clampLimit(query.limit, DEFAULT_PLAN_LIST_LIMIT, MAX_PLAN_LIST_LIMIT)),
+      );
+      return rows.map(toPlanRunRecord);
+    },
+
+    async searchPlanRunIds(guildId, prefix, limit) {
+      // planRunIdPrefix lets through no LIKE wildcard, so the pattern is the prefix and one `%`.
+      const start = planRunIdPrefix(prefix);
+      if (start === undefined) return [];
+      const rows = rowsOf<{ id: string }>(
+        'search plan run ids',
+        await db
+          .from('plan_runs')
+          .select('id')
+          .eq('guild_id', guildId)
+          .like('id', `${start}%`)
+          .order('created_at', { ascending: false })
+          .order('id', { ascending: false })
+          .limit(clampLimit(limit, MAX_PLAN_SEARCH_LIMIT, MAX_PLAN_SEARCH_LIMIT)),
+      );
+      return rows.map((row) => row.id);
+    },
+
+    async savePlanItems(runId, items) {
+      if (items.length > 0) {
+        // One bulk upsert is one transaction: the list is saved whole or not at all. Only the proposal's columns
+        // are in the body, and a merge upsert updates only those: status and progress are never set back.
+        dataOf(
+          'save plan items',
+          await db.from('plan_items').upsert(
+            items.map((item) => toNewPlanItemRow(runId, item)),
+            { onConflict: 'run_id,issue_number' },
+          ),
+        );
+      }
+      return listPlanItems(runId);
+    },
+
+    async updatePlanItem(runId, issueNumber, patch) {
+      const [row] = rowsOf<PlanItemRow>(
+        'update plan item',
+        await db
+          .from('plan_items')
+          .update({ ...toPlanItemPatchRow(patch), updated_at: new Date().toISOString() })
+          .eq('run_id', runId)
+          .eq('issue_number', issueNumber)
+          .select('*'),
+      );
+      if (!row) throw new PlanItemNotFoundError(runId, issueNumber);
+      return toPlanItemRecord(row);
+    },
+
+    listPlanItems,
+
+    async issuesInOpenPlans(repo) {
+      return dataOf<number[] | null>('issues in open plans', await db.rpc('jo_issues_in_open_plans', { p_repo: repo })) ?? [];
+    },
+
+    async findPlanItemByTask(taskId) {
+      const [row] = rowsOf<PlanItemRow>('find plan item by task', await db.from('plan_items').select('*').eq('task_id', taskId));
+      return row && toPlanItemRecord(row);
+    },
+
+    async findPlanItemByPullRequest(repo, match) {
+      const [row] = rowsOf<PlanItemRow>(
+        'find plan item by pull request',
+        await db.rpc('jo_find_plan_item_by_pull_request', {
+          p_repo: repo,
+          ...('number' in match ? { p_pr_number: match.number } : { p_head_sha: match.headSha }),
+        }),
+      );
+      return row && toPlanItemRecord(row);
     },
 
     getGuildQuotas,

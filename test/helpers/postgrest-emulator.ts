@@ -5,7 +5,7 @@ import type { SqlExecutor } from '../../src/store/sql-executor';
 
 /**
  * The contract of Supabase's Data API (PostgREST 12) for the requests supabase-js makes, answered from a
- * real Postgres: `GET/POST/PATCH/DELETE /rest/v1/<table>` with `select`, `eq.`/`in.`/`is.`/`lt.`/`gt.` filters,
+ * real Postgres: `GET/POST/PATCH/DELETE /rest/v1/<table>` with `select`, `eq.`/`in.`/`is.`/`lt.`/`gt.`/`like.` filters,
  * `order`, `limit`/`offset`, `on_conflict` and `Prefer: resolution=…, return=…`, and `POST /rest/v1/rpc/<fn>`
  * with named arguments. Like the real one it needs the `apikey` header, runs each request in a transaction
  * as the role of the `Authorization: Bearer` JWT (HS256, the project's JWT secret), reads the body with
@@ -99,6 +99,10 @@ function whereOf(query: URLSearchParams, params: unknown[], alias = ''): string 
     } else if (operator === 'lt' || operator === 'gt') {
       params.push(value);
       condition = `${col(column)} ${operator === 'lt' ? '<' : '>'} $${params.length}`;
+    } else if (operator === 'like') {
+      // PostgREST takes `*` as an alias of `%`, so a pattern needs no URL encoding.
+      params.push(value.replaceAll('*', '%'));
+      condition = `${col(column)} like $${params.length}`;
     } else if (operator === 'in') {
       const values = inValues(value);
       condition = values.length === 0 ? 'false' : `${col(column)} in (${values.map((each) => (params.push(each), `$${params.length}`)).join(', ')})`;

@@ -13,7 +13,7 @@ import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
 import { startGitHubEmulator, type GitHubEmulator } from '../../src/sandbox/github-emulator';
 import { rememberDeferral, settledAnswerText } from '../../src/sandbox/http-delivery';
-import { buildButtonClick, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
+import { buildButtonClick, buildSelectMenu, buildSlashCommand, createInteractionSigner, newSnowflake, type InteractionSigner } from '../../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } from '../../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../../src/shared/ids';
 import type { TaskOutcome } from '../../src/shared/task';
@@ -29,6 +29,7 @@ import { createPullRequestWakes } from '../../src/tasks/pull-request-wakes';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
 import { wireIngress, wireWorker } from '../../src/wiring';
 import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
+import type { PlanSettings } from '../../workflows/plan.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
 
 /** Ids of the test guild: developers ask, leads confirm, outsiders do neither. */
@@ -89,6 +90,10 @@ export interface TestStack {
    * ("thinking…"), the deferred message once the late answer was edited in.
    */
   answerText(asked: Asked): Promise<string>;
+  /** Runs any slash command as a member in the test channel and returns the answer. */
+  command(user: { id: string; roles: readonly string[] }, name: string, options?: Record<string, string | boolean>): Promise<{ status: number; body: any }>;
+  /** Picks values in a select menu as a member. */
+  select(user: { id: string; roles: readonly string[] }, customId: string, values: readonly string[], messageId?: string): Promise<{ status: number; body: any }>;
   /** Clicks a button of a task's card as a member. */
   click(user: { id: string; roles: readonly string[] }, customId: string, messageId?: string): Promise<{ status: number; body: any }>;
   /** Waits for the task workflow's result. */
@@ -153,6 +158,8 @@ export interface TestStackOptions {
    * so the ingress signals each one, as for follow-throughs started before they could.
    */
   readonly pullRequestWakes?: 'in-process' | 'store' | 'signal';
+  /** With `github`: how plan runs are paced (default: a minute to approve, a look at the items every 2 s). */
+  readonly plans?: Partial<Omit<PlanSettings, 'task'>>;
 }
 
 /** The GitHub emulator's token and webhook secret in a test stack. */
@@ -178,7 +185,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const jules = await startJulesEmulator({
     keys: [KEYS.personal, KEYS.guild],
     timeScale: 0.2,
-    ...(github ? { openPullRequest: (pr) => ({ url: github.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }) } : {}),
+    ...(github
+      ? {
+          openPullRequest: (pr) => ({ url: github.openPullRequest({ repo: `${pr.owner}/${pr.repo}`, headRef: pr.branch, title: pr.title, body: pr.body }).htmlUrl }),
+          pushToPullRequest: (push) => github.pushCommit({ repo: `${push.owner}/${push.repo}`, branch: push.branch }),
+        }
+      : {}),
     ...options.jules,
   });
   const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
@@ -236,6 +248,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     discordPublicKey: signer.publicKeyHex,
     log,
     answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
+    ...(github ? { planSettings: { approvalTimeoutMs: 60_000, runDeadlineMs: 600_000, lookEveryMs: 2_000, ...options.plans, task: settings } } : {}),
     ...(options.julesWebhookSecret ? { julesWebhookSecret: options.julesWebhookSecret } : {}),
     ...(github
       ? {
@@ -299,6 +312,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     answerText(asked) {
       return settledAnswerText(discord, asked);
+    },
+    command(user, name, commandOptions = {}) {
+      return send(buildSlashCommand({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, name, options: commandOptions }));
+    },
+    select(user, customId, values, messageId = newSnowflake()) {
+      return send(buildSelectMenu({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, customId, messageId, values }));
     },
     click(user, customId, messageId = newSnowflake()) {
       return send(buildButtonClick({ applicationId: discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user, customId, messageId }));

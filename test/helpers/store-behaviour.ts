@@ -116,6 +116,76 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         });
         await expect(upsert).rejects.toMatchObject({ code: '23514' });
       });
+
+      it('plans the `ready` issues, ten at most, with one approver, no auto-ship and no fixes, for a guild that set nothing', async () => {
+        const guildId = uniqueId('guild');
+        expect(await store.upsertGuild({ guildId, createRoles: [], confirmRoles: [] })).toMatchObject({
+          planLabel: 'ready',
+          inProgressLabel: 'jules-in-progress',
+          planMaxItems: 10,
+          twoPersonRule: false,
+          autoShip: false,
+          fixFailingChecks: false,
+          maxFixAttempts: 2,
+        });
+        // A guild created by `guild set-key` alone has them too.
+        const keyOnly = uniqueId('guild');
+        await store.setGuildKey(keyOnly, 'v1:sealed');
+        expect(await store.getGuild(keyOnly)).toMatchObject({ planLabel: 'ready', planMaxItems: 10 });
+      });
+
+      it('stores the settings given and keeps each one a later update leaves out', async () => {
+        const guildId = uniqueId('guild');
+        const set = await store.upsertGuild({
+          guildId,
+          createRoles: ['1'],
+          confirmRoles: ['2'],
+          planLabel: 'jules',
+          inProgressLabel: 'jules: working',
+          planMaxItems: 25,
+          twoPersonRule: true,
+          autoShip: true,
+          fixFailingChecks: true,
+          maxFixAttempts: 0,
+        });
+        const expected = {
+          planLabel: 'jules',
+          inProgressLabel: 'jules: working',
+          planMaxItems: 25,
+          twoPersonRule: true,
+          autoShip: true,
+          fixFailingChecks: true,
+          maxFixAttempts: 0,
+        };
+        expect(set).toMatchObject(expected);
+        expect(await store.getGuild(guildId)).toEqual(set);
+        const kept = await store.upsertGuild({ guildId, createRoles: ['3'], confirmRoles: [], mergeMethod: 'merge' });
+        expect(kept).toMatchObject({ ...expected, createRoles: ['3'], mergeMethod: 'merge' });
+        const changed = await store.upsertGuild({ guildId, createRoles: ['3'], confirmRoles: [], autoShip: false, planMaxItems: 1 });
+        expect(changed).toMatchObject({ ...expected, autoShip: false, planMaxItems: 1 });
+      });
+
+      it('refuses settings out of range, a label GitHub could not match, or one label for both, and keeps what was stored', async () => {
+        const guildId = uniqueId('guild');
+        const before = await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], planMaxItems: 5 });
+        const base = { guildId, createRoles: ['9'], confirmRoles: ['9'] };
+        const refused = [
+          { planMaxItems: 0 },
+          { planMaxItems: 51 },
+          { maxFixAttempts: -1 },
+          { maxFixAttempts: 11 },
+          { planLabel: '' },
+          { planLabel: 'ready,now' },
+          { planLabel: ' ready' },
+          { planLabel: 'x'.repeat(51) },
+          { inProgressLabel: 'Ready' },
+          { planLabel: 'jules-in-progress' },
+        ];
+        for (const settings of refused) {
+          await expect(store.upsertGuild({ ...base, ...settings }), JSON.stringify(settings)).rejects.toMatchObject({ code: '23514' });
+        }
+        expect(await store.getGuild(guildId)).toEqual(before);
+      });
     });
 
     describe('keys', () => {

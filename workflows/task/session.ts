@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { PublishInput } from '../../activities/discord.activities';
+import type { Audience } from '../../src/shared/audience';
 import type { SessionSnapshot, WatchCursor, WatchResult } from '../../src/shared/jules-session';
 import type { Admission, TaskOutcome, TaskPatch, TaskRequest } from '../../src/shared/task';
 import type { TaskStatus } from '../../src/shared/task-status';
@@ -106,6 +107,8 @@ export interface SessionContext {
   readonly deadlineAt: number;
   /** Where the session's messages go (the task's thread, else its channel). */
   readonly threadId: string;
+  /** Who the messages speak to; absent, the task's own thread (a `/jules` task). */
+  readonly audience?: Audience;
   readonly steps: SessionSteps;
   /** Where a previous run left off (after continue-as-new); absent, the session is started. */
   readonly position?: SessionPosition;
@@ -139,7 +142,7 @@ export async function runJulesSession(ctx: SessionContext): Promise<TaskOutcome>
     const slot = await runUnlessInterrupted(
       () =>
         waitingActivities(settings.watchHeartbeatTimeoutMs, untilDeadline())
-          .waitForSessionSlot({ ...owner, threadId: ctx.threadId, view: state.view!, retryEveryMs: settings.slotRetryMs })
+          .waitForSessionSlot({ ...owner, threadId: ctx.threadId, ...(ctx.audience ? { audience: ctx.audience } : {}), view: state.view!, retryEveryMs: settings.slotRetryMs })
           .then(
             () => 'slot' as const,
             // The wait retries without limit until the deadline; then it gives up, and so does the task.
@@ -313,6 +316,7 @@ export async function runJulesSession(ctx: SessionContext): Promise<TaskOutcome>
       knownState: snapshot.state,
       cursor,
       threadId: ctx.threadId,
+      ...(ctx.audience ? { audience: ctx.audience } : {}),
       view: state.view!,
       planApproval,
       pollIntervalMs: settings.pollIntervalMs,

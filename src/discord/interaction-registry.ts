@@ -1,0 +1,38 @@
+import type { PlanControl } from '../temporal/plan-control';
+import type { TaskControl } from '../temporal/task-control';
+import type { ComponentRoute, SlashCommand } from './interaction-kit';
+import { createJulesCommand } from './jules.command';
+import { createPlanCommands, type PlanReader } from './plan.commands';
+import { createPlanComponents } from './plan.components';
+import { createStatusCommand, type TaskLister } from './status.command';
+import { createTaskComponents } from './task.components';
+
+/** What the handlers need: the ports they call. */
+export interface InteractionPorts {
+  readonly tasks: TaskControl;
+  /** Absent without GitHub: the plan commands then say what is missing. */
+  readonly plans?: PlanControl;
+  /** The projection, read by `/jules-status`, `/status` and the run id autocomplete. */
+  readonly store: TaskLister & PlanReader;
+}
+
+/** The handlers the dispatcher routes to: commands by name, components by `custom_id` prefix. */
+export interface InteractionRegistry {
+  readonly commands: ReadonlyMap<string, SlashCommand>;
+  readonly components: readonly ComponentRoute[];
+}
+
+/**
+ * Every command and component family, wired to its ports. A new command is a module with its definition and
+ * handler, and one line here (and in `commands.ts`, for registration).
+ */
+export function buildInteractionRegistry(ports: InteractionPorts): InteractionRegistry {
+  const commands = [createJulesCommand(ports), createStatusCommand(ports), ...createPlanCommands(ports)];
+  const components = [...createTaskComponents(ports), createPlanComponents(ports)];
+  return { commands: new Map(commands.map((command) => [command.definition.name, command])), components };
+}
+
+/** The family a `custom_id` belongs to, by its namespace prefix. */
+export function routeOf(registry: InteractionRegistry, customId: string): ComponentRoute | undefined {
+  return registry.components.find((route) => customId.startsWith(route.prefix));
+}

@@ -1,0 +1,240 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodePlanId } from '../src/discord/custom-id';
+import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
+import { buildAutocomplete } from '../src/sandbox/interaction-signer';
+import { planItemTaskId } from '../src/shared/ids';
+import type { PlanView } from '../src/shared/plan';
+import { parsePullRequestUrl } from '../src/shared/pull-request';
+import { planViewQuery } from '../workflows/messages';
+import { eventually, GUILD, MEMBERS, startTestStack, type TestStack, type TestStackOptions } from './helpers/stack';
+
+/**
+ * The daily plan end to end on the real stack: `/plan` gathers the `ready` issues from the GitHub emulator, the
+ * card waits for a confirmer, each approved item runs as a child task on the Jules emulator, and `/ship` merges
+ * what is green at its head. Everything goes through signed interactions, real HTTP and the real Temporal server.
+ */
+
+let stack: TestStack | undefined;
+
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+const REPO = GUILD.repo;
+const RUN_ID = /plan-\d{8}-[a-z0-9-]+-[0-9a-f]{4}/;
+
+/** A stack with ready issues on GitHub, and the helpers every plan test uses. */
+async function planStack(options: TestStackOptions = {}) {
+  stack = await startTestStack({ github: true, ...options });
+  const s = stack;
+  const gh = s.github!;
+  const issue = (title: string, labels: string[] = ['ready']) => gh.createIssue({ repo: REPO, title, body: `Please: ${title}.`, labels }).number;
+
+  /** Runs `/plan` as a member and returns the run id from the answer. */
+  async function plan(member: { id: string; roles: readonly string[] } = MEMBERS.lead, options: Record<string, string> = {}) {
+    const answer = await s.command(member, 'plan', options);
+    const text = String(answer.body?.data?.content ?? '');
+    return { text, runId: RUN_ID.exec(text)?.[0] };
+  }
+  const card = (runId: string, pattern: RegExp = /./) =>
+    eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => cardText(m).includes(runId) && pattern.test(cardText(m))), `the card of ${runId} matching ${pattern}`);
+  const view = (runId: string) => s.client.workflow.getHandle(runId).query(planViewQuery) as Promise<PlanView>;
+  const text = (answer: { body: any }) => String(answer.body?.data?.content ?? '');
+  /** The outcome of an item's task, once the plan has started it. */
+  const itemOutcome = async (runId: string, issueNumber: number) => {
+    const handle = s.client.workflow.getHandle(planItemTaskId(runId, issueNumber));
+    await eventually(() => handle.describe().then(() => true, () => undefined), `the task of #${issueNumber}`);
+    return (await handle.result()) as Awaited<ReturnType<TestStack['outcome']>>;
+  };
+  return { s, gh, issue, plan, card, view, text, itemOutcome };
+}
+
+/** Everything a card shows: its content and its embed. */
+function cardText(message: EmulatedMessage): string {
+  const embed = message.embeds?.[0];
+  return [message.content ?? '', embed?.title ?? '', embed?.description ?? '', ...(embed?.fields ?? []).map((f) => `${f.name}: ${f.value}`)].join('\n');
+}
+
+describe('/plan', () => {
+  it('proposes the open ready issues, oldest first, leaving out pull requests, closed and unlabelled issues', async () => {
+    const { gh, issue, plan, card, view } = await planStack();
+    const first = issue('Add a dark mode');
+    const unlabelled = issue('Not ready yet', []);
+    const closed = issue('Already done');
+    gh.closeIssue({ repo: REPO, number: closed });
+    const second = issue('Fix the footer');
+    const pr = gh.openPullRequest({ repo: REPO, headRef: 'someone/branch', title: 'A PR labelled ready' });
+    gh.addLabel({ repo: REPO, number: pr.number, label: 'ready' });
+
+    const { text, runId } = await plan();
+    expect(text).toMatch(/proposes 2 items/);
+    const shown = await card(runId!, /Waiting for approval/);
+    expect(cardText(shown)).toMatch(new RegExp(`#${first}\\].*Add a dark mode[\\s\\S]*#${second}\\].*Fix the footer`));
+    expect(cardText(shown)).not.toMatch(/Not ready yet|Already done|A PR labelled ready/);
+    expect((await view(runId!)).items.map((item) => item.issueNumber)).toEqual([first, second]);
+    expect(unlabelled).toBeGreaterThan(0);
+  });
+
+  it('says so when there is nothing to plan, and starts nothing', async () => {
+    const { plan, s } = await planStack();
+    const { text, runId } = await plan();
+    expect(text).toMatch(/nothing to plan/);
+    expect(runId).toBeUndefined();
+    expect(await s.store.listPlanRuns({ guildId: GUILD.id })).toEqual([]);
+  });
+
+  it('never plans an issue that is already in a running plan', async () => {
+    const { issue, plan, view } = await planStack();
+    const only = issue('Only once');
+    const first = await plan();
+    expect((await view(first.runId!)).items.map((item) => item.issueNumber)).toEqual([only]);
+    const second = await plan();
+    expect(second.text).toMatch(/nothing to plan/);
+  });
+
+  it('is refused to a member with neither a create nor a confirm role', async () => {
+    const { issue, plan } = await planStack();
+    issue('Something');
+    const { text } = await plan(MEMBERS.outsider);
+    expect(text).toMatch(/Only members with a create or confirm role/);
+  });
+});
+
+describe('approving a plan', () => {
+  it('is for confirmers only, on the revision they saw; dropped items never run', async () => {
+    const { s, gh, issue, plan, card, view, text, itemOutcome } = await planStack();
+    const keep = issue('Keep me');
+    const drop = issue('Drop me');
+    const { runId } = await plan(MEMBERS.developer);
+    await card(runId!);
+
+    // A developer may propose, not approve; an outsider may do neither.
+    expect(text(await s.click(MEMBERS.developer, encodePlanId({ action: 'approve', runId: runId!, revision: 0 })))).toMatch(/Only members with a confirm role/);
+    expect(text(await s.command(MEMBERS.outsider, 'approve', { run_id: runId! }))).toMatch(/Only members with a confirm role/);
+
+    // The proposer drops an item: the card's revision moves on, and an Approve from the old card is refused.
+    const dropped = await s.select(MEMBERS.developer, encodePlanId({ action: 'drop', runId: runId!, revision: 0 }), [String(drop)]);
+    expect(dropped.body.type).toBe(7);
+    expect((await view(runId!)).revision).toBe(1);
+    expect(text(await s.click(MEMBERS.lead, encodePlanId({ action: 'approve', runId: runId!, revision: 0 })))).toMatch(/out of date/);
+    expect((await view(runId!)).status).toBe('proposed');
+
+    const approved = await s.click(MEMBERS.lead, encodePlanId({ action: 'approve', runId: runId!, revision: 1 }));
+    expect(approved.body.type).toBe(7);
+    const outcome = await itemOutcome(runId!, keep);
+    expect(outcome.status).toBe('completed');
+    await expect(s.client.workflow.getHandle(planItemTaskId(runId!, drop)).describe()).rejects.toThrow();
+
+    // On GitHub: the item moved from ready to in progress and got one comment naming the run; the dropped one did not.
+    await eventually(() => gh.labels({ repo: REPO, number: keep }).includes('jules-in-progress') || undefined, 'the in-progress label');
+    expect(gh.labels({ repo: REPO, number: keep })).not.toContain('ready');
+    expect(gh.comments({ repo: REPO, number: keep }).filter((c) => c.body.includes(runId!))).toHaveLength(1);
+    expect(gh.labels({ repo: REPO, number: drop })).toContain('ready');
+    expect(gh.comments({ repo: REPO, number: drop })).toHaveLength(0);
+
+    // The run's projection and audit trail.
+    const row = await s.store.getPlanRun(runId!);
+    expect(row).toMatchObject({ status: 'running', approvedBy: MEMBERS.lead.id, proposedBy: MEMBERS.developer.id });
+    const events = (await s.store.listTaskEvents(runId!)).map((event) => event.kind);
+    expect(events).toEqual(expect.arrayContaining(['plan_proposed', 'plan_item_dropped', 'plan_approved_run']));
+  });
+
+  it('under the two-person rule, is not by the member who proposed it', async () => {
+    const { s, issue, plan, card, text } = await planStack();
+    await s.store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo, twoPersonRule: true });
+    issue('Four eyes');
+    const { runId } = await plan(MEMBERS.lead);
+    await card(runId!);
+    expect(text(await s.command(MEMBERS.lead, 'approve', { run_id: runId! }))).toMatch(/two-person rule/);
+  });
+
+  it('expires when nobody approves in time, and says so on the card', async () => {
+    const { s, issue, plan, card } = await planStack({ plans: { approvalTimeoutMs: 1_500 } });
+    issue('Nobody cares');
+    const { runId } = await plan();
+    expect(await s.client.workflow.getHandle(runId!).result()).toMatchObject({ status: 'expired' });
+    await card(runId!, /Expired/);
+    expect((await s.store.getPlanRun(runId!))?.status).toBe('expired');
+  });
+});
+
+describe('/ship', () => {
+  it('merges what is green at its head, skips what is red with the reason, and comments on the issue', async () => {
+    const { s, gh, issue, plan, card, text, itemOutcome } = await planStack();
+    const green = issue('Green one');
+    const red = issue('Red one');
+    const { runId } = await plan();
+    await card(runId!);
+    expect(text(await s.command(MEMBERS.lead, 'ship', { run_id: runId! }))).toMatch(/not approved yet/);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+
+    const headOf = async (issueNumber: number) => {
+      const outcome = await itemOutcome(runId!, issueNumber);
+      expect(outcome.status).toBe('completed');
+      const number = parsePullRequestUrl(outcome.prUrl!)!.number;
+      return { number, sha: gh.pullRequest({ repo: REPO, number }).head.sha as string };
+    };
+    const greenPr = await headOf(green);
+    const redPr = await headOf(red);
+    gh.addCheckRun({ repo: REPO, sha: greenPr.sha, name: 'build', conclusion: 'success' });
+    gh.addCheckRun({ repo: REPO, sha: redPr.sha, name: 'build', conclusion: 'failure' });
+
+    expect(text(await s.command(MEMBERS.developer, 'ship', { run_id: runId! }))).toMatch(/Only members with a confirm role/);
+    const shipped = text(await s.command(MEMBERS.lead, 'ship', { run_id: runId! }));
+    expect(shipped).toMatch(new RegExp(`#${green} Green one: merged`));
+    expect(shipped).toMatch(new RegExp(`#${red} Red one: skipped, red: \`build\``));
+    expect(gh.pullRequest({ repo: REPO, number: greenPr.number }).merged).toBe(true);
+    expect(gh.pullRequest({ repo: REPO, number: redPr.number }).merged).toBe(false);
+    expect(gh.comments({ repo: REPO, number: green }).some((c) => c.body.includes(`Merged in #${greenPr.number}`))).toBe(true);
+
+    const status = await s.command(MEMBERS.developer, 'status', { run_id: runId! });
+    const shown = JSON.stringify(status.body.data);
+    expect(shown).toMatch(/merged/);
+    expect(status.body.data.flags).toBe(64);
+
+    // The red item keeps the run open; cancelling ends it and the card says so.
+    const cancelled = await s.click(MEMBERS.lead, encodePlanId({ action: 'cancel', runId: runId! }));
+    expect(cancelled.body.type).toBe(7);
+    expect(await s.client.workflow.getHandle(runId!).result()).toMatchObject({ status: 'cancelled', merged: 1 });
+    await card(runId!, /Cancelled/);
+  });
+
+  it('with nothing green says so, and merges nothing', async () => {
+    const { s, issue, plan, card, text, itemOutcome } = await planStack();
+    const only = issue('Pending');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+    await itemOutcome(runId!, only);
+    const gh = s.github!;
+    const pr = (await s.store.getTask(planItemTaskId(runId!, only)))!;
+    const number = parsePullRequestUrl(pr.prUrl!)!.number;
+    gh.addCheckRun({ repo: REPO, sha: gh.pullRequest({ repo: REPO, number }).head.sha as string, name: 'build' });
+    const shipped = text(await s.command(MEMBERS.lead, 'ship', { run_id: runId! }));
+    expect(shipped).toMatch(/Nothing in `plan-.*` was green/);
+    expect(shipped).toMatch(/checks still running/);
+    expect(gh.pullRequest({ repo: REPO, number }).merged).toBe(false);
+  });
+});
+
+describe('/status and the run id option', () => {
+  it('lists the open runs, and autocompletes run ids of this server', async () => {
+    const { s, issue, plan, card } = await planStack();
+    issue('Listed');
+    const { runId } = await plan();
+    await card(runId!);
+    const listed = await s.command(MEMBERS.developer, 'status');
+    expect(listed.body.data.content).toContain(runId!);
+    expect(String((await s.command(MEMBERS.developer, 'status', { run_id: 'plan-nope' })).body.data.content)).toMatch(/not a plan run id/);
+
+    const typing = (typed: string) =>
+      s.send(buildAutocomplete({ applicationId: s.discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user: MEMBERS.lead, name: 'approve', option: 'run_id', typed }));
+    const suggested = await typing(runId!.slice(0, 10));
+    expect(suggested.body).toEqual({ type: 8, data: { choices: [{ name: runId, value: runId }] } });
+    expect((await typing('plan-19990101')).body.data.choices).toEqual([]);
+    // Another server's runs are never suggested.
+    const elsewhere = buildAutocomplete({ applicationId: s.discord.applicationId, guildId: '800000000000000999', channelId: GUILD.channelId, user: MEMBERS.lead, name: 'ship', option: 'run_id', typed: 'plan-' });
+    expect((await s.send(elsewhere)).body.data.choices).toEqual([]);
+  });
+});

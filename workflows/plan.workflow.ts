@@ -1,0 +1,251 @@
+import {
+  CancellationScope,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  proxyActivities,
+  setHandler,
+  startChild,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PlanPublish, PreparedItem } from '../activities/plan.activities';
+import { planItemTaskId } from '../src/shared/ids';
+import type { PlanProposal, PlanView, ShipReport } from '../src/shared/plan';
+import type { Member, TaskOutcome } from '../src/shared/task';
+import {
+  approvePlanRunUpdate,
+  cancelPlanRunUpdate,
+  dropPlanItemsUpdate,
+  planItemSignal,
+  planProposalUpdate,
+  planViewQuery,
+  shipPlanRunUpdate,
+} from './messages';
+import { PlanState } from './plan/state';
+import { taskWorkflow, type TaskSettings } from './task.workflow';
+
+/** How patient a plan is; the ingress and the schedule pass these from config. */
+export interface PlanSettings {
+  /** An unapproved plan expires after this long (`PLAN_APPROVAL_TIMEOUT`, default 12 h). */
+  readonly approvalTimeoutMs: number;
+  /** An approved run ends after this long even if some PRs never merged (default: the PR follow deadline). */
+  readonly runDeadlineMs: number;
+  /** How often a running plan looks at its items' pull requests without being told (default 30 minutes). */
+  readonly lookEveryMs?: number;
+  /** The items' task settings, as `/jules` tasks get them. */
+  readonly task: TaskSettings;
+}
+
+/** Input of {@link planWorkflow}: who asks for which repository's plan, and where it is shown. */
+export interface PlanWorkflowInput {
+  readonly runId: string;
+  readonly guildId: string;
+  readonly channelId: string;
+  /** Default: the guild's repository. */
+  readonly repo?: string;
+  /** Default: the guild's plan label. */
+  readonly label?: string;
+  /** The member who ran `/plan`; absent when a schedule proposed the plan. */
+  readonly proposedBy?: Member;
+  readonly settings: PlanSettings;
+}
+
+/** How a plan run ended. */
+export interface PlanOutcome {
+  readonly runId: string;
+  readonly status: PlanView['status'] | 'refused' | 'empty';
+  readonly reason?: string;
+  readonly merged?: number;
+}
+
+// Store, Discord and GitHub outages delay a step, they never lose one.
+const { proposePlan, publishPlan, prepareItems, releaseItem, shipItems, lookAtItems } = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '2s', maximumInterval: '1m' },
+});
+
+/**
+ * One plan run (`plan-…`): gather the repository's issues with the plan label, show the card and wait for a
+ * confirmer's approval, run each approved item as a child task (the `/jules` task workflow, started already
+ * confirmed), and merge what is green on `/ship`. The items' tasks hold their own history: the plan records only
+ * their start and end, so its history stays small whatever the number of items.
+ */
+export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcome> {
+  const { runId, settings } = input;
+  const state = new PlanState();
+  let proposal: PlanProposal | undefined;
+  let woken = false;
+  let shipping = false;
+
+  // Handlers are registered before the first await, so the update sent with the start is never lost.
+  setHandler(planProposalUpdate, async () => {
+    await condition(() => proposal !== undefined);
+    return proposal!;
+  });
+  setHandler(planViewQuery, () => state.view);
+  setHandler(approvePlanRunUpdate, (approval) => state.approve(approval), { validator: (approval) => state.checkApprove(approval) });
+  setHandler(
+    dropPlanItemsUpdate,
+    async (drop) => {
+      const view = state.drop(drop);
+      await publish({ step: `drop:${view.revision}`, event: { kind: 'plan_item_dropped', actorId: drop.member.id, outcome: drop.issueNumbers.join(',') } });
+      return state.view!;
+    },
+    { validator: (drop) => state.checkDrop(drop) },
+  );
+  setHandler(cancelPlanRunUpdate, (cancellation) => state.cancel(cancellation), { validator: (cancellation) => state.checkCancel(cancellation) });
+  setHandler(
+    shipPlanRunUpdate,
+    async ({ member }): Promise<ShipReport> => {
+      shipping = true;
+      try {
+        return await ship(member);
+      } finally {
+        shipping = false;
+      }
+    },
+    {
+      validator: (ship) => {
+        state.checkShip(ship);
+        if (shipping) throw new Error('A `/ship` of this plan is already under way; its answer lists every item.');
+      },
+    },
+  );
+  setHandler(planItemSignal, () => {
+    woken = true;
+  });
+
+  /** Records the items that changed and the run, re-renders the card, and says `line` in the thread. */
+  async function publish(extra: Omit<PlanPublish, 'view' | 'items'>): Promise<void> {
+    const items = state.takeChanged();
+    const result = await publishPlan({ view: state.view!, items, ...extra });
+    if (result.threadId && !state.view!.threadId) state.view = { ...state.view!, threadId: result.threadId };
+  }
+
+  async function ship(member: Member): Promise<ShipReport> {
+    const items = state.openItems.filter((item) => item.status === 'pr_open').map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) }));
+    const report = await shipItems({ runId, guildId: input.guildId, repo: state.view!.repo, items, by: member.id });
+    for (const line of report.lines) if (line.outcome === 'merged') state.setItem(line.issueNumber, 'merged');
+    await publish({ step: `ship:${member.id}:${report.lines.map((line) => `${line.issueNumber}${line.outcome[0]}`).join('')}`, event: { kind: 'plan_shipped', actorId: member.id, outcome: `${report.lines.filter((l) => l.outcome === 'merged').length} merged` } });
+    return report;
+  }
+
+  // ---- Propose: gather the issues, post the card ----
+  proposal = await proposePlan({
+    runId,
+    guildId: input.guildId,
+    channelId: input.channelId,
+    ...(input.repo ? { repo: input.repo } : {}),
+    ...(input.label ? { label: input.label } : {}),
+    ...(input.proposedBy ? { proposedBy: input.proposedBy } : {}),
+    expiresAt: Date.now() + settings.approvalTimeoutMs,
+  });
+  if (proposal.kind !== 'proposed') return { runId, status: proposal.kind, reason: proposal.reason };
+  state.view = proposal.view;
+
+  // ---- Wait for approval ----
+  const answered = await condition(() => !state.proposed || state.cancelledBy !== undefined, settings.approvalTimeoutMs);
+  if (state.cancelledBy !== undefined && state.proposed) return end('cancelled', { kind: 'plan_cancelled', actorId: state.cancelledBy });
+  if (!answered) return end('expired', { kind: 'plan_expired' }, 'Nobody approved this plan in time, so nothing ran. Run `/plan` again to propose a fresh one.');
+  await publish({ step: 'approved', openThread: true, event: { kind: 'plan_approved_run', actorId: state.approvedBy ?? null } });
+
+  // ---- Run the items: one child task each, under the paying key's session limits ----
+  const planned = state.view.items.filter((item) => item.status === 'planned');
+  const prepared = await prepareItems({ runId, guildId: input.guildId, repo: state.view.repo, label: state.view.label, issueNumbers: planned.map((item) => item.issueNumber) });
+  const children = new CancellationScope();
+  const running: Promise<void>[] = [];
+  await children.run(() =>
+    Promise.all(
+      prepared.map(async (item) => {
+        if (!item.go) {
+          state.setItem(item.issueNumber, 'dropped', { reason: item.reason });
+          return;
+        }
+        const handle = await startItem(item);
+        state.setItem(item.issueNumber, 'queued');
+        running.push(handle.result().then((outcome) => itemEnded(item, outcome), (err: unknown) => itemEnded(item, undefined, err)));
+      }),
+    ),
+  );
+  await publish({ step: 'started' });
+
+  // ---- Follow the items until each is merged, failed or dropped ----
+  const deadlineAt = Date.now() + settings.runDeadlineMs;
+  let dirty = false;
+  const lookEveryMs = settings.lookEveryMs ?? 30 * 60_000;
+  for (;;) {
+    const before = state.view.items.map((item) => item.status).join();
+    await condition(() => state.allFinal || state.cancelledBy !== undefined || woken || dirty, Math.max(1, Math.min(lookEveryMs, deadlineAt - Date.now())));
+    if (state.cancelledBy !== undefined) {
+      children.cancel();
+      await Promise.allSettled(running);
+      return end('cancelled', { kind: 'plan_cancelled', actorId: state.cancelledBy });
+    }
+    if (state.allFinal) break;
+    if (Date.now() >= deadlineAt) {
+      for (const item of state.openItems) state.setItem(item.issueNumber, 'failed', { reason: 'The run’s time ran out before this item was merged.' });
+      break;
+    }
+    // A look: pull requests merged or closed on GitHub itself, outside `/ship`.
+    woken = false;
+    const open = state.openItems.filter((item) => item.status === 'pr_open');
+    if (open.length) {
+      const looks = await lookAtItems({ items: open.map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) })) });
+      for (const look of looks) {
+        if (look.prState === 'merged') state.setItem(look.issueNumber, 'merged');
+        if (look.prState === 'closed') state.setItem(look.issueNumber, 'failed', { reason: 'Its pull request was closed without merging.' });
+      }
+    }
+    dirty = false;
+    if (state.view.items.map((item) => item.status).join() !== before) await publish({ step: `look:${state.view.items.map((item) => item.status[0]).join('')}` });
+  }
+  await Promise.allSettled(running);
+  return end('completed', { kind: 'plan_completed' });
+
+  async function startItem(item: Extract<PreparedItem, { go: true }>): Promise<ChildWorkflowHandle<typeof taskWorkflow>> {
+    const view = state.view!;
+    const taskId = planItemTaskId(runId, item.issueNumber);
+    return startChild(taskWorkflow, {
+      workflowId: taskId,
+      // The plan's cancel reaches its items; a plan that ends otherwise leaves nothing running.
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      args: [
+        {
+          request: {
+            taskId,
+            origin: { kind: 'plan_item', runId, issueNumber: item.issueNumber, issueTitle: item.title, threadId: view.threadId ?? view.channelId, keySource: view.keySource },
+            guildId: view.guildId,
+            channelId: view.channelId,
+            // The key owner requests: their key, their session limits, their quota.
+            requester: { id: view.payerId ?? view.approvedBy ?? view.proposedBy ?? '0', roles: [] },
+            prompt: item.prompt,
+            repo: view.repo,
+            planApproval: false,
+          },
+          settings: settings.task,
+        },
+      ],
+    });
+  }
+
+  async function itemEnded(item: Extract<PreparedItem, { go: true }>, outcome: TaskOutcome | undefined, err?: unknown): Promise<void> {
+    if (outcome?.status === 'completed' && outcome.prUrl) {
+      state.setItem(item.issueNumber, 'pr_open', { prUrl: outcome.prUrl });
+    } else {
+      const reason = outcome?.reason ?? (err instanceof Error ? err.message : `Its task ended ${outcome?.status ?? 'without an outcome'}.`);
+      state.setItem(item.issueNumber, 'failed', { reason });
+      await releaseItem({ guildId: input.guildId, repo: state.view!.repo, issueNumber: item.issueNumber, label: state.view!.label });
+    }
+    dirty = true;
+  }
+
+  async function end(status: 'completed' | 'cancelled' | 'expired', event: PlanPublish['event'], line?: string): Promise<PlanOutcome> {
+    state.end(status);
+    await publish({ step: `end:${status}`, ...(event ? { event } : {}), ...(line ? { line } : {}) });
+    await condition(allHandlersFinished);
+    const merged = state.view!.items.filter((item) => item.status === 'merged').length;
+    return { runId, status, merged };
+  }
+}
