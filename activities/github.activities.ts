@@ -2,10 +2,11 @@ import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
 import { GitHubBadCredentialsError, GitHubError, GitHubHeadMovedError, GitHubNoAccessError, GitHubNotMergeableError } from '../src/github/errors';
 import type { GitHubClient, GitHubRequiredChecks, GitHubReview, MergeMethod, RepoRef } from '../src/github/github-client';
 import type { MergeAnswer } from '../workflows/messages';
-import { judgePullRequest, type PullRequestStatus } from '../src/github/pr-status';
+import { judgePullRequest, type CheckLine, type PullRequestStatus } from '../src/github/pr-status';
 import { TASK_THREAD } from '../src/shared/audience';
 import type { PrFollowWakes } from '../src/shared/task';
 import type { PrStatusMessage, PrStatusToShow } from '../src/tasks/announcer';
+import type { PullRequestMirror } from '../src/discord/pr-mirror';
 import type { ActivityDeps } from './deps';
 import { waitBeating } from './heartbeat';
 
@@ -43,10 +44,24 @@ export interface FollowPullRequestResult {
   readonly state: PullRequestStatus['state'] | 'unreadable';
   readonly verdict?: PullRequestStatus['verdict'];
   readonly headSha?: string;
+  /** While red: the failed checks at the head, bounded, with their output excerpts (what a fix request sends). */
+  readonly failing?: readonly FailingCheck[];
   readonly messageId?: string;
   readonly shown?: string;
   readonly reposts?: number;
 }
+
+/** A failed check as a fix request names it. */
+export interface FailingCheck {
+  readonly name: string;
+  /** The conclusion or status state, e.g. `failure`, `timed_out`. */
+  readonly detail: string;
+  readonly summary?: string;
+  readonly url?: string;
+}
+
+/** How many failed checks a look carries: the rest are counted in the status message, not sent. */
+const FAILING_MAX = 10;
 
 /** Input of {@link watchPullRequest}: the PR, its status message, and what the workflow knows of it. */
 export interface WatchPullRequestInput extends FollowPullRequestInput {
@@ -67,9 +82,12 @@ export interface WatchPullRequestInput extends FollowPullRequestInput {
  * the PR is not green changes what people read, not what the workflow decides. A new decision (failing checks
  * go back to Jules) adds what it needs here.
  */
-export function decisionOf(look: Pick<FollowPullRequestResult, 'state' | 'verdict' | 'headSha'>): string {
+export function decisionOf(look: Pick<FollowPullRequestResult, 'state' | 'verdict' | 'headSha' | 'failing'>): string {
   const green = look.state === 'open' && (look.verdict === 'passed' || look.verdict === 'no_checks');
-  return green ? `green at ${look.headSha ?? ''}` : look.state;
+  if (green) return `green at ${look.headSha ?? ''}`;
+  // Red at a head, by which checks: failing checks may go back to Jules, once per check and head.
+  if (look.state === 'open' && look.verdict === 'failed') return `red at ${look.headSha ?? ''}: ${(look.failing ?? []).map((check) => check.name).sort().join(',')}`;
+  return look.state;
 }
 
 /**
@@ -108,7 +126,8 @@ export function createGitHubActivities({
   log,
   announcerFor,
   pullRequestWakes: wakes,
-}: Pick<ActivityDeps, 'github' | 'store' | 'log' | 'pullRequestWakes'> & Required<Pick<ActivityDeps, 'announcerFor'>>) {
+  pullRequestMirror: mirror,
+}: Pick<ActivityDeps, 'github' | 'store' | 'log' | 'pullRequestWakes'> & Required<Pick<ActivityDeps, 'announcerFor'>> & { readonly pullRequestMirror?: PullRequestMirror }) {
   /** Shows the PR status through the task thread's announcer: edited in place, only when its text changes. */
   async function show(input: FollowPullRequestInput, status: PrStatusToShow, message: PrStatusMessage): Promise<Pick<FollowPullRequestResult, 'messageId' | 'shown' | 'reposts'>> {
     const announcer = announcerFor({ taskId: input.taskId, threadId: input.threadId, audience: TASK_THREAD });
@@ -180,7 +199,8 @@ export function createGitHubActivities({
     }
     const { status } = reading;
     const shown = await show(input, status, message);
-    const result: FollowPullRequestResult = { state: status.state, verdict: status.verdict, headSha: status.headSha, ...shown };
+    const failing = status.verdict === 'failed' ? status.checks.filter((check) => check.state === 'failed').slice(0, FAILING_MAX).map(failingOf) : [];
+    const result: FollowPullRequestResult = { state: status.state, verdict: status.verdict, headSha: status.headSha, ...(failing.length ? { failing } : {}), ...shown };
     if (options.recorded !== recordOf(result)) {
       await store.updateTask(input.taskId, {
         prNumber: status.number,
@@ -190,6 +210,8 @@ export function createGitHubActivities({
         prFollowWakes: options.wakes,
         ...(status.state === 'merged' ? { mergedAt: new Date().toISOString() } : {}),
       });
+      // The card (or the plan's table) mirrors the PR too; it is information, so a failure here never stops a look.
+      await mirror?.pullRequestChanged(input.taskId, status).catch((err: unknown) => log.warn({ taskId: input.taskId, err: (err as Error).message }, 'could not mirror the PR state'));
     }
     return { result, reading };
   }
@@ -260,6 +282,10 @@ export function createGitHubActivities({
 }
 
 /** The status message as an input or a look names it. */
+function failingOf(check: CheckLine): FailingCheck {
+  return { name: check.name, detail: check.detail, ...(check.summary ? { summary: check.summary } : {}), ...(check.url ? { url: check.url } : {}) };
+}
+
 function messageOf(from: Pick<FollowPullRequestInput, 'messageId' | 'shown' | 'reposts'>): PrStatusMessage {
   return { ...(from.messageId ? { messageId: from.messageId } : {}), ...(from.shown ? { shown: from.shown } : {}), ...(from.reposts ? { reposts: from.reposts } : {}) };
 }

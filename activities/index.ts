@@ -1,7 +1,9 @@
 import { createDiscordAnnouncers } from '../src/discord/discord-announcers';
 import { createPlanBoard } from '../src/discord/plan-board';
+import { createPullRequestMirror } from '../src/discord/pr-mirror';
 import type { ActivityDeps } from './deps';
 import { createDiscordActivities } from './discord.activities';
+import { createFixActivities } from './fix.activities';
 import { createGitHubActivities } from './github.activities';
 import { createJulesActivities } from './jules.activities';
 import { createPlanActivities } from './plan.activities';
@@ -22,7 +24,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createPlanActivities({ ...deps, planBoard }),
     ...createWatchActivities({ ...deps, announcerFor }),
     ...createSlotActivities({ ...deps, announcerFor }),
-    ...createGitHubActivities({ ...deps, announcerFor }),
+    ...createGitHubActivities({ ...deps, announcerFor, pullRequestMirror: createPullRequestMirror({ ...deps, planBoard }) }),
+    ...createFixActivities(deps),
   };
 }
 

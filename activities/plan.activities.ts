@@ -152,6 +152,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
         for (const item of input.items) {
           const row = rows.get(item.issueNumber);
           if (!row || !planItemMayMove(row.status, item.status)) continue;
+          // The workflow knows a PR opened; its follow-through may already know whether it is green or red.
+          if (item.status === 'pr_open' && (row.status === 'green' || row.status === 'red')) continue;
           await store.updatePlanItem(view.runId, item.issueNumber, {
             status: item.status,
             ...(item.status === 'queued' ? { taskId: planItemTaskId(view.runId, item.issueNumber) } : {}),

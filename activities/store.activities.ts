@@ -76,6 +76,8 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
     confirmRoles: [...guild.confirmRoles],
     planApproval: request.planApproval ?? guild.planApprovalDefault ?? false,
     mergeMethod: guild.mergeMethod ?? 'squash',
+    fixFailingChecks: guild.fixFailingChecks ?? false,
+    maxFixAttempts: guild.maxFixAttempts ?? 2,
   };
 }
 

@@ -153,7 +153,19 @@ describe('admitting a /jules request', () => {
 
   it('never puts a key or key presence beyond its source into the decision', () => {
     const admission = admitted(decideAdmission(request(), facts({ hasPersonalKey: true })));
-    expect(Object.keys(admission).sort()).toEqual(['admitted', 'confirmRoles', 'keySource', 'mergeMethod', 'planApproval', 'repo', 'status']);
+    expect(Object.keys(admission).sort()).toEqual(['admitted', 'confirmRoles', 'fixFailingChecks', 'keySource', 'maxFixAttempts', 'mergeMethod', 'planApproval', 'repo', 'status']);
+  });
+
+  it("carries the guild's failing-checks setting, for the task's pull request", () => {
+    expect(admitted(decideAdmission(request(), facts({ guild: guild({ fixFailingChecks: true, maxFixAttempts: 3 }) })))).toMatchObject({ fixFailingChecks: true, maxFixAttempts: 3 });
+    expect(admitted(decideAdmission(request(), facts()))).toMatchObject({ fixFailingChecks: false, maxFixAttempts: 2 });
+  });
+
+  it('admits a plan item as started by the plan’s approval, on the key its card named', () => {
+    const item = { kind: 'plan_item', runId: 'plan-20261202-widgets-7f3a', issueNumber: 3, issueTitle: 'x', threadId: '1', keySource: 'guild' } as const;
+    const outsider = { id: '1', roles: [] };
+    expect(decideAdmission(request({ origin: item, requester: outsider }), facts({ hasPersonalKey: true }))).toMatchObject({ admitted: true, status: 'in_progress', keySource: 'guild' });
+    expect(decideAdmission(request({ origin: { ...item, keySource: 'personal' }, requester: outsider }), facts({ hasPersonalKey: false }))).toMatchObject({ admitted: false, code: 'no_key' });
   });
 
   it("carries the guild's merge method, for a Merge click on the task's pull request", () => {

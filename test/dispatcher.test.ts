@@ -86,6 +86,10 @@ function fakeTasks() {
       calls.push({ method: 'merge', taskId, arg: member });
       return { kind: 'gone' };
     },
+    async fix(taskId, member) {
+      calls.push({ method: 'fix', taskId, arg: member });
+      return { kind: 'gone' };
+    },
     async notifyJulesEvent() {
       return false;
     },
@@ -475,6 +479,11 @@ describe('every failure has words', () => {
   it('a Merge click on a pull request nobody follows any more says so, in words', async () => {
     expect(ephemeralText(await dispatch(click(lead, encodeCustomId({ action: 'merge', taskId: TASK }))))).toBe(FAILURE_TEXT.prGone);
     expect(tasks.calls).toEqual([{ method: 'merge', taskId: TASK, arg: { id: lead.id, roles: lead.roles } }]);
+  });
+
+  it('an “Ask Jules to fix” click on a pull request nobody follows any more says so, in words', async () => {
+    expect(ephemeralText(await dispatch(click(lead, encodeCustomId({ action: 'fix', taskId: TASK }))))).toBe(FAILURE_TEXT.prGone);
+    expect(tasks.calls).toEqual([{ method: 'fix', taskId: TASK, arg: { id: lead.id, roles: lead.roles } }]);
   });
 
   it('buttons, modals and commands in a direct message are explained, and nothing is called', async () => {

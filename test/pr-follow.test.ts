@@ -192,3 +192,76 @@ describe('a task’s pull request', () => {
     await prMessage(/closed without merging/);
   });
 });
+
+describe('failing checks', () => {
+  const sentToJules = (s: TestStack) => s.jules.requests.filter((r) => r.method === 'POST' && r.path.endsWith(':sendMessage') && r.status === 200).length;
+  const headOf = (s: TestStack, number: number) => s.github!.pullRequest({ repo: REPO, number }).head.sha as string;
+
+  it('go back to the same Jules session by themselves, once per check and head, at most the guild’s number of times', async () => {
+    const { s, number, headSha, thread, prMessage } = await taskWithPullRequest({}, (t) =>
+      t.store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo, fixFailingChecks: true, maxFixAttempts: 2 }),
+    );
+    await prMessage(/runs no checks/);
+    const lint = s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'lint' });
+    s.github!.completeCheckRun({ repo: REPO, id: lint, conclusion: 'failure', title: '2 errors', summary: 'src/a.ts: unused import' });
+
+    // The thread says what was sent; Jules pushes a fix, and the new head's checks are followed.
+    const said = await eventually(() => s.discord.channelMessages(thread).find((m) => m.content?.includes('to fix the failing checks')), 'the fix request in the thread');
+    expect(said.content).toMatch(/attempt 1 of 2\): `lint`/);
+    expect(said.content).toMatch(/src\/a\.ts: unused import/);
+    expect(sentToJules(s)).toBe(1);
+    const fixed = await eventually(() => (headOf(s, number) !== headSha ? headOf(s, number) : undefined), 'Jules’ fix commit');
+    s.github!.addCheckRun({ repo: REPO, sha: fixed, name: 'lint', conclusion: 'failure' });
+    await eventually(() => s.discord.channelMessages(thread).find((m) => m.content?.includes('attempt 2 of 2')), 'the second fix request');
+    const again = await eventually(() => (headOf(s, number) !== fixed ? headOf(s, number) : undefined), 'Jules’ second fix commit');
+
+    // A third red head is not sent: two attempts is the most. It is green once Jules gets it right.
+    s.github!.addCheckRun({ repo: REPO, sha: again, name: 'lint', conclusion: 'failure' });
+    const red = await prMessage(/`lint` failed/);
+    expect(sentToJules(s)).toBe(2);
+    const refused = await s.click(MEMBERS.lead, buttonId(red.components, 'Ask Jules to fix')!, red.id);
+    expect(refused.body.data.content).toMatch(/already asked to fix this pull request 2 times/);
+    const task = (await s.store.findTaskByPullRequest(REPO, { number }))!;
+    expect((await s.store.listTaskEvents(task.id)).filter((e) => e.kind === 'fix_requested')).toHaveLength(2);
+  });
+
+  it('go back to Jules on a click by the requester or a confirmer, never twice for the same failure; others are refused', async () => {
+    const { s, headSha, number, thread, prMessage } = await taskWithPullRequest();
+    await prMessage(/runs no checks/);
+    s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'test', conclusion: 'failure' });
+    const red = await prMessage(/`test` failed/);
+    const fix = buttonId(red.components, 'Ask Jules to fix')!;
+    expect(fix).toBeDefined();
+    expect(sentToJules(s)).toBe(0);
+
+    const outsider = await s.click(MEMBERS.outsider, fix, red.id);
+    expect(outsider.body.data.content).toMatch(/Only the requester or a member with a confirm role/);
+    expect(sentToJules(s)).toBe(0);
+
+    const asked = await s.click(MEMBERS.lead, fix, red.id);
+    expect(asked.body.data.content).toMatch(/asked Jules to fix the failing checks of PR #\d+ \(attempt 1 of 2\): `test`/);
+    expect(sentToJules(s)).toBe(1);
+    await eventually(() => s.discord.channelMessages(thread).find((m) => m.content?.includes('What was sent')), 'what was sent, in the thread');
+    // The same failure is never sent twice: refused at this head, or (once Jules pushed) nothing fails at the new one.
+    const twice = await s.click(MEMBERS.lead, fix, red.id);
+    expect(twice.body.data.content).toMatch(headOf(s, number) === headSha ? /already sent these failing checks at this commit|being sent right now/ : /No check of this pull request is failing|already sent/);
+    expect(sentToJules(s)).toBe(1);
+  });
+});
+
+describe('the task card', () => {
+  it('mirrors the pull request’s state under its link', async () => {
+    const { s, taskId, headSha, prMessage, number } = await taskWithPullRequest();
+    await prMessage(/runs no checks/);
+    const cardOf = async () => {
+      const row = (await s.store.getTask(taskId))!;
+      return s.discord.channelMessages(GUILD.channelId).find((m) => m.id === row.cardMessageId);
+    };
+    const field = (m: Awaited<ReturnType<typeof cardOf>>) => m?.embeds?.[0]?.fields?.find((f) => f.name === 'Pull request')?.value ?? '';
+    await eventually(async () => (field(await cardOf()).includes('no checks to wait for') ? true : undefined), 'the card saying no checks');
+    s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'lint', conclusion: 'failure' });
+    await eventually(async () => (field(await cardOf()).includes('`lint` failed') ? true : undefined), 'the card saying lint failed');
+    s.github!.closePullRequest({ repo: REPO, number });
+    await eventually(async () => (field(await cardOf()).includes('closed without merging') ? true : undefined), 'the card saying closed');
+  });
+});

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { FixAnswer } from '../activities/fix.activities';
 import type { FollowPullRequestResult as PullRequestLook } from '../activities/github.activities';
 import type { PlanProposal, PlanView, ShipReport } from '../src/shared/plan';
 import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecision, Reply, TaskView } from '../src/shared/task';
@@ -42,6 +43,12 @@ export const githubEventSignal = defineSignal<[{ readonly event: string; readonl
  * looked at. The merge is guarded by that head, so a push after the look is refused by GitHub (409), never merged.
  */
 export const mergeUpdate = defineUpdate<MergeAnswer, [{ readonly member: Member }]>('merge');
+
+/**
+ * "Ask Jules to fix" on the PR status message: the requester or a confirmer, while the PR is red at its head, at most
+ * the guild's number of times per PR and never twice for the same checks at the same head.
+ */
+export const fixChecksUpdate = defineUpdate<FixAnswer, [{ readonly member: Member }]>('fixChecks');
 
 /** What a Merge click is answered with: merged, or why not, in words for the clicker. */
 export interface MergeAnswer {

@@ -12,10 +12,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FollowPullRequestInput, FollowPullRequestResult, MergePullRequestInput } from '../activities/github.activities';
+import type { FixAnswer } from '../activities/fix.activities';
+import type { FailingCheck, FollowPullRequestInput, FollowPullRequestResult, MergePullRequestInput } from '../activities/github.activities';
 import { isConfirmer } from '../src/shared/permissions';
 import { runInterruptibly } from './lib/race';
-import { githubEventSignal, mergeUpdate, pullRequestQuery, type MergeAnswer } from './messages';
+import { fixChecksUpdate, githubEventSignal, mergeUpdate, pullRequestQuery, type MergeAnswer } from './messages';
 
 /**
  * Patch marker: the PR is followed by one heartbeating activity that looks, edits the status message, waits for
@@ -23,6 +24,9 @@ import { githubEventSignal, mergeUpdate, pullRequestQuery, type MergeAnswer } fr
  * activity per look and a timer per wait, woken by a signal per delivery. Histories from before replay the old loop.
  */
 export const FOLLOW_IN_ONE_ACTIVITY = 'pr-follow-in-one-activity';
+
+/** Patch marker: a PR that turns red sends its failing checks back to Jules by itself, when the guild says so. */
+export const FIX_FAILING_CHECKS = 'fix-failing-checks';
 
 /** How the follow-through paces itself; the ingress passes these from config. */
 export interface PullRequestFollowSettings {
@@ -42,8 +46,12 @@ export interface PullRequestFollowInput {
   readonly confirmRoles?: readonly string[];
   /** How a Merge click merges (the guild's method). Default squash. */
   readonly mergeMethod?: MergePullRequestInput['method'];
-  /** After continue-as-new: the last look and when following ends. */
-  readonly carried?: { readonly last: FollowPullRequestResult; readonly deadlineAt: number };
+  /** Who asked for the task: they may ask Jules to fix failing checks, as confirmers may. */
+  readonly requesterId?: string;
+  /** Failing checks back to Jules: by themselves (`auto`), or on a click; at most `maxAttempts` per PR. Absent: never. */
+  readonly fix?: { readonly auto: boolean; readonly maxAttempts: number };
+  /** After continue-as-new: the last look, when following ends, and the fix requests already sent. */
+  readonly carried?: { readonly last: FollowPullRequestResult; readonly deadlineAt: number; readonly fixes?: { readonly sent: readonly string[]; readonly attempts: number } };
 }
 
 /** How following ended. */
@@ -53,7 +61,7 @@ export interface PullRequestFollowOutcome {
 }
 
 // Unlimited attempts within a bound: a GitHub outage delays a look, it never ends the following.
-const { followPullRequest, mergePullRequest } = proxyActivities<Activities>({
+const { followPullRequest, mergePullRequest, askJulesToFix } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   scheduleToCloseTimeout: '30m',
   retry: { initialInterval: '2s', maximumInterval: '1m' },
@@ -97,6 +105,52 @@ export async function pullRequestFollowWorkflow(input: PullRequestFollowInput): 
     woken = true;
   });
   setHandler(pullRequestQuery, () => last);
+  // Each failed check at each head goes to Jules at most once (`<sha>:<check name>`), and a PR gets at most maxAttempts.
+  const fixesSent = new Set(input.carried?.fixes?.sent ?? []);
+  let fixAttempts = input.carried?.fixes?.attempts ?? 0;
+  let fixing = false;
+  /** The failing checks of the last look that were not sent yet, or why none can be sent now. */
+  const fixable = (): { readonly checks: readonly FailingCheck[] } | { readonly refusal: string } => {
+    if (!input.fix) return { refusal: 'Sending failing checks to Jules is not set up for this pull request.' };
+    if (last?.state !== 'open' || last.verdict !== 'failed' || !last.headSha || !last.failing?.length) return { refusal: 'No check of this pull request is failing at its current head.' };
+    if (fixing) return { refusal: 'A fix request for this pull request is being sent right now.' };
+    if (fixAttempts >= input.fix.maxAttempts) return { refusal: `Jules was already asked to fix this pull request ${fixAttempts} time${fixAttempts === 1 ? '' : 's'}, the most this server allows.` };
+    const checks = last.failing.filter((check) => !fixesSent.has(`${last!.headSha}:${check.name}`));
+    if (checks.length === 0) return { refusal: 'Jules was already sent these failing checks at this commit; wait for its push.' };
+    return { checks };
+  };
+  async function askForFix(by?: string): Promise<FixAnswer> {
+    const found = fixable();
+    if ('refusal' in found) return { sent: false, text: found.refusal };
+    const headSha = last!.headSha!;
+    fixing = true;
+    fixAttempts += 1;
+    for (const check of found.checks) fixesSent.add(`${headSha}:${check.name}`);
+    try {
+      return await askJulesToFix({ taskId: pull.taskId, number: pull.number, headSha, failing: found.checks, threadId: pull.threadId, attempt: fixAttempts, maxAttempts: input.fix!.maxAttempts, ...(by ? { by } : {}) });
+    } catch (err) {
+      // Jules refused for good (the activity retries what may heal): the attempt does not count, and following goes on.
+      if (isCancellation(err)) throw err;
+      fixAttempts -= 1;
+      for (const check of found.checks) fixesSent.delete(`${headSha}:${check.name}`);
+      return { sent: false, text: `Jules could not be asked to fix the checks: ${err instanceof Error ? ((err.cause instanceof Error ? err.cause.message : undefined) ?? err.message) : String(err)}` };
+    } finally {
+      fixing = false;
+    }
+  }
+  setHandler(fixChecksUpdate, ({ member }) => askForFix(member.id), {
+    validator: ({ member }) => {
+      if (member.id !== input.requesterId && !isConfirmer(member, { confirmRoles: input.confirmRoles ?? [] })) {
+        throw new Error('Only the requester or a member with a confirm role can ask Jules to fix this pull request.');
+      }
+      const found = fixable();
+      if ('refusal' in found) throw new Error(found.refusal);
+    },
+  });
+  /** With the guild's setting on, a PR red at a head with checks not sent yet goes back to Jules at once. */
+  async function fixIfAsked(): Promise<void> {
+    if (input.fix?.auto && last?.verdict === 'failed' && 'checks' in fixable() && patched(FIX_FAILING_CHECKS)) await askForFix();
+  }
   let merging = false;
   setHandler(
     mergeUpdate,
@@ -139,7 +193,7 @@ export async function pullRequestFollowWorkflow(input: PullRequestFollowInput): 
     if (last && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (settings.maxHistoryEvents ?? 1_000))) {
       await condition(allHandlersFinished);
       const { carried: _old, ...rest } = input;
-      return continueAsNew<typeof pullRequestFollowWorkflow>({ ...rest, carried: { last, deadlineAt } });
+      return continueAsNew<typeof pullRequestFollowWorkflow>({ ...rest, carried: { last, deadlineAt, ...(fixAttempts ? { fixes: { sent: [...fixesSent], attempts: fixAttempts } } : {}) } });
     }
     return undefined;
   }
@@ -162,6 +216,7 @@ export async function pullRequestFollowWorkflow(input: PullRequestFollowInput): 
           () => woken,
         );
         if (watched.value) last = watched.value;
+        await fixIfAsked();
       } catch (err) {
         // Our own interruption is routine; a cancel of the whole workflow is not.
         if (isCancellation(err) && !CancellationScope.current().consideredCancelled) continue;

@@ -196,6 +196,9 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
           settings: settings.pullRequests,
           confirmRoles: admitted.confirmRoles,
           ...(admitted.mergeMethod ? { mergeMethod: admitted.mergeMethod } : {}),
+          requesterId: request.requester.id,
+          // Admissions recorded before the setting existed carry none: such a PR's checks can still be sent on a click.
+          fix: { auto: admitted.fixFailingChecks ?? false, maxAttempts: admitted.maxFixAttempts ?? 2 },
         },
       ],
     });

@@ -4,7 +4,7 @@
  */
 
 /** Button actions the dispatcher understands. */
-export const BUTTON_ACTIONS = ['confirm', 'reject', 'approve_plan', 'request_changes', 'reply', 'cancel', 'merge'] as const;
+export const BUTTON_ACTIONS = ['confirm', 'reject', 'approve_plan', 'request_changes', 'reply', 'cancel', 'merge', 'fix'] as const;
 
 /** One of {@link BUTTON_ACTIONS}. */
 export type ButtonAction = (typeof BUTTON_ACTIONS)[number];

@@ -14,11 +14,15 @@ const LISTED_CHECKS = 5;
 export function renderPrStatusMessage(status: PullRequestStatus | { readonly unreadable: string; readonly url: string }, taskId?: string): MessageBody {
   if ('unreadable' in status) return { content: `⚠️ I cannot read ${status.url} on GitHub: ${status.unreadable}`, components: [], allowed_mentions: { parse: [] } };
   const merge = taskId && isMergeable(status);
+  // Red at its head: the requester or a confirmer may send the failing checks back to Jules (the workflow bounds it).
+  const fix = taskId && status.state === 'open' && status.verdict === 'failed';
   return {
     content: [prLine(status), reviewLine(status)].filter(Boolean).join('\n'),
     components: merge
       ? [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, style: ButtonStyle.Success, label: 'Merge', custom_id: encodeCustomId({ action: 'merge', taskId }) }] }]
-      : [],
+      : fix
+        ? [{ type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, style: ButtonStyle.Primary, label: 'Ask Jules to fix', custom_id: encodeCustomId({ action: 'fix', taskId }) }] }]
+        : [],
     allowed_mentions: { parse: [] },
   };
 }

@@ -53,7 +53,7 @@ export function renderTaskCard(view: TaskView): MessageBody {
     fields.push({ name: 'Waiting for', value: view.threadId ? `${what}, in <#${view.threadId}>` : what, inline: false });
   }
   if (view.sessionUrl) fields.push({ name: 'Jules session', value: view.sessionUrl, inline: false });
-  if (view.prUrl) fields.push({ name: 'Pull request', value: view.prUrl, inline: false });
+  if (view.prUrl) fields.push({ name: 'Pull request', value: view.prStatus ? `${view.prUrl}\n${view.prStatus}` : view.prUrl, inline: false });
   if (view.error) fields.push({ name: 'Why', value: truncate(view.error, 1000), inline: false });
   return {
     embeds: [

@@ -36,6 +36,11 @@ export function createTaskComponents({ tasks }: { readonly tasks: TaskControl })
           if (merged.kind === 'gone') return ephemeral(FAILURE_TEXT.prGone);
           return ephemeral(merged.kind === 'refused' ? merged.reason : merged.answer.text);
         }
+        case 'fix': {
+          const asked = await tasks.fix(taskId, member);
+          if (asked.kind === 'gone') return ephemeral(FAILURE_TEXT.prGone);
+          return ephemeral(asked.kind === 'refused' ? `🚫 ${asked.reason}` : asked.answer.text);
+        }
         case 'reject':
         case 'request_changes':
         case 'reply': {

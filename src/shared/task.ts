@@ -65,6 +65,10 @@ export type Admission =
       readonly planApproval?: boolean;
       /** How a Merge click merges the task's pull request (the guild's setting). */
       readonly mergeMethod?: 'merge' | 'squash' | 'rebase';
+      /** Failing checks of the task's PR go back to Jules by themselves (`guild set --fix-failing-checks on`). */
+      readonly fixFailingChecks?: boolean;
+      /** At most this many fix requests per PR (`--max-fix-attempts`, default 2). */
+      readonly maxFixAttempts?: number;
       /** The card message in the channel, once posted. */
       readonly cardMessageId?: string;
     }
@@ -98,6 +102,8 @@ export interface TaskView {
   readonly decidedBy?: string;
   readonly sessionUrl?: string;
   readonly prUrl?: string;
+  /** How the pull request stands, mirrored from its follow-through ("all 5 checks passed", "merged"). */
+  readonly prStatus?: string;
   readonly error?: string;
   /** True once the workflow finished. The status alone cannot say: `stalled` may be an alert or the end. */
   readonly ended?: boolean;

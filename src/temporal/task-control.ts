@@ -5,8 +5,9 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
+import type { FixAnswer } from '../../activities/fix.activities';
 import type { TaskSettings, taskWorkflow } from '../../workflows/task.workflow';
-import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, mergeUpdate, planDecisionUpdate, replyUpdate, taskViewQuery, type MergeAnswer } from '../../workflows/messages';
+import { admissionUpdate, cancelUpdate, decisionUpdate, fixChecksUpdate, julesEventSignal, mergeUpdate, planDecisionUpdate, replyUpdate, taskViewQuery, type MergeAnswer } from '../../workflows/messages';
 import { pullRequestFollowId } from '../shared/ids';
 import { GUILD_ID, REQUESTER_ID } from '../shared/search-attributes';
 import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecision, Reply, TaskRequest, TaskView } from '../shared/task';
@@ -23,6 +24,9 @@ export type DecideResult =
 /** What a Merge click learns: the follow-through's answer, its validator's refusal, or that nothing follows the PR. */
 export type MergeResult = { readonly kind: 'answered'; readonly answer: MergeAnswer } | { readonly kind: 'refused'; readonly reason: string } | { readonly kind: 'gone' };
 
+/** What an "Ask Jules to fix" click learns, like a Merge click. */
+export type FixResult = { readonly kind: 'answered'; readonly answer: FixAnswer } | { readonly kind: 'refused'; readonly reason: string } | { readonly kind: 'gone' };
+
 /** The ingress's port to the task workflows: start one per `/jules`, pass clicks as updates. */
 export interface TaskControl {
   submit(request: TaskRequest): Promise<SubmitResult>;
@@ -38,6 +42,8 @@ export interface TaskControl {
   view(taskId: string): Promise<TaskView | undefined>;
   /** Merge on a task's PR status message, answered by the PR's follow-through. */
   merge(taskId: string, member: Member): Promise<MergeResult>;
+  /** "Ask Jules to fix" on a task's PR status message, answered by the PR's follow-through. */
+  fix(taskId: string, member: Member): Promise<FixResult>;
   /** Wakes a task with a pushed Jules event; false when the task is not running any more. */
   notifyJulesEvent(taskId: string, event: JulesEvent): Promise<boolean>;
 }
@@ -78,6 +84,10 @@ export function createTemporalTaskControl(options: { client: Client; taskQueue: 
     cancel: (taskId, cancellation) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(cancelUpdate, { args: [cancellation] })),
     async merge(taskId, member) {
       const settled = await settle(() => client.workflow.getHandle(pullRequestFollowId(taskId)).executeUpdate(mergeUpdate, { args: [{ member }] }));
+      return settled.kind === 'done' ? { kind: 'answered', answer: settled.value } : settled;
+    },
+    async fix(taskId, member) {
+      const settled = await settle(() => client.workflow.getHandle(pullRequestFollowId(taskId)).executeUpdate(fixChecksUpdate, { args: [{ member }] }));
       return settled.kind === 'done' ? { kind: 'answered', answer: settled.value } : settled;
     },
 
