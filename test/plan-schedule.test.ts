@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
 import { planItemTaskId } from '../src/shared/ids';
 import type { PlanView } from '../src/shared/plan';
-import { planScheduleId } from '../src/shared/plan-schedule';
+import { planScheduleId, SCHEDULED_START_TIME } from '../src/shared/plan-schedule';
 import { getPlanSchedule, listPlanSchedules, PLAN_SCHEDULE_CATCHUP_WINDOW_MS, removePlanSchedule, setPlanSchedule, type PlanScheduleRequest } from '../src/temporal/plan-schedule';
 import { planViewQuery } from '../workflows/messages';
 import type { PlanSettings } from '../workflows/plan.workflow';
@@ -82,7 +82,10 @@ describe('a plan schedule', () => {
     expect(schedule).toMatchObject({ scheduleId: planScheduleId(GUILD.id, GUILD.repo), guildId: GUILD.id, repo: GUILD.repo, channelId: GUILD.channelId, cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', paused: false });
 
     const { runId, firing, scheduledAt } = await fire(schedule.scheduleId);
-    // The run id people type, dated by the firing: not the schedule's timestamped workflow id.
+    // The run id people type, dated by the time Temporal gave the firing: not the schedule's timestamped workflow id.
+    // (The search attribute keeps whole seconds.)
+    const meant = (await firing.describe()).typedSearchAttributes.get(SCHEDULED_START_TIME);
+    expect(Math.abs(meant!.getTime() - scheduledAt.getTime())).toBeLessThan(1_000);
     expect(runId).toMatch(new RegExp(`^plan-${scheduledAt.toISOString().slice(0, 10).replaceAll('-', '')}-widgets-[0-9a-f]{4}$`));
     const shown = await card(runId, /Waiting for approval/);
     expect(cardText(shown)).toContain('Tidy the changelog');
