@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { runGuildSet, runGuildSetQuotas, runMigrate, runSetKey, UsageError, type AdminContext } from './cli/admin.commands';
 import { runKeysRotate } from './cli/keys.commands';
 import { runRegisterCommands } from './cli/register-commands';
+import { runScheduleList, runScheduleRemove, runScheduleSet, ScheduleCommandError } from './cli/schedule.commands';
 import { createLogger } from './logger';
 import { runDemo } from './sandbox/demo';
 import { startService, type ServiceParts } from './service';
@@ -28,6 +29,11 @@ const USAGE = `Usage: jules-orchestrator <command>
   keys rotate                      re-encrypt every stored Jules key under SECRETS_ENCRYPTION_KEY
   register-commands [--guild ID]   register every slash command with Discord (one bulk overwrite;
                                    --guild: one server only, available at once)
+  schedule set --guild-id ID --repo owner/name --channel ID --cron "0 9 * * 1-5" --timezone Europe/Berlin
+               [--label LABEL]     propose the repository's plan in the channel at those times (a Temporal
+                                   Schedule; each plan waits for /approve); again: updates it
+  schedule list [--guild-id ID]    the plan schedules, their next runs, paused or not
+  schedule remove --guild-id ID --repo owner/name | --id SCHEDULE_ID
 
 Configuration comes from the environment; see README.md.`;
 
@@ -90,6 +96,12 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         if (rest[0] === 'set-key') await runSetKey(ctx, 'user', rest.slice(1));
         else throw new UsageError('user takes `set-key`');
         return 0;
+      case 'schedule':
+        if (rest[0] === 'set') await runScheduleSet(ctx, rest.slice(1));
+        else if (rest[0] === 'list') await runScheduleList(ctx, rest.slice(1));
+        else if (rest[0] === 'remove') await runScheduleRemove(ctx, rest.slice(1));
+        else throw new UsageError('schedule takes `set`, `list` or `remove`');
+        return 0;
       case 'keys':
         if (rest[0] !== 'rotate') throw new UsageError('keys takes `rotate`');
         await runKeysRotate(ctx, rest.slice(1));
@@ -102,7 +114,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       err(`${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof StoreLockedError) {
+    if (error instanceof StoreLockedError || error instanceof ScheduleCommandError) {
       err(error.message);
       return 1;
     }

@@ -2,9 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Client } from '@temporalio/client';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createSecretBox } from '../src/crypto/secret-box';
+import { cronProblem, ianaTimeZone } from '../src/cli/schedule.commands';
+import { planScheduleId } from '../src/shared/plan-schedule';
 import { openStore } from '../src/store/open-store';
+import { connectClient } from '../src/temporal/connection';
+import { removePlanSchedule } from '../src/temporal/plan-schedule';
 
 /**
  * The `jules-orchestrator` command as an operator runs it: a real child process through bin/, a fresh DATA_DIR
@@ -379,5 +384,135 @@ describe('setting Jules keys from standard input', { timeout: STORE_TEST_TIMEOUT
     expect(run.stderr).toContain('--discord-id must be a Discord id');
     expect(run.stderr).not.toContain(julesKey);
     expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
+
+describe('jules-orchestrator schedule', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
+  const channelId = '1300000000000000003';
+  const set = ['schedule', 'set', '--guild-id', guildId, '--repo', 'acme/widgets', '--channel', channelId, '--cron', '0 9 * * 1-5', '--timezone', 'Europe/Berlin'];
+  const flagsWith = (overrides: Record<string, string | undefined>) => {
+    const flags: Record<string, string | undefined> = { '--guild-id': guildId, '--repo': 'acme/widgets', '--channel': channelId, '--cron': '0 9 * * 1-5', '--timezone': 'Europe/Berlin', ...overrides };
+    return ['schedule', 'set', ...Object.entries(flags).flatMap(([flag, value]) => (value === undefined ? [] : [flag, value]))];
+  };
+
+  it('refuses bad ids, repositories, crons, time zones and flags with exit code 2, before reaching Temporal', async () => {
+    const dataDir = freshDataDir();
+    const cases: { args: string[]; says: RegExp }[] = [
+      { args: flagsWith({ '--guild-id': 'my-server' }), says: /--guild-id must be a Discord id/ },
+      { args: flagsWith({ '--channel': undefined }), says: /--channel is required/ },
+      { args: flagsWith({ '--repo': 'https://github.com/acme/widgets' }), says: /--repo must be owner\/name/ },
+      { args: flagsWith({ '--cron': '61 9 * * *' }), says: /--cron the minute field "61" must be \*, or values from 0 to 59/ },
+      { args: flagsWith({ '--timezone': 'Mars/Olympus' }), says: /--timezone must be an IANA time zone like Europe\/Berlin or UTC; got "Mars\/Olympus"/ },
+      { args: flagsWith({ '--cron': undefined }), says: /--cron is required, e\.g\. --cron "0 9 \* \* 1-5"/ },
+      { args: flagsWith({ '--timezone': undefined }), says: /--timezone is required: the IANA zone the cron is read in/ },
+      { args: flagsWith({ '--label': 'ready,now' }), says: /--label must be a GitHub label name/ },
+      { args: ['schedule', 'remove', '--guild-id', guildId], says: /--repo is required/ },
+      { args: ['schedule', 'remove', '--id', planScheduleId(guildId, 'acme/widgets'), '--repo', 'acme/widgets'], says: /takes --id, or --guild-id with --repo, not both/ },
+      { args: ['schedule', 'remove', '--id', 'my-nightly-backup'], says: /--id must be a plan schedule's id as `schedule list` shows it/ },
+      { args: ['schedule', 'pause'], says: /schedule takes `set`, `list` or `remove`/ },
+    ];
+    // Nothing listens there: a command that got past its checks would fail with exit 1 instead. Four at a time.
+    const runs: Run[] = [];
+    for (let at = 0; at < cases.length; at += 4) {
+      runs.push(...(await Promise.all(cases.slice(at, at + 4).map(({ args }) => runCli(args, { dataDir, extraEnv: { TEMPORAL_ADDRESS: '127.0.0.1:1' } })))));
+    }
+    for (const [index, run] of runs.entries()) {
+      const { args, says } = cases[index]!;
+      const label = args.join(' ');
+      expect(run.code, label).toBe(2);
+      expect(run.stderr, label).toMatch(says);
+      expect(run.stderr, label).toContain('Usage: jules-orchestrator');
+      expect(run.stdout, label).toBe('');
+    }
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('checks every flag the way the commands do: crons Temporal accepts, IANA zones, and the flags that go together', () => {
+    // The checks behind the exit code 2 above, as functions: what passes, and what each refusal says.
+    for (const cron of ['0 9 * * 1-5', '30 8 * * mon-fri', '0 9 1,15 * *', '*/15 9-17 * * *', '5/15 * * jan,jul 0', '0 9 * * 7', '@daily', '@weekly']) {
+      expect(cronProblem(cron), cron).toBeUndefined();
+    }
+    const refused: [string, RegExp][] = [
+      ['0 9 * *', /must have five fields \(minute hour day-of-month month day-of-week\)/],
+      ['0 0 9 * * 1-5 2027', /must have five fields/],
+      ['0 24 * * *', /the hour field "24" must be \*, or values from 0 to 23/],
+      ['0 9 * * 1-8', /the day-of-week field "1-8" must be \*, or values from 0 to 7 \(or names\)/],
+      ['0 9 * * fri-mon', /the day-of-week field "fri-mon" has a range that ends before it starts/],
+      ['0 9 L * *', /the day-of-month field "L"/],
+      ['0 9 * 13 *', /the month field "13"/],
+      ['*/0 9 * * *', /the minute field "\*\/0" has a step that is not a whole number from 1/],
+      ['0 9 * * 1,', /the day-of-week field "1,"/],
+      ['CRON_TZ=Europe/Berlin 0 9 * * *', /takes no time zone: give it with --timezone/],
+      ['@every 1h', /knows the shorthands @hourly, @daily/],
+    ];
+    for (const [cron, says] of refused) expect(cronProblem(cron), cron).toMatch(says);
+
+    expect(ianaTimeZone('Europe/Berlin')).toBe('Europe/Berlin');
+    // Temporal's zone names are case-sensitive: the case comes from the zone database.
+    expect(ianaTimeZone('europe/berlin')).toBe('Europe/Berlin');
+    expect(ianaTimeZone('UTC')).toBe('UTC');
+    expect(ianaTimeZone('US/Pacific')).toBe('US/Pacific');
+    for (const zone of ['Mars/Olympus', '+01:00', 'UTC+1', '', 'Europe/Berlin; rm -rf /']) expect(ianaTimeZone(zone), zone).toBeUndefined();
+  });
+
+  it('says where it looked for Temporal, and what to start, when nothing answers there', async () => {
+    const dataDir = freshDataDir();
+    const [configured, embedded] = await Promise.all([
+      runCli(['schedule', 'list'], { dataDir, extraEnv: { TEMPORAL_ADDRESS: '127.0.0.1:1' } }),
+      runCli(['schedule', 'remove', '--guild-id', guildId, '--repo', 'acme/widgets'], { dataDir, extraEnv: { TEMPORAL_PORT: '1' } }),
+    ]);
+    expect(configured.code).toBe(1);
+    expect(configured.stderr).toMatch(/^Could not reach Temporal at 127\.0\.0\.1:1 \(.+\)\. Schedules live in Temporal: check TEMPORAL_ADDRESS/);
+    expect(embedded.code).toBe(1);
+    expect(embedded.stderr).toMatch(/Could not reach Temporal at 127\.0\.0\.1:1 .*start the service first \(`jules-orchestrator start` runs the embedded server there\), or set TEMPORAL_ADDRESS/);
+    for (const run of [configured, embedded]) {
+      expect(run.stdout).toBe('');
+      expect(run.stderr).not.toContain('"level"');
+    }
+  });
+
+  it('sets, updates, lists and removes a guild’s schedule on the Temporal server', async () => {
+    const dataDir = freshDataDir();
+    const extraEnv = { TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: inject('temporalNamespace'), TEMPORAL_TASK_QUEUE: `cli-schedule-${Date.now()}` };
+    const scheduleId = planScheduleId(guildId, 'acme/widgets');
+    const cli = (args: string[]) => runCli(args, { dataDir, extraEnv });
+    try {
+      const created = await cli(set);
+      expect(created.stderr).toBe('');
+      expect(created.code).toBe(0);
+      expect(created.stdout).toMatch(new RegExp(`^Created schedule ${scheduleId}: guild ${guildId}, repo acme/widgets, channel ${channelId}, cron "0 9 \\* \\* 1-5" in Europe/Berlin, active; next (Mon|Tue|Wed|Thu|Fri) \\d{4}-\\d\\d-\\d\\d 09:00, `));
+      expect(created.stdout).toContain('waits for /approve');
+      expect(created.stdout).toContain('run `schedule set` again after changing them');
+
+      const updated = await cli(['schedule', 'set', '--guild-id', guildId, '--repo', 'acme/widgets', '--channel', channelId, '--cron', '30 7 * * *', '--timezone', 'europe/berlin', '--label', 'jules']);
+      expect(updated.code).toBe(0);
+      expect(updated.stdout).toMatch(new RegExp(`^Updated schedule ${scheduleId}: .*\\(label "jules"\\).*cron "30 7 \\* \\* \\*" in Europe/Berlin, active; next \\w{3} \\d{4}-\\d\\d-\\d\\d 07:30`));
+
+      // Temporal lists schedules eventually: ask until it shows this one.
+      let listed = await cli(['schedule', 'list', '--guild-id', guildId]);
+      for (let attempt = 0; attempt < 10 && !listed.stdout.includes(scheduleId); attempt++) listed = await cli(['schedule', 'list', '--guild-id', guildId]);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout.trim().split('\n')).toHaveLength(1);
+      expect(listed.stdout).toMatch(new RegExp(`^schedule ${scheduleId}: guild ${guildId}, repo acme/widgets \\(label "jules"\\), channel ${channelId}, cron "30 7 \\* \\* \\*" in Europe/Berlin, active; next `));
+
+      const removed = await cli(['schedule', 'remove', '--guild-id', guildId, '--repo', 'acme/widgets']);
+      expect(removed.code).toBe(0);
+      expect(removed.stdout).toBe(`Removed schedule ${scheduleId}. Plans it already proposed are left as they are.\n`);
+      const again = await cli(['schedule', 'remove', '--id', scheduleId]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`There is no schedule ${scheduleId}, so nothing was removed`);
+      const none = await cli(['schedule', 'list', '--guild-id', guildId]);
+      expect(none.stdout).toBe(`No plan schedule for guild ${guildId}.\n`);
+    } finally {
+      // The dev server is shared by every test file: leave no schedule behind, whatever failed above.
+      const connection = await connectClient({ address: extraEnv.TEMPORAL_ADDRESS, namespace: extraEnv.TEMPORAL_NAMESPACE });
+      await removePlanSchedule(new Client({ connection, namespace: extraEnv.TEMPORAL_NAMESPACE }), scheduleId);
+      await connection.close();
+    }
+  });
+
+  it('is in the usage', async () => {
+    const help = await runCli(['--help'], { dataDir: freshDataDir() });
+    for (const command of ['schedule set', 'schedule list', 'schedule remove']) expect(help.stdout).toContain(`  ${command} `);
   });
 });

@@ -2,3 +2,4 @@
 export { taskWorkflow } from './task.workflow';
 export { pullRequestFollowWorkflow } from './pr-follow.workflow';
 export { planWorkflow } from './plan.workflow';
+export { scheduledPlanWorkflow } from './scheduled-plan.workflow';

@@ -206,7 +206,7 @@ export async function runSetKey(ctx: AdminContext, scope: 'guild' | 'user', args
 }
 
 /** A GitHub label flag: trimmed, 1 to 50 characters (GitHub's cap), no comma (GitHub's issue list splits on commas). */
-function labelFlag(value: string | undefined, flag: string): string | undefined {
+export function labelFlag(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
   const label = value.trim();
   if (label.length < 1 || label.length > 50 || label.includes(',')) {
@@ -236,7 +236,8 @@ function onOffFlag(value: string | undefined, flag: string): boolean | undefined
   return value === 'on';
 }
 
-function requireSnowflake(value: string | undefined, flag: string): string {
+/** A required Discord id flag (a snowflake). */
+export function requireSnowflake(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`${flag} is required`);
   if (!SNOWFLAKE.test(value)) throw new UsageError(`${flag} must be a Discord id (15–25 digits)`);
   return value;
