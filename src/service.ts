@@ -1,4 +1,3 @@
-import type { TaskSettings } from '../workflows/task.workflow';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import { installTemporalLogger } from './temporal/runtime';
 import { resolveTemporalCli } from './temporal/toolchain';
 import { createTaskWorker } from './temporal/worker';
 import { wireIngress, wireWorker } from './wiring';
+import { planSettingsOf, taskSettingsOf } from './workflow-settings';
 
 /**
  * The process's composition root: opens what the config points at (or starts the embedded defaults) and hands
@@ -221,21 +221,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
-      const taskSettings: TaskSettings = {
-        confirmationTimeoutMs: config.timeouts.confirmationMs,
-        pollIntervalMs: config.jules.pollIntervalMs,
-        deadlineMs: config.timeouts.taskDeadlineMs,
-        // With GitHub, a completed task's pull request is followed through its checks to merge.
-        ...(github ? { pullRequests: { reconcileEveryMs: config.timeouts.prReconcileMs, deadlineMs: config.timeouts.prFollowDeadlineMs } } : {}),
-      };
       const ingress = wireIngress({
         client,
         taskQueue: config.temporal.taskQueue,
-        settings: taskSettings,
+        // With GitHub, a completed task's pull request is followed through its checks to merge.
+        settings: taskSettingsOf(config, { github: github !== undefined }),
         // Plans stand on GitHub: without it, `/plan` says what is missing.
-        ...(github
-          ? { planSettings: { approvalTimeoutMs: config.timeouts.planApprovalMs, runDeadlineMs: config.timeouts.taskDeadlineMs + config.timeouts.prFollowDeadlineMs, task: taskSettings } }
-          : {}),
+        ...(github ? { planSettings: planSettingsOf(config) } : {}),
         store,
         discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
         discordPublicKey: publicKey!,

@@ -1,3 +1,4 @@
+import { planSettingsOf } from '../workflow-settings';
 import { parseArgs } from 'node:util';
 import { Client, type Connection } from '@temporalio/client';
 import type { Config } from '../config';
@@ -7,7 +8,6 @@ import { isPlanScheduleId, planScheduleId } from '../shared/plan-schedule';
 import { connectClient, temporalConnectionOptions, type TemporalConnectionOptions } from '../temporal/connection';
 import { createDataConverter } from '../temporal/data-converter';
 import { listPlanSchedules, removePlanSchedule, setPlanSchedule, type PlanSchedule } from '../temporal/plan-schedule';
-import type { PlanSettings } from '../../workflows/plan.workflow';
 import { labelFlag, requireSnowflake, UsageError, type AdminContext } from './admin.commands';
 
 /**
@@ -104,23 +104,6 @@ export async function runScheduleRemove(ctx: AdminContext, args: string[]): Prom
   ctx.out(`Removed schedule ${scheduleId}. Plans it already proposed are left as they are.`);
 }
 
-/**
- * What each scheduled plan is started with, read from the config as `startService` builds the ingress's
- * `planSettings` (src/service.ts): a plan always has GitHub, so its tasks follow their pull requests.
- */
-export function planSettingsOf(config: Config): PlanSettings {
-  const { timeouts } = config;
-  return {
-    approvalTimeoutMs: timeouts.planApprovalMs,
-    runDeadlineMs: timeouts.taskDeadlineMs + timeouts.prFollowDeadlineMs,
-    task: {
-      confirmationTimeoutMs: timeouts.confirmationMs,
-      pollIntervalMs: config.jules.pollIntervalMs,
-      deadlineMs: timeouts.taskDeadlineMs,
-      pullRequests: { reconcileEveryMs: timeouts.prReconcileMs, deadlineMs: timeouts.prFollowDeadlineMs },
-    },
-  };
-}
 
 /** Cron fields in Temporal's order, with the values it accepts (0 and 7 are both Sunday). */
 const CRON_FIELDS = [
