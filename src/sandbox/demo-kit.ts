@@ -1,8 +1,11 @@
 import { join } from 'node:path';
+import { MessageFlags } from '@discordjs/core/http-only';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { planItemLabel } from '../discord/plan-card';
 import { startService, type RunningService } from '../service';
+import { PLAN_ITEM_STATUSES } from '../shared/plan';
 import type { DiscordEmulator, MessageHistoryEntry } from './discord-emulator';
 import type { GitHubEmulator } from './github-emulator';
 import { deliverInteraction, settledAnswerText, type DeliveredInteraction, type HttpInteractionEndpoint } from './http-delivery';
@@ -152,14 +155,43 @@ export function formatTranscript(history: readonly MessageHistoryEntry[], thread
   const start = history[0]?.at ?? 0;
   return history.map((entry) => {
     const at = `+${((entry.at - start) / 1000).toFixed(1)}s`.padStart(7);
-    const embed = entry.embeds?.[0] as { title?: string; fields?: { name: string; value: string }[] } | undefined;
+    const embed = entry.embeds?.[0] as { title?: string; description?: string; fields?: { name: string; value: string }[] } | undefined;
     const status = embed?.fields?.find((f) => f.name === 'Status')?.value;
-    const buttons = (entry.components as { components?: { label?: string }[] }[] | undefined)?.flatMap((row) => row.components ?? []).map((b) => `[${b.label}]`) ?? [];
-    const body = entry.content || (embed ? `${embed.title ?? 'card'}${status ? `: ${status}` : ''}` : '');
+    const items = embed?.description ? planItemsOf(embed.description) : '';
+    const controls = (entry.components as { components?: { label?: string; placeholder?: string }[] }[] | undefined)?.flatMap((row) => row.components ?? []) ?? [];
+    const buttons = controls.map((c) => c.label ?? c.placeholder).filter(Boolean).map((label) => `[${label}]`);
+    const card = embed ? `${embed.title ?? 'card'}${status ? `: ${status}` : ''}${items}` : undefined;
+    const body = entry.content ? firstLine(entry.content, card) : (card ?? (loading(entry) ? '(thinking…)' : ''));
     const verb = entry.kind === 'create' ? 'posted' : entry.kind === 'edit' ? 'edited' : 'deleted';
     const where = entry.channelId === threadId ? '→ ' : '';
-    return `${at} ${where}${verb.padEnd(7)} ${body.split('\n')[0]}${buttons.length ? ` ${buttons.join(' ')}` : ''}`;
+    return `${at} ${where}${verb.padEnd(7)} ${body}${buttons.length ? ` ${buttons.join(' ')}` : ''}`;
   });
+}
+
+/**
+ * A message's first line. In a plan's thread each item's messages carry its label (`**#N** title`) on a line of
+ * their own: there, the item's number and what follows the label, the next line or the message's card.
+ */
+function firstLine(content: string, card: string | undefined): string {
+  const [first = '', second] = content.split('\n');
+  const item = /^\*\*#(\d+)\*\* /.exec(first);
+  const after = second ?? card;
+  return item && after ? `#${item[1]} ${after}` : first;
+}
+
+/** A plan card's items as `#N` and the status label each line shows, e.g. ` · #1 🔎 PR open, #2 ✅ merged`. */
+function planItemsOf(description: string): string {
+  const items = description.split('\n').flatMap((line) => {
+    const number = /^\[#(\d+)\]/.exec(line)?.[1];
+    const status = PLAN_ITEM_STATUSES.find((candidate) => line.includes(` · ${planItemLabel(candidate)}`));
+    return number && status ? [`#${number} ${planItemLabel(status)}`] : [];
+  });
+  return items.length ? ` · ${items.join(', ')}` : '';
+}
+
+/** Whether a message is a deferred answer still "thinking…". */
+function loading(entry: MessageHistoryEntry): boolean {
+  return ((entry.flags ?? 0) & MessageFlags.Loading) !== 0;
 }
 
 /** The custom id of the button labelled `label` among a message's components. */
