@@ -5,6 +5,7 @@ import { runRegisterCommands } from './cli/register-commands';
 import { runScheduleList, runScheduleRemove, runScheduleSet, ScheduleCommandError } from './cli/schedule.commands';
 import { createLogger } from './logger';
 import { runDemo } from './sandbox/demo';
+import { runPlanDemo } from './sandbox/demo-plan';
 import { startService, type ServiceParts } from './service';
 import { StoreLockedError } from './store/errors';
 
@@ -15,6 +16,7 @@ const USAGE = `Usage: jules-orchestrator <command>
   worker                run only a worker (needs TEMPORAL_ADDRESS to share a server)
   ingress               run only the HTTP ingress
   demo [--no-wait]      run a /jules request end to end on the embedded stack and print the transcript
+  demo plan [--no-wait] run the daily plan end to end (/plan, Approve, three PRs, /status, /ship, Cancel)
   migrate               apply pending database migrations
   guild set --guild-id ID --create-roles ID,ID --confirm-roles ID,ID [--default-repo owner/name] [--default-branch NAME]
                         [--plan-approval on|off] [--merge-method squash|merge|rebase]
@@ -71,7 +73,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         return await runUntilSignal(config, log, { worker: false, ingress: true }, out);
       case 'demo': {
         const noWait = rest.includes('--no-wait') || !process.stdout.isTTY;
-        const outcome = await runDemo({ config, log, print: out, ...(noWait ? {} : { holdOpen: untilSignal() }) });
+        const scenario = rest.filter((arg) => !arg.startsWith('--'));
+        if (scenario.length > 1 || (scenario[0] !== undefined && scenario[0] !== 'plan')) throw new UsageError('demo takes `plan` or nothing');
+        const options = { config, log, print: out, ...(noWait ? {} : { holdOpen: untilSignal() }) };
+        if (scenario[0] === 'plan') return (await runPlanDemo(options)).asScripted ? 0 : 1;
+        const outcome = await runDemo(options);
         return outcome.status === 'completed' ? 0 : 1;
       }
       case 'migrate':
