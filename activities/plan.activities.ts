@@ -181,8 +181,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
 
     /**
      * Re-reads each approved issue before its item starts: one closed, unlabelled or turned into a pull request
-     * is dropped with the reason. The others move from the plan label to the in-progress label and get one comment
-     * naming the run (recorded first, so a retry never comments twice), and come back with their task's prompt.
+     * is dropped with the reason. The others move from the plan label to the in-progress label (idempotent) and come
+     * back with their task's prompt.
      */
     async prepareItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly label: string; readonly issueNumbers: readonly number[] }): Promise<PreparedItem[]> {
       const github = githubOf();
@@ -204,10 +204,6 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
         }
         await github.issues.addLabels(ref, issueNumber, [inProgress]);
         await github.issues.removeLabel(ref, issueNumber, input.label);
-        const first = await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${issueNumber}`, dedupeKey: `comment:${issueNumber}` });
-        if (first) {
-          await github.issues.createComment(ref, issueNumber, `🤖 Jules is working on this issue in plan \`${input.runId}\` (task \`${planItemTaskId(input.runId, issueNumber)}\`). The pull request will reference it.`);
-        }
         const body = (issue.body ?? '').trim();
         const prompt = [
           issue.title,
@@ -220,6 +216,22 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
         prepared.push({ issueNumber, go: true, title: issue.title, prompt });
       }
       return prepared;
+    },
+
+    /**
+     * Tells each started item's issue which run works on it: one comment per issue, recorded first, so a retried
+     * activity (or a worker killed mid-way) never comments twice.
+     */
+    async commentOnItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly issueNumbers: readonly number[] }): Promise<void> {
+      const github = githubOf();
+      const ref = refOf(input.repo);
+      for (const issueNumber of input.issueNumbers) {
+        Context.current().heartbeat(issueNumber);
+        const first = await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${issueNumber}`, dedupeKey: `comment:${issueNumber}` });
+        if (first) {
+          await github.issues.createComment(ref, issueNumber, `🤖 Jules is working on this issue in plan \`${input.runId}\` (task \`${planItemTaskId(input.runId, issueNumber)}\`). The pull request will reference it.`);
+        }
+      }
     },
 
     /** Gives a failed or dropped item's issue its plan label back, so the next plan can take it. */
@@ -252,6 +264,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       const method = guild?.mergeMethod ?? 'squash';
       const ref = refOf(input.repo);
       const lines: ShipLine[] = [];
+      // Comments wait until every merge is done: GitHub paces content writes seconds apart, merges must not wait.
+      const comments: { readonly issueNumber: number; readonly body: string }[] = [];
       for (const item of input.items) {
         Context.current().heartbeat(item.issueNumber);
         const task = await store.getTask(item.taskId);
@@ -260,7 +274,11 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
           lines.push({ issueNumber: item.issueNumber, outcome: 'skipped', reason: 'it has no pull request yet' });
           continue;
         }
-        lines.push(await shipOne(github, ref, input, item.issueNumber, number, method));
+        lines.push(await shipOne(github, ref, input, item.issueNumber, number, method, comments));
+      }
+      for (const comment of comments) {
+        Context.current().heartbeat(comment.issueNumber);
+        await github.issues.createComment(ref, comment.issueNumber, comment.body);
       }
       return { lines };
     },
@@ -273,6 +291,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     issueNumber: number,
     number: number,
     method: 'merge' | 'squash' | 'rebase',
+    comments: { issueNumber: number; body: string }[],
   ): Promise<ShipLine> {
     const skipped = (reason: string): ShipLine => ({ issueNumber, outcome: 'skipped', reason, prNumber: number });
     const pr = await github.pulls.get(ref, number);
@@ -311,7 +330,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     async function markMerged(): Promise<ShipLine> {
       await store.updatePlanItem(input.runId, issueNumber, { status: 'merged', mergedAt: new Date().toISOString(), prNumber: number });
       const first = await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
-      if (first) await github.issues.createComment(ref, issueNumber, `✅ Merged in #${number} from plan \`${input.runId}\`.`);
+      if (first) comments.push({ issueNumber, body: `✅ Merged in #${number} from plan \`${input.runId}\`.` });
       return { issueNumber, outcome: 'merged', prNumber: number };
     }
   }

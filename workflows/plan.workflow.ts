@@ -60,8 +60,16 @@ export interface PlanOutcome {
 }
 
 // Store, Discord and GitHub outages delay a step, they never lose one.
-const { proposePlan, publishPlan, prepareItems, releaseItem, shipItems, lookAtItems } = proxyActivities<Activities>({
+const { proposePlan, publishPlan, releaseItem, lookAtItems } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '2s', maximumInterval: '1m' },
+});
+
+// A step over every item (GitHub paces writes seconds apart): long, so it heartbeats, and a retry skips what was done.
+const { prepareItems, commentOnItems, shipItems } = proxyActivities<Activities>({
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '1m',
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '2s', maximumInterval: '1m' },
 });
@@ -169,6 +177,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
       }),
     ),
   );
+  // The issues hear of their run once every item is on its way: GitHub paces comments seconds apart.
+  const started = prepared.filter((item) => item.go).map((item) => item.issueNumber);
+  if (started.length) await commentOnItems({ runId, guildId: input.guildId, repo: state.view.repo, issueNumbers: started });
   await publish({ step: 'started' });
 
   // ---- Follow the items until each is merged, failed or dropped ----
@@ -188,7 +199,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
       for (const item of state.openItems) state.setItem(item.issueNumber, 'failed', { reason: 'The run’s time ran out before this item was merged.' });
       break;
     }
-    // A look: pull requests merged or closed on GitHub itself, outside `/ship`.
+    // An item's task ended: its own steps already drew it on the card, so there is nothing to look at or publish.
+    const looking = woken || !dirty;
+    dirty = false;
+    if (!looking) continue;
+    // A look: pull requests merged or closed on GitHub itself, outside `/ship` (a follow-through wakes the plan).
     woken = false;
     const open = state.openItems.filter((item) => item.status === 'pr_open');
     if (open.length) {
@@ -198,7 +213,6 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
         if (look.prState === 'closed') state.setItem(look.issueNumber, 'failed', { reason: 'Its pull request was closed without merging.' });
       }
     }
-    dirty = false;
     if (state.view.items.map((item) => item.status).join() !== before) await publish({ step: `look:${state.view.items.map((item) => item.status[0]).join('')}` });
   }
   await Promise.allSettled(running);
