@@ -7,6 +7,7 @@ import { TASK_THREAD } from '../src/shared/audience';
 import type { PrFollowWakes } from '../src/shared/task';
 import type { PrStatusMessage, PrStatusToShow } from '../src/tasks/announcer';
 import type { PullRequestMirror } from '../src/discord/pr-mirror';
+import { planItemSignal } from '../workflows/messages';
 import type { ActivityDeps } from './deps';
 import { waitBeating } from './heartbeat';
 
@@ -211,9 +212,23 @@ export function createGitHubActivities({
         ...(status.state === 'merged' ? { mergedAt: new Date().toISOString() } : {}),
       });
       // The card (or the plan's table) mirrors the PR too; it is information, so a failure here never stops a look.
-      await mirror?.pullRequestChanged(input.taskId, status).catch((err: unknown) => log.warn({ taskId: input.taskId, err: (err as Error).message }, 'could not mirror the PR state'));
+      const plan = await mirror?.pullRequestChanged(input.taskId, status).catch((err: unknown) => {
+        log.warn({ taskId: input.taskId, err: (err as Error).message }, 'could not mirror the PR state');
+        return undefined;
+      });
+      // A plan item's PR merged, closed or (auto-ship) green: its plan looks at once instead of at its next look.
+      if (plan) await wakePlan(plan.runId, plan.issueNumber);
     }
     return { result, reading };
+  }
+
+  /** Signals a plan run; one that ended (or a worker without a client) simply is not told. */
+  async function wakePlan(runId: string, issueNumber: number): Promise<void> {
+    try {
+      await Context.current().client.workflow.getHandle(runId).signal(planItemSignal, { issueNumber });
+    } catch (err) {
+      log.info({ runId, issueNumber, err: (err as Error).message }, 'the plan run could not be woken; its next look catches up');
+    }
   }
 
   return {

@@ -47,6 +47,8 @@ export type PreparedItem =
 export interface ItemLook {
   readonly issueNumber: number;
   readonly prState?: 'open' | 'merged' | 'closed';
+  /** Open and green at its head, as its follow-through last judged it. */
+  readonly green?: boolean;
 }
 
 /** Jules' prompt limit is generous; the issue body is cut so the prompt stays a readable size. */
@@ -120,6 +122,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
         ...(keySource === 'personal' && proposer ? { payerId: proposer.id } : {}),
         confirmRoles: [...guild.confirmRoles],
         twoPersonRule: guild.twoPersonRule ?? false,
+        ...(guild.autoShip ? { autoShip: true } : {}),
         revision: 0,
         items,
         expiresAt: input.expiresAt,
@@ -248,7 +251,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       return Promise.all(
         input.items.map(async (item) => {
           const task = await store.getTask(item.taskId);
-          return { issueNumber: item.issueNumber, ...(task?.prState ? { prState: task.prState } : {}) };
+          const green = task?.prState === 'open' && (task.checksState === 'passed' || task.checksState === 'no_checks');
+          return { issueNumber: item.issueNumber, ...(task?.prState ? { prState: task.prState } : {}), ...(green ? { green } : {}) };
         }),
       );
     },

@@ -238,3 +238,32 @@ describe('/status and the run id option', () => {
     expect((await s.send(elsewhere)).body.data.choices).toEqual([]);
   });
 });
+
+describe('a running plan', () => {
+  it('hears at once of an item merged on GitHub itself, and completes', async () => {
+    const { s, gh, issue, plan, card, itemOutcome } = await planStack({ plans: { lookEveryMs: 600_000 } });
+    const only = issue('Merged by hand');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+    const number = parsePullRequestUrl((await itemOutcome(runId!, only)).prUrl!)!.number;
+    gh.mergePullRequest({ repo: REPO, number });
+    // The run's own look is ten minutes away: only the follow-through's wake can end it now.
+    expect(await s.client.workflow.getHandle(runId!).result()).toMatchObject({ status: 'completed', merged: 1 });
+    await card(runId!, /Done/);
+  });
+
+  it('with auto-ship on, merges each item as it turns green, without a /ship', async () => {
+    const { s, gh, issue, plan, card, itemOutcome } = await planStack({ plans: { lookEveryMs: 600_000 } });
+    await s.store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo, autoShip: true });
+    const only = issue('Ship me when green');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+    const number = parsePullRequestUrl((await itemOutcome(runId!, only)).prUrl!)!.number;
+    gh.addCheckRun({ repo: REPO, sha: gh.pullRequest({ repo: REPO, number }).head.sha as string, name: 'build', conclusion: 'success' });
+    expect(await s.client.workflow.getHandle(runId!).result()).toMatchObject({ status: 'completed', merged: 1 });
+    expect(gh.pullRequest({ repo: REPO, number }).merged).toBe(true);
+    expect(gh.comments({ repo: REPO, number: only }).some((c) => c.body.includes(`Merged in #${number}`))).toBe(true);
+  });
+});

@@ -132,8 +132,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
     if (result.threadId && !state.view!.threadId) state.view = { ...state.view!, threadId: result.threadId };
   }
 
-  async function ship(member: Member): Promise<ShipReport> {
-    const items = state.openItems.filter((item) => item.status === 'pr_open').map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) }));
+  async function ship(member: Member, only?: ReadonlySet<number>): Promise<ShipReport> {
+    const items = state.openItems
+      .filter((item) => item.status === 'pr_open' && (!only || only.has(item.issueNumber)))
+      .map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) }));
     const report = await shipItems({ runId, guildId: input.guildId, repo: state.view!.repo, items, by: member.id });
     for (const line of report.lines) if (line.outcome === 'merged') state.setItem(line.issueNumber, 'merged');
     await publish({ step: `ship:${member.id}:${report.lines.map((line) => `${line.issueNumber}${line.outcome[0]}`).join('')}`, event: { kind: 'plan_shipped', actorId: member.id, outcome: `${report.lines.filter((l) => l.outcome === 'merged').length} merged` } });
@@ -211,6 +213,16 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
       for (const look of looks) {
         if (look.prState === 'merged') state.setItem(look.issueNumber, 'merged');
         if (look.prState === 'closed') state.setItem(look.issueNumber, 'failed', { reason: 'Its pull request was closed without merging.' });
+      }
+      // `--auto-ship on`: what turned green merges now, as a `/ship` by the approver would (one at a time with them).
+      const green = new Set(looks.filter((look) => look.green).map((look) => look.issueNumber));
+      if (state.view.autoShip && green.size && !shipping && state.approvedBy) {
+        shipping = true;
+        try {
+          await ship({ id: state.approvedBy, roles: [] }, green);
+        } finally {
+          shipping = false;
+        }
       }
     }
     if (state.view.items.map((item) => item.status).join() !== before) await publish({ step: `look:${state.view.items.map((item) => item.status[0]).join('')}` });

@@ -13,7 +13,11 @@ import { renderTaskCard } from './task-card';
  * line), or a plan item's row in the plan's table (green, red, merged). Called when the `tasks` row's PR state changes.
  */
 export interface PullRequestMirror {
-  pullRequestChanged(taskId: string, status: PullRequestStatus): Promise<void>;
+  /**
+   * Mirrors the PR's state; for a plan item, returns its run when the plan must hear of it at once: the PR merged or
+   * closed (the item is over), or turned green in a guild that ships as items turn green (`--auto-ship on`).
+   */
+  pullRequestChanged(taskId: string, status: PullRequestStatus): Promise<{ readonly runId: string; readonly issueNumber: number } | undefined>;
 }
 
 /** The mirror over the store, the bot's messenger and the plan board. */
@@ -34,10 +38,12 @@ export function createPullRequestMirror({ store, discord, planBoard, log }: { re
           ...(status.state === 'merged' ? { mergedAt: new Date().toISOString() } : {}),
         });
         await planBoard.redraw(item.runId);
-        return;
+        if (next === item.status) return undefined;
+        const autoShip = next === 'green' && (await store.getGuild((await store.getTask(taskId))?.guildId ?? ''))?.autoShip === true;
+        return next === 'merged' || next === 'failed' || autoShip ? { runId: item.runId, issueNumber: item.issueNumber } : undefined;
       }
       const task = await store.getTask(taskId);
-      if (!task?.cardMessageId) return;
+      if (!task?.cardMessageId) return undefined;
       try {
         await discord.editMessage(task.channelId, task.cardMessageId, renderTaskCard({ ...cardViewOf(task), prStatus: prLineOf(status) }));
       } catch (err) {
@@ -45,6 +51,7 @@ export function createPullRequestMirror({ store, discord, planBoard, log }: { re
         if (!refusal) throw err;
         log.warn({ taskId, status: refusal.status, code: refusal.code }, `Discord refused the card's PR line: ${refusal.message}`);
       }
+      return undefined;
     },
   };
 }

@@ -130,6 +130,8 @@ export interface PlanView {
   readonly confirmRoles: readonly string[];
   /** Whoever proposed may not approve too (`guild set --two-person-rule on`). */
   readonly twoPersonRule: boolean;
+  /** Items merge as they turn green, without a `/ship` (`guild set --auto-ship on`). */
+  readonly autoShip?: boolean;
   /** Bumped whenever the items change before approval, so a stale button never approves what nobody saw. */
   readonly revision: number;
   readonly items: readonly PlanItem[];
