@@ -21,29 +21,19 @@ export const planCommand = {
   ],
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
+/** A command whose one option is a run id (autocompleted from the guild's runs). */
+function runIdCommand<N extends string>(name: N, description: string, required: boolean) {
+  return { name, description, dm_permission: false, options: [{ ...RUN_ID_OPTION, required }] } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+}
+
 /** `/approve run_id`: run a proposed plan. */
-export const approveCommand = {
-  name: 'approve',
-  description: 'Approve a proposed plan: each item runs as a Jules task.',
-  dm_permission: false,
-  options: [{ ...RUN_ID_OPTION, required: true }],
-} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+export const approveCommand = runIdCommand('approve', 'Approve a proposed plan: each item runs as a Jules task.', true);
 
 /** `/status [run_id]`: a run item by item, or the server's open runs. */
-export const planStatusCommand = {
-  name: 'status',
-  description: 'Show a plan run item by item, or this server’s open plan runs.',
-  dm_permission: false,
-  options: [{ ...RUN_ID_OPTION, required: false }],
-} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+export const planStatusCommand = runIdCommand('status', 'Show a plan run item by item, or this server’s open plan runs.', false);
 
 /** `/ship run_id`: merge every item that is green at its current head. */
-export const shipCommand = {
-  name: 'ship',
-  description: 'Merge every item of a plan whose pull request is green at its current head.',
-  dm_permission: false,
-  options: [{ ...RUN_ID_OPTION, required: true }],
-} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+export const shipCommand = runIdCommand('ship', 'Merge every item of a plan whose pull request is green at its current head.', true);
 
 /** What the plan commands read from the projection. */
 export type PlanReader = Pick<Store, 'getGuild' | 'getPlanRun' | 'listPlanItems' | 'listPlanRuns' | 'searchPlanRunIds'>;

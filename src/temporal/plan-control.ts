@@ -1,12 +1,13 @@
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { approvePlanRunUpdate, cancelPlanRunUpdate, dropPlanItemsUpdate, planProposalUpdate, planViewQuery, shipPlanRunUpdate } from '../../workflows/messages';
 import type { PlanSettings, PlanWorkflowInput, planWorkflow } from '../../workflows/plan.workflow';
 import type { PlanProposal, PlanView, ShipReport } from '../shared/plan';
 import { GUILD_ID, REQUESTER_ID } from '../shared/search-attributes';
 import type { Member } from '../shared/task';
+import { isClosed, settle, type Settled } from './updates';
 
 /** What an update on a plan came to: its answer, the validator's refusal in words, or a run that is over. */
-export type PlanResult<T> = { readonly kind: 'done'; readonly value: T } | { readonly kind: 'refused'; readonly reason: string } | { readonly kind: 'gone' };
+export type PlanResult<T> = Settled<T>;
 
 /** The ingress's port to the plan workflows. */
 export interface PlanControl {
@@ -57,18 +58,4 @@ export function createTemporalPlanControl(options: { readonly client: Client; re
       }
     },
   };
-}
-
-async function settle<T>(update: () => Promise<T>): Promise<PlanResult<T>> {
-  try {
-    return { kind: 'done', value: await update() };
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) return { kind: 'refused', reason: err.cause?.message ?? err.message };
-    if (err instanceof WorkflowNotFoundError || isClosed(err)) return { kind: 'gone' };
-    throw err;
-  }
-}
-
-function isClosed(err: unknown): boolean {
-  return err instanceof Error && /(already completed|workflow execution already|not found)/i.test(err.message);
 }

@@ -2,7 +2,6 @@ import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import type { FixAnswer } from '../../activities/fix.activities';
@@ -10,6 +9,7 @@ import type { TaskSettings, taskWorkflow } from '../../workflows/task.workflow';
 import { admissionUpdate, cancelUpdate, decisionUpdate, fixChecksUpdate, julesEventSignal, mergeUpdate, planDecisionUpdate, replyUpdate, taskViewQuery, type MergeAnswer } from '../../workflows/messages';
 import { pullRequestFollowId } from '../shared/ids';
 import { GUILD_ID, REQUESTER_ID } from '../shared/search-attributes';
+import { isClosed, settle } from './updates';
 import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecision, Reply, TaskRequest, TaskView } from '../shared/task';
 
 /** What the ingress learns from submitting a `/jules` request. */
@@ -118,21 +118,6 @@ async function runUpdate(update: () => Promise<TaskView>): Promise<DecideResult>
   return settled.kind === 'done' ? { kind: 'decided', view: settled.value } : settled;
 }
 
-/** Runs one update of any workflow: its value, its validator's refusal, or `gone` for a workflow that ended. */
-async function settle<T>(update: () => Promise<T>): Promise<{ readonly kind: 'done'; readonly value: T } | { readonly kind: 'refused'; readonly reason: string } | { readonly kind: 'gone' }> {
-  try {
-    return { kind: 'done', value: await update() };
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) return { kind: 'refused', reason: err.cause?.message ?? err.message };
-    if (err instanceof WorkflowNotFoundError || isClosed(err)) return { kind: 'gone' };
-    throw err;
-  }
-}
-
 function isAlreadyStarted(err: unknown): boolean {
   return err instanceof Error && (err.name === 'WorkflowExecutionAlreadyStartedError' || /already started/i.test(err.message));
-}
-
-function isClosed(err: unknown): boolean {
-  return err instanceof Error && /(already completed|workflow execution already|not found)/i.test(err.message);
 }
