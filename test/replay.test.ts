@@ -1,13 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
 import { askingScript, failingScript, type SessionScript } from '../src/sandbox/jules-emulator';
-import { createDataConverter } from '../src/temporal/data-converter';
-import { createEncryptionCodec, createPayloadKeyring } from '../src/temporal/codec';
 import { cancelUpdate, decisionUpdate, planDecisionUpdate, replyUpdate, taskViewQuery } from '../workflows/messages';
+import { HISTORIES, historyFiles, readHistory, recordHistory, replayDataConverter as dataConverter, SECRETS_KEY, workflowTypeOf } from './helpers/histories';
 import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, type TestStackOptions } from './helpers/stack';
 
 /**
@@ -18,12 +17,9 @@ import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, ty
  * or only some scenarios with RECORD_HISTORIES=name,name. Keep the histories recorded before a patch: they are
  * what proves the patch keeps running tasks replaying (plan-approval and question predate
  * WATCH_WHILE_PEOPLE_DECIDE; the two *-while-watched scenarios take its new path).
+ *
+ * Plan runs have their own histories in test/histories/plan-runs/, recorded and replayed by test/plan-replay.test.ts.
  */
-
-const HISTORIES = join(import.meta.dirname, 'histories');
-// A fixed test key: the committed histories are encrypted with it, like production histories with theirs.
-const SECRETS_KEY = 'cmVwbGF5LWhpc3Rvcmllcy10ZXN0LWtleS0zMmJ5dGU=';
-const dataConverter = createDataConverter(createEncryptionCodec(createPayloadKeyring({ secretsKey: SECRETS_KEY })));
 
 const PR = 'https://github.com/{owner}/{repo}/pull/{number}';
 const quietScript: SessionScript = [{ afterMs: 200, state: 'IN_PROGRESS', activity: { originator: 'agent', progressUpdated: { title: 'Thinking' } } }, { afterMs: 600_000, state: 'COMPLETED' }];
@@ -113,15 +109,12 @@ if (recording) {
           await s.outcome(asked.taskId).catch((err: unknown) => {
             if (name !== 'cancelled-in-temporal') throw err;
           });
-          mkdirSync(HISTORIES, { recursive: true });
           let run = 0;
           const runs = [];
           for await (const execution of s.client.workflow.list({ query: `WorkflowId = "${asked.taskId}"` })) runs.push(execution);
           runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
           for (const execution of runs) {
-            const history = await s.client.workflow.getHandle(asked.taskId, execution.runId).fetchHistory();
-            const file = runs.length > 1 ? `${name}.run${++run}.json` : `${name}.json`;
-            writeFileSync(join(HISTORIES, file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+            await recordHistory(s.client, HISTORIES, runs.length > 1 ? `${name}.run${++run}.json` : `${name}.json`, asked.taskId, execution.runId);
           }
         } finally {
           await s.stop();
@@ -132,17 +125,20 @@ if (recording) {
 }
 
 describe('the committed workflow histories', () => {
-  const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort() : [];
+  const files = historyFiles(HISTORIES);
 
   it('cover every representative run', () => {
     const covered = new Set(files.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
     expect([...covered].sort()).toEqual(Object.keys(SCENARIOS).sort());
   });
 
+  it('are all task runs (plan runs live in histories/plan-runs/)', () => {
+    expect(files.filter((f) => workflowTypeOf(HISTORIES, f) !== 'taskWorkflow')).toEqual([]);
+  });
+
   for (const file of files) {
     it(`replay without nondeterminism: ${file}`, async () => {
-      const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, history, `replay-${file}`);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, readHistory(HISTORIES, file), `replay-${file}`);
     });
   }
 
