@@ -158,9 +158,10 @@ describe('approving a plan', () => {
   });
 });
 
-describe('/ship', () => {
+// The whole flow, plan → approve → ship → cancel, in both ways Discord delivers interactions.
+describe.each(['http', 'gateway'] as const)('/ship, with interactions over %s', (mode) => {
   it('merges what is green at its head, skips what is red with the reason, and comments on the issue', async () => {
-    const { s, gh, issue, plan, card, text, itemOutcome } = await planStack();
+    const { s, gh, issue, plan, card, text, itemOutcome } = await planStack({ mode });
     const green = issue('Green one');
     const red = issue('Red one');
     const { runId } = await plan();
@@ -197,8 +198,16 @@ describe('/ship', () => {
     expect(cancelled.body.type).toBe(7);
     expect(await s.client.workflow.getHandle(runId!).result()).toMatchObject({ status: 'cancelled', merged: 1 });
     await card(runId!, /Cancelled/);
+    if (mode === 'gateway') {
+      // Over the gateway every answer is a REST callback: one for each of the seven interactions, none twice.
+      const answered = s.discord.callbacks.map((c) => c.interactionId);
+      expect(answered).toHaveLength(7);
+      expect(new Set(answered).size).toBe(7);
+    }
   });
+});
 
+describe('/ship', () => {
   it('with nothing green says so, and merges nothing', async () => {
     const { s, issue, plan, card, text, itemOutcome } = await planStack();
     const only = issue('Pending');
