@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePlanId } from '../src/discord/custom-id';
 import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
-import { planItemTaskId } from '../src/shared/ids';
+import { planItemTaskId, pullRequestFollowId } from '../src/shared/ids';
 import type { PlanView } from '../src/shared/plan';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
 import { planViewQuery } from '../workflows/messages';
@@ -223,6 +223,79 @@ describe('/ship', () => {
     expect(shipped).toMatch(/Nothing in `plan-.*` was green/);
     expect(shipped).toMatch(/checks still running/);
     expect(gh.pullRequest({ repo: REPO, number }).merged).toBe(false);
+  });
+});
+
+describe('/ship and GitHub', () => {
+  /** A plan with one item whose pull request went green at its head, as its follow-through saw it. */
+  async function greenItem(h: Awaited<ReturnType<typeof planStack>>) {
+    const { s, gh, issue, plan, card, itemOutcome } = h;
+    const only = issue('Green, then pushed to');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+    const outcome = await itemOutcome(runId!, only);
+    const number = parsePullRequestUrl(outcome.prUrl!)!.number;
+    const pr = gh.pullRequest({ repo: REPO, number });
+    const taskId = planItemTaskId(runId!, only);
+    // CI reports once the follow-through follows the PR, so the webhook has someone to wake.
+    await eventually(async () => (await s.store.getTask(taskId))?.checksState ?? undefined, 'the follow-through to look at the PR');
+    gh.addCheckRun({ repo: REPO, sha: pr.head.sha as string, name: 'build', conclusion: 'success' });
+    await eventually(async () => (await s.store.getTask(taskId))?.checksState === 'passed' || undefined, 'the follow-through to see green');
+    return { runId: runId!, issueNumber: only, number, branch: pr.head.ref as string, greenSha: pr.head.sha as string, taskId };
+  }
+
+  /** How many GitHub events reached the item's PR follow-through (each a signal in its history). */
+  async function wakes(s: TestStack, taskId: string): Promise<number> {
+    const history = await s.client.workflow.getHandle(pullRequestFollowId(taskId)).fetchHistory();
+    return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+  }
+
+  it('does not merge a head that moved after it went green, until the new head is green itself', async () => {
+    const h = await planStack();
+    const { s, gh, text } = h;
+    // The team gates merges on CI, as GitHub's branch protection does: `build` must pass at the head.
+    gh.protectBranch({ repo: REPO, branch: 'main', contexts: ['build'] });
+    const item = await greenItem(h);
+    const shipNow = async () => text(await s.command(MEMBERS.lead, 'ship', { run_id: item.runId }));
+
+    // Jules (or anyone) pushes again: the green check was for the old head.
+    const moved = gh.pushCommit({ repo: REPO, branch: item.branch });
+    expect(moved).not.toBe(item.greenSha);
+    await gh.flushDeliveries();
+    const before = await shipNow();
+    expect(before).toMatch(/Nothing in `plan-.*` was green at its current head, so nothing was merged/);
+    expect(before).toMatch(new RegExp(`#${item.issueNumber} Green, then pushed to: skipped, required checks have not run: \`build\``));
+
+    // CI starts on the new head: still not green.
+    const run = gh.addCheckRun({ repo: REPO, sha: moved, name: 'build' });
+    expect(await shipNow()).toMatch(new RegExp(`#${item.issueNumber} Green, then pushed to: skipped, checks still running \\(0 of 1 done\\)`));
+    expect(gh.pullRequest({ repo: REPO, number: item.number }).merged).toBe(false);
+    expect(gh.comments({ repo: REPO, number: item.issueNumber }).some((c) => c.body.includes('Merged in'))).toBe(false);
+    expect((await s.store.listPlanItems(item.runId))[0]?.status).toBe('pr_open');
+
+    // Green at the new head: now it ships, at that head.
+    gh.completeCheckRun({ repo: REPO, id: run, conclusion: 'success' });
+    expect(await shipNow()).toMatch(new RegExp(`#${item.issueNumber} Green, then pushed to: merged`));
+    expect(gh.pullRequest({ repo: REPO, number: item.number })).toMatchObject({ merged: true });
+    expect(gh.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/pulls/${item.number}/merge`))).toMatchObject([{ status: 200 }]);
+  });
+
+  it('acts once on a webhook delivery GitHub redelivers', async () => {
+    const h = await planStack();
+    const { s, gh } = h;
+    const item = await greenItem(h);
+    await gh.flushDeliveries();
+
+    // The check run's completion woke the follow-through once; its redelivery is answered, and does nothing more.
+    const original = gh.deliveries.find((d) => d.event === 'check_run' && d.action === 'completed' && !d.redelivery);
+    expect(original).toMatchObject({ status: 202 });
+    const woken = await wakes(s, item.taskId);
+    expect(woken).toBeGreaterThanOrEqual(1);
+    const again = await gh.redeliver(original!.id);
+    expect(again).toMatchObject({ id: original!.id, redelivery: true, status: 200 });
+    expect(await s.sql.query('select delivery_id from webhook_deliveries where delivery_id = $1', [original!.id])).toHaveLength(1);
+    expect(await wakes(s, item.taskId)).toBe(woken);
   });
 });
 
