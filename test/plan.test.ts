@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePlanId } from '../src/discord/custom-id';
 import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
+import { defaultScript, failingScript } from '../src/sandbox/jules-emulator';
 import { planItemTaskId, pullRequestFollowId } from '../src/shared/ids';
 import type { PlanView } from '../src/shared/plan';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
@@ -296,6 +297,43 @@ describe('/ship and GitHub', () => {
     expect(again).toMatchObject({ id: original!.id, redelivery: true, status: 200 });
     expect(await s.sql.query('select delivery_id from webhook_deliveries where delivery_id = $1', [original!.id])).toHaveLength(1);
     expect(await wakes(s, item.taskId)).toBe(woken);
+  });
+});
+
+describe('an item whose Jules session fails', () => {
+  it('is reported failed with Jules’ reason on the card and in /status, gets its ready label back, and the others go on', async () => {
+    const reason = 'The repository’s build needs a secret Jules does not have';
+    const { s, gh, issue, plan, card, view, itemOutcome } = await planStack({
+      jules: { script: (input) => (input.prompt.startsWith('Doomed') ? failingScript(reason) : defaultScript()) },
+    });
+    const first = issue('Fine one');
+    const doomed = issue('Doomed one');
+    const last = issue('Fine too');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+
+    const failed = await itemOutcome(runId!, doomed);
+    expect(failed.status).toBe('failed');
+    // The others finish their sessions and open their pull requests all the same.
+    for (const n of [first, last]) expect(await itemOutcome(runId!, n)).toMatchObject({ status: 'completed', prUrl: expect.stringMatching(/\/pull\/\d+$/) });
+    await eventually(async () => (await view(runId!)).items.map((item) => item.status).join() === 'pr_open,failed,pr_open' || undefined, 'the plan to see each item end');
+    expect((await view(runId!)).status).toBe('running');
+
+    const shown = await card(runId!, new RegExp(`#${doomed}\\].*failed`));
+    expect(cardText(shown)).toContain(`Doomed one · ❌ failed — ${reason}`);
+    expect(cardText(shown)).toContain('Fine one · 🔎 PR open');
+    expect(cardText(shown)).toContain('Fine too · 🔎 PR open');
+    const status = JSON.stringify((await s.command(MEMBERS.developer, 'status', { run_id: runId! })).body.data);
+    expect(status).toContain(reason);
+    expect(status).toMatch(/Doomed one · ❌ failed/);
+    const row = (await s.store.listPlanItems(runId!)).find((item) => item.issueNumber === doomed);
+    expect(row).toMatchObject({ status: 'failed', reason: expect.stringContaining(reason) });
+
+    // Its issue is free for the next plan: `ready` again, no longer in progress. The others stay in progress.
+    await eventually(() => gh.labels({ repo: REPO, number: doomed }).includes('ready') || undefined, 'the ready label back');
+    expect(gh.labels({ repo: REPO, number: doomed })).not.toContain('jules-in-progress');
+    for (const n of [first, last]) expect(gh.labels({ repo: REPO, number: n })).toEqual(['jules-in-progress']);
   });
 });
 
