@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { temporal } from '@temporalio/proto';
 import { createDataConverter } from '../../src/temporal/data-converter';
 import { createEncryptionCodec, createPayloadKeyring } from '../../src/temporal/codec';
 
@@ -27,7 +26,7 @@ export function historyFiles(dir: string): string[] {
 }
 
 /** A committed history, ready for `Worker.runReplayHistory`. */
-export function readHistory(dir: string, file: string): temporal.api.history.v1.History {
+export function readHistory(dir: string, file: string): ReturnType<typeof historyFromJSON> {
   return historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
 }
 
