@@ -55,7 +55,8 @@ const BODY_MAX = 6_000;
 /**
  * The plan workflow's activities: gather and propose, publish the card and the thread, prepare each approved
  * item on GitHub (label and comment), and ship what is green. Every write is idempotent, keyed by the run and the
- * step, so a retried activity or a worker killed mid-run never comments, labels or merges twice.
+ * step (a comment by what GitHub already shows), so a retried activity or a worker killed mid-run never comments,
+ * labels or merges twice, nor leaves out what it had recorded.
  */
 export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord' | 'github' | 'log'> & { readonly planBoard?: PlanBoard }) {
   const { store, discord, log } = deps;
@@ -180,7 +181,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     /**
      * Re-reads each approved issue before its item starts: one closed, unlabelled or turned into a pull request
      * is dropped with the reason. The others move from the plan label to the in-progress label and get one comment
-     * naming the run (recorded first, so a retry never comments twice), and come back with their task's prompt.
+     * naming the run (looked for on GitHub first, so a retry makes it exactly once), and come back with their
+     * task's prompt.
      */
     async prepareItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly label: string; readonly issueNumbers: readonly number[] }): Promise<PreparedItem[]> {
       const github = githubOf();
@@ -202,10 +204,9 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
         }
         await github.issues.addLabels(ref, issueNumber, [inProgress]);
         await github.issues.removeLabel(ref, issueNumber, input.label);
-        const first = await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${issueNumber}`, dedupeKey: `comment:${issueNumber}` });
-        if (first) {
-          await github.issues.createComment(ref, issueNumber, `🤖 Jules is working on this issue in plan \`${input.runId}\` (task \`${planItemTaskId(input.runId, issueNumber)}\`). The pull request will reference it.`);
-        }
+        const working = `🤖 Jules is working on this issue in plan \`${input.runId}\``;
+        await commentOnce(github, ref, issueNumber, working, `${working} (task \`${planItemTaskId(input.runId, issueNumber)}\`). The pull request will reference it.`);
+        await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${issueNumber}`, dedupeKey: `comment:${issueNumber}` });
         const body = (issue.body ?? '').trim();
         const prompt = [
           issue.title,
@@ -308,11 +309,23 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
 
     async function markMerged(): Promise<ShipLine> {
       await store.updatePlanItem(input.runId, issueNumber, { status: 'merged', mergedAt: new Date().toISOString(), prNumber: number });
-      const first = await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
-      if (first) await github.issues.createComment(ref, issueNumber, `✅ Merged in #${number} from plan \`${input.runId}\`.`);
+      const merged = `✅ Merged in #${number} from plan \`${input.runId}\``;
+      await commentOnce(github, ref, issueNumber, merged, `${merged}.`);
+      await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
       return { issueNumber, outcome: 'merged', prNumber: number };
     }
   }
+}
+
+/**
+ * Comments on an issue unless a comment containing `marker` is there already. GitHub is asked rather than the
+ * store: a worker killed between recording a comment and making it would otherwise leave the issue without one,
+ * and one killed between making it and recording it would make it twice.
+ */
+async function commentOnce(github: GitHubClient, ref: RepoRef, issueNumber: number, marker: string, body: string): Promise<void> {
+  const comments = await github.issues.listComments(ref, issueNumber, { signal: Context.current().cancellationSignal });
+  if (comments.some((comment) => comment.body.includes(marker))) return;
+  await github.issues.createComment(ref, issueNumber, body);
 }
 
 function refOf(repo: string): RepoRef {
