@@ -45,13 +45,14 @@ interface SkippingStack {
   readonly github: GitHubEmulator;
   readonly jules: JulesEmulator;
   readonly settings: PlanSettings;
-  stop(): Promise<void>;
+  /** Tears everything down; prints what the worker logged when the test failed. */
+  stop(failed: boolean): Promise<void>;
 }
 
 let stack: SkippingStack | undefined;
 
-afterEach(async () => {
-  await stack?.stop();
+afterEach(async (context) => {
+  await stack?.stop(context.task.result?.state === 'fail');
   stack = undefined;
 });
 
@@ -127,7 +128,7 @@ async function startSkippingStack(
     github,
     jules,
     settings,
-    async stop() {
+    async stop(failed) {
       worker.shutdown();
       await running;
       await env.teardown();
@@ -135,7 +136,7 @@ async function startSkippingStack(
       await jules.close();
       await github.close();
       await store.close();
-      if (process.env.DEBUG_LOGS) console.log(logs.join(''));
+      if (failed) console.log(logs.join('').slice(-20_000));
     },
   };
 }
