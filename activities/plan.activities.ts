@@ -57,7 +57,8 @@ const BODY_MAX = 6_000;
 /**
  * The plan workflow's activities: gather and propose, publish the card and the thread, prepare each approved
  * item on GitHub (label and comment), and ship what is green. Every write is idempotent, keyed by the run and the
- * step, so a retried activity or a worker killed mid-run never comments, labels or merges twice.
+ * step (a comment by what GitHub already shows), so a retried activity or a worker killed mid-run never comments,
+ * labels or merges twice, nor leaves out what it had recorded.
  */
 export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord' | 'github' | 'log'> & { readonly planBoard?: PlanBoard }) {
   const { store, discord, log } = deps;
@@ -222,18 +223,17 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     },
 
     /**
-     * Tells each started item's issue which run works on it: one comment per issue, recorded first, so a retried
-     * activity (or a worker killed mid-way) never comments twice.
+     * Tells each started item's issue which run works on it: one comment per issue, looked for on GitHub first, so a
+     * retried activity (or a worker killed mid-way) comments exactly once.
      */
     async commentOnItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly issueNumbers: readonly number[] }): Promise<void> {
       const github = githubOf();
       const ref = refOf(input.repo);
       for (const issueNumber of input.issueNumbers) {
         Context.current().heartbeat(issueNumber);
-        const first = await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${issueNumber}`, dedupeKey: `comment:${issueNumber}` });
-        if (first) {
-          await github.issues.createComment(ref, issueNumber, `🤖 Jules is working on this issue in plan \`${input.runId}\` (task \`${planItemTaskId(input.runId, issueNumber)}\`). The pull request will reference it.`);
-        }
+        const working = `🤖 Jules is working on this issue in plan \`${input.runId}\``;
+        await commentOnce(github, ref, issueNumber, working, `${working} (task \`${planItemTaskId(input.runId, issueNumber)}\`). The pull request will reference it.`);
+        await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${issueNumber}`, dedupeKey: `comment:${issueNumber}` });
       }
     },
 
@@ -269,7 +269,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       const ref = refOf(input.repo);
       const lines: ShipLine[] = [];
       // Comments wait until every merge is done: GitHub paces content writes seconds apart, merges must not wait.
-      const comments: { readonly issueNumber: number; readonly body: string }[] = [];
+      const comments: { readonly issueNumber: number; readonly marker: string }[] = [];
       for (const item of input.items) {
         Context.current().heartbeat(item.issueNumber);
         const task = await store.getTask(item.taskId);
@@ -282,7 +282,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       }
       for (const comment of comments) {
         Context.current().heartbeat(comment.issueNumber);
-        await github.issues.createComment(ref, comment.issueNumber, comment.body);
+        await commentOnce(github, ref, comment.issueNumber, comment.marker, `${comment.marker}.`);
       }
       return { lines };
     },
@@ -295,7 +295,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     issueNumber: number,
     number: number,
     method: 'merge' | 'squash' | 'rebase',
-    comments: { issueNumber: number; body: string }[],
+    comments: { issueNumber: number; marker: string }[],
   ): Promise<ShipLine> {
     const skipped = (reason: string): ShipLine => ({ issueNumber, outcome: 'skipped', reason, prNumber: number });
     const pr = await github.pulls.get(ref, number);
@@ -333,11 +333,22 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
 
     async function markMerged(): Promise<ShipLine> {
       await store.updatePlanItem(input.runId, issueNumber, { status: 'merged', mergedAt: new Date().toISOString(), prNumber: number });
-      const first = await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
-      if (first) comments.push({ issueNumber, body: `✅ Merged in #${number} from plan \`${input.runId}\`.` });
+      await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
+      comments.push({ issueNumber, marker: `✅ Merged in #${number} from plan \`${input.runId}\`` });
       return { issueNumber, outcome: 'merged', prNumber: number };
     }
   }
+}
+
+/**
+ * Comments on an issue unless a comment containing `marker` is there already. GitHub is asked rather than the
+ * store: a worker killed between recording a comment and making it would otherwise leave the issue without one,
+ * and one killed between making it and recording it would make it twice.
+ */
+async function commentOnce(github: GitHubClient, ref: RepoRef, issueNumber: number, marker: string, body: string): Promise<void> {
+  const comments = await github.issues.listComments(ref, issueNumber, { signal: Context.current().cancellationSignal });
+  if (comments.some((comment) => comment.body.includes(marker))) return;
+  await github.issues.createComment(ref, issueNumber, body);
 }
 
 function refOf(repo: string): RepoRef {

@@ -171,6 +171,17 @@ describe('the GitHub client against the emulator', () => {
     expect(github.comments({ repo: 'acme/widgets', number: issue.number })).toEqual([{ body: 'Jules is on it', user: 'octocat' }]);
   });
 
+  it("reads an issue's comments, oldest first, across pages", async () => {
+    const { github, client } = await setup();
+    const issue = github.createIssue({ repo: 'acme/widgets', title: 'chatty' });
+    const bodies = Array.from({ length: 105 }, (_, i) => `comment ${i + 1}`);
+    for (const body of bodies) await client.issues.createComment(REPO, issue.number, body);
+
+    const comments = await client.issues.listComments(REPO, issue.number);
+    expect(comments.map((comment) => comment.body)).toEqual(bodies);
+    expect(github.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/comments')).map((r) => r.query)).toEqual(['per_page=100', 'per_page=100&page=2']);
+  });
+
   it('reads a pull request and finds it by its head branch', async () => {
     const { github, client } = await setup();
     github.openPullRequest({ repo: 'acme/widgets', headRef: 'other', title: 'other' });

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodePlanId } from '../src/discord/custom-id';
 import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
 import { buildAutocomplete } from '../src/sandbox/interaction-signer';
-import { planItemTaskId } from '../src/shared/ids';
+import { defaultScript, failingScript } from '../src/sandbox/jules-emulator';
+import { planItemTaskId, pullRequestFollowId } from '../src/shared/ids';
 import type { PlanView } from '../src/shared/plan';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
 import { planViewQuery } from '../workflows/messages';
@@ -159,9 +160,10 @@ describe('approving a plan', () => {
   });
 });
 
-describe('/ship', () => {
+// The whole flow, plan → approve → ship → cancel, in both ways Discord delivers interactions.
+describe.each(['http', 'gateway'] as const)('/ship, with interactions over %s', (mode) => {
   it('merges what is green at its head, skips what is red with the reason, and comments on the issue', async () => {
-    const { s, gh, issue, plan, card, text, itemOutcome } = await planStack();
+    const { s, gh, issue, plan, card, text, itemOutcome } = await planStack({ mode });
     const green = issue('Green one');
     const red = issue('Red one');
     const { runId } = await plan();
@@ -198,8 +200,16 @@ describe('/ship', () => {
     expect(cancelled.body.type).toBe(7);
     expect(await s.client.workflow.getHandle(runId!).result()).toMatchObject({ status: 'cancelled', merged: 1 });
     await card(runId!, /Cancelled/);
+    if (mode === 'gateway') {
+      // Over the gateway every answer is a REST callback: one for each of the seven interactions, none twice.
+      const answered = s.discord.callbacks.map((c) => c.interactionId);
+      expect(answered).toHaveLength(7);
+      expect(new Set(answered).size).toBe(7);
+    }
   });
+});
 
+describe('/ship', () => {
   it('with nothing green says so, and merges nothing', async () => {
     const { s, issue, plan, card, text, itemOutcome } = await planStack();
     const only = issue('Pending');
@@ -215,6 +225,116 @@ describe('/ship', () => {
     expect(shipped).toMatch(/Nothing in `plan-.*` was green/);
     expect(shipped).toMatch(/checks still running/);
     expect(gh.pullRequest({ repo: REPO, number }).merged).toBe(false);
+  });
+});
+
+describe('/ship and GitHub', () => {
+  /** A plan with one item whose pull request went green at its head, as its follow-through saw it. */
+  async function greenItem(h: Awaited<ReturnType<typeof planStack>>) {
+    const { s, gh, issue, plan, card, itemOutcome } = h;
+    const only = issue('Green, then pushed to');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+    const outcome = await itemOutcome(runId!, only);
+    const number = parsePullRequestUrl(outcome.prUrl!)!.number;
+    const pr = gh.pullRequest({ repo: REPO, number });
+    const taskId = planItemTaskId(runId!, only);
+    // CI reports once the follow-through follows the PR, so the webhook has someone to wake.
+    await eventually(async () => (await s.store.getTask(taskId))?.checksState ?? undefined, 'the follow-through to look at the PR');
+    gh.addCheckRun({ repo: REPO, sha: pr.head.sha as string, name: 'build', conclusion: 'success' });
+    await eventually(async () => (await s.store.getTask(taskId))?.checksState === 'passed' || undefined, 'the follow-through to see green');
+    return { runId: runId!, issueNumber: only, number, branch: pr.head.ref as string, greenSha: pr.head.sha as string, taskId };
+  }
+
+  /** How many GitHub events reached the item's PR follow-through (each a signal in its history). */
+  async function wakes(s: TestStack, taskId: string): Promise<number> {
+    const history = await s.client.workflow.getHandle(pullRequestFollowId(taskId)).fetchHistory();
+    return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+  }
+
+  it('does not merge a head that moved after it went green, until the new head is green itself', async () => {
+    const h = await planStack();
+    const { s, gh, text } = h;
+    // The team gates merges on CI, as GitHub's branch protection does: `build` must pass at the head.
+    gh.protectBranch({ repo: REPO, branch: 'main', contexts: ['build'] });
+    const item = await greenItem(h);
+    const shipNow = async () => text(await s.command(MEMBERS.lead, 'ship', { run_id: item.runId }));
+
+    // Jules (or anyone) pushes again: the green check was for the old head.
+    const moved = gh.pushCommit({ repo: REPO, branch: item.branch });
+    expect(moved).not.toBe(item.greenSha);
+    await gh.flushDeliveries();
+    const before = await shipNow();
+    expect(before).toMatch(/Nothing in `plan-.*` was green at its current head, so nothing was merged/);
+    expect(before).toMatch(new RegExp(`#${item.issueNumber} Green, then pushed to: skipped, required checks have not run: \`build\``));
+
+    // CI starts on the new head: still not green.
+    const run = gh.addCheckRun({ repo: REPO, sha: moved, name: 'build' });
+    expect(await shipNow()).toMatch(new RegExp(`#${item.issueNumber} Green, then pushed to: skipped, checks still running \\(0 of 1 done\\)`));
+    expect(gh.pullRequest({ repo: REPO, number: item.number }).merged).toBe(false);
+    expect(gh.comments({ repo: REPO, number: item.issueNumber }).some((c) => c.body.includes('Merged in'))).toBe(false);
+    expect((await s.store.listPlanItems(item.runId))[0]?.status).toBe('pr_open');
+
+    // Green at the new head: now it ships, at that head.
+    gh.completeCheckRun({ repo: REPO, id: run, conclusion: 'success' });
+    expect(await shipNow()).toMatch(new RegExp(`#${item.issueNumber} Green, then pushed to: merged`));
+    expect(gh.pullRequest({ repo: REPO, number: item.number })).toMatchObject({ merged: true });
+    expect(gh.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/pulls/${item.number}/merge`))).toMatchObject([{ status: 200 }]);
+  });
+
+  it('acts once on a webhook delivery GitHub redelivers', async () => {
+    const h = await planStack();
+    const { s, gh } = h;
+    const item = await greenItem(h);
+    await gh.flushDeliveries();
+
+    // The check run's completion woke the follow-through once; its redelivery is answered, and does nothing more.
+    const original = gh.deliveries.find((d) => d.event === 'check_run' && d.action === 'completed' && !d.redelivery);
+    expect(original).toMatchObject({ status: 202 });
+    const woken = await wakes(s, item.taskId);
+    expect(woken).toBeGreaterThanOrEqual(1);
+    const again = await gh.redeliver(original!.id);
+    expect(again).toMatchObject({ id: original!.id, redelivery: true, status: 200 });
+    expect(await s.sql.query('select delivery_id from webhook_deliveries where delivery_id = $1', [original!.id])).toHaveLength(1);
+    expect(await wakes(s, item.taskId)).toBe(woken);
+  });
+});
+
+describe('an item whose Jules session fails', () => {
+  it('is reported failed with Jules’ reason on the card and in /status, gets its ready label back, and the others go on', async () => {
+    const reason = 'The repository’s build needs a secret Jules does not have';
+    const { s, gh, issue, plan, card, view, itemOutcome } = await planStack({
+      jules: { script: (input) => (input.prompt.startsWith('Doomed') ? failingScript(reason) : defaultScript()) },
+    });
+    const first = issue('Fine one');
+    const doomed = issue('Doomed one');
+    const last = issue('Fine too');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+
+    const failed = await itemOutcome(runId!, doomed);
+    expect(failed.status).toBe('failed');
+    // The others finish their sessions and open their pull requests all the same.
+    for (const n of [first, last]) expect(await itemOutcome(runId!, n)).toMatchObject({ status: 'completed', prUrl: expect.stringMatching(/\/pull\/\d+$/) });
+    await eventually(async () => (await view(runId!)).items.map((item) => item.status).join() === 'pr_open,failed,pr_open' || undefined, 'the plan to see each item end');
+    expect((await view(runId!)).status).toBe('running');
+
+    const shown = await card(runId!, new RegExp(`#${doomed}\\].*failed`));
+    expect(cardText(shown)).toContain(`Doomed one · ❌ failed — ${reason}`);
+    expect(cardText(shown)).toContain('Fine one · 🔎 PR open');
+    expect(cardText(shown)).toContain('Fine too · 🔎 PR open');
+    const status = JSON.stringify((await s.command(MEMBERS.developer, 'status', { run_id: runId! })).body.data);
+    expect(status).toContain(reason);
+    expect(status).toMatch(/Doomed one · ❌ failed/);
+    const row = (await s.store.listPlanItems(runId!)).find((item) => item.issueNumber === doomed);
+    expect(row).toMatchObject({ status: 'failed', reason: expect.stringContaining(reason) });
+
+    // Its issue is free for the next plan: `ready` again, no longer in progress. The others stay in progress.
+    await eventually(() => gh.labels({ repo: REPO, number: doomed }).includes('ready') || undefined, 'the ready label back');
+    expect(gh.labels({ repo: REPO, number: doomed })).not.toContain('jules-in-progress');
+    for (const n of [first, last]) expect(gh.labels({ repo: REPO, number: n })).toEqual(['jules-in-progress']);
   });
 });
 

@@ -1,15 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
 import { askingScript, failingScript, type SessionScript } from '../src/sandbox/jules-emulator';
 import { pullRequestFollowId } from '../src/shared/ids';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
-import { createDataConverter } from '../src/temporal/data-converter';
-import { createEncryptionCodec, createPayloadKeyring } from '../src/temporal/codec';
 import { cancelUpdate, decisionUpdate, githubEventSignal, mergeUpdate, planDecisionUpdate, pullRequestQuery, replyUpdate, taskViewQuery } from '../workflows/messages';
+import { HISTORIES, historyFiles, readHistory, recordHistory, replayDataConverter as dataConverter, SECRETS_KEY, workflowTypeOf } from './helpers/histories';
 import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, type TestStackOptions } from './helpers/stack';
 
 /**
@@ -21,12 +20,9 @@ import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, ty
  * what proves the patch keeps running tasks replaying (plan-approval and question predate
  * WATCH_WHILE_PEOPLE_DECIDE; the two *-while-watched scenarios take its new path; pr-follow-signalled predates
  * FOLLOW_IN_ONE_ACTIVITY, pr-follow-watched takes its new path).
+ *
+ * Plan runs have their own histories in test/histories/plan-runs/, recorded and replayed by test/plan-replay.test.ts.
  */
-
-const HISTORIES = join(import.meta.dirname, 'histories');
-// A fixed test key: the committed histories are encrypted with it, like production histories with theirs.
-const SECRETS_KEY = 'cmVwbGF5LWhpc3Rvcmllcy10ZXN0LWtleS0zMmJ5dGU=';
-const dataConverter = createDataConverter(createEncryptionCodec(createPayloadKeyring({ secretsKey: SECRETS_KEY })));
 
 const PR = 'https://github.com/{owner}/{repo}/pull/{number}';
 const quietScript: SessionScript = [{ afterMs: 200, state: 'IN_PROGRESS', activity: { originator: 'agent', progressUpdated: { title: 'Thinking' } } }, { afterMs: 600_000, state: 'COMPLETED' }];
@@ -165,7 +161,6 @@ if (recording) {
           await s.outcome(asked.taskId).catch((err: unknown) => {
             if (name !== 'cancelled-in-temporal') throw err;
           });
-          mkdirSync(HISTORIES, { recursive: true });
           const workflowId = scenario.follow ? pullRequestFollowId(asked.taskId) : asked.taskId;
           let run = 0;
           // Visibility is eventually consistent: a run that just ended may not be listed yet.
@@ -176,9 +171,7 @@ if (recording) {
           }, `the runs of ${workflowId}`);
           runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
           for (const execution of runs) {
-            const history = await s.client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
-            const file = runs.length > 1 ? `${name}.run${++run}.json` : `${name}.json`;
-            writeFileSync(join(HISTORIES, file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+            await recordHistory(s.client, HISTORIES, runs.length > 1 ? `${name}.run${++run}.json` : `${name}.json`, workflowId, execution.runId);
           }
         } finally {
           await s.stop();
@@ -189,17 +182,20 @@ if (recording) {
 }
 
 describe('the committed workflow histories', () => {
-  const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort() : [];
+  const files = historyFiles(HISTORIES);
 
   it('cover every representative run', () => {
     const covered = new Set(files.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
     expect([...covered].sort()).toEqual(Object.keys(SCENARIOS).sort());
   });
 
+  it('are all task runs or their PR follow-throughs (plan runs live in histories/plan-runs/)', () => {
+    expect(files.filter((f) => !['taskWorkflow', 'pullRequestFollowWorkflow'].includes(workflowTypeOf(HISTORIES, f) ?? ''))).toEqual([]);
+  });
+
   for (const file of files) {
     it(`replay without nondeterminism: ${file}`, async () => {
-      const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, history, `replay-${file}`);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), dataConverter }, readHistory(HISTORIES, file), `replay-${file}`);
     });
   }
 

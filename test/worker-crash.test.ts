@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateEncryptionKey } from '../src/crypto/secret-box';
 import type { SessionScript } from '../src/sandbox/jules-emulator';
 import { startPostgres, type PostgresServer } from './helpers/postgres';
 import { eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { startWorkerProcess, stopWorkerProcesses, type WorkerProcess } from './helpers/worker-process';
 
 /**
  * A worker that crashes in the middle of a Jules session. The worker runs in a child process (the service's own
@@ -18,7 +17,6 @@ import { eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './he
  * (about 3 s each, mostly bundling the workflows), and the 9 s Jules session runs to its end while no worker is up.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PR = 'https://github.com/{owner}/{repo}/pull/{number}';
 const PROGRESS_STEPS = 30;
 
@@ -31,14 +29,6 @@ const LONG_SESSION: SessionScript = [
   })),
   { afterMs: 300, state: 'COMPLETED', pullRequestUrl: PR, activity: { originator: 'system', sessionCompleted: {} } },
 ];
-
-/** A worker in a child process, with what it printed (for failure messages). */
-interface WorkerProcess {
-  readonly child: ChildProcess;
-  output(): string;
-  /** Resolves with the exit signal or code once the process has exited. */
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-}
 
 let postgres: PostgresServer;
 let stack: TestStack | undefined;
@@ -55,11 +45,7 @@ afterAll(async () => {
 
 afterEach(async (context) => {
   // Children die even when the test failed; a worker left running would take work from other runs.
-  for (const worker of workers.splice(0)) {
-    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
-    await worker.exited;
-    if (context.task.result?.state === 'fail') console.log(`worker ${worker.child.pid} printed:\n${worker.output()}`);
-  }
+  await stopWorkerProcesses(workers, context.task.result?.state === 'fail');
   if (stack && taskId) {
     // A failed test leaves its workflow waiting for a worker that will never come.
     await stack.client.workflow.getHandle(taskId).terminate('test over').catch(() => undefined);
@@ -68,51 +54,6 @@ afterEach(async (context) => {
   stack = undefined;
   taskId = undefined;
 });
-
-/** Starts `test/fixtures/worker-process.ts` configured like a production worker of `s`, and waits until it polls. */
-async function startWorkerProcess(s: TestStack, env: { databaseUrl: string; secretsKey: string }): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['bin/run-ts.mjs', 'test/fixtures/worker-process.ts'], {
-    cwd: REPO_ROOT,
-    // Only what the worker needs: nothing from this process's environment may configure it by accident.
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_NAMESPACE: inject('temporalNamespace'),
-      TEMPORAL_TASK_QUEUE: s.taskQueue,
-      DATABASE_URL: env.databaseUrl,
-      DISCORD_API_URL: s.discord.apiUrl,
-      DISCORD_TOKEN: s.discord.token,
-      DISCORD_APPLICATION_ID: s.discord.applicationId,
-      DISCORD_PUBLIC_KEY: s.signer.publicKeyHex,
-      JULES_API_URL: s.jules.url,
-      // The payload key derives from it, as in production: the worker reads what this process's client wrote.
-      SECRETS_ENCRYPTION_KEY: env.secretsKey,
-    },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  const worker: WorkerProcess = { child, output: () => output.slice(-8_000), exited };
-  workers.push(worker);
-
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the worker process did not start within 60 s:\n${worker.output()}`)), 60_000);
-    child.on('message', (message: { ready?: boolean }) => {
-      if (!message.ready) return;
-      clearTimeout(timer);
-      resolve();
-    });
-    void exited.then((how) => {
-      clearTimeout(timer);
-      reject(new Error(`the worker process exited (${how}) before it was ready:\n${worker.output()}`));
-    });
-  });
-  return worker;
-}
 
 describe('a worker killed mid-session', () => {
   it(
@@ -128,7 +69,7 @@ describe('a worker killed mid-session', () => {
         settings: { watchHeartbeatTimeoutMs: 5_000, deadlineMs: 10 * 60_000 },
       });
       const s = stack;
-      const first = await startWorkerProcess(s, env);
+      const first = await startWorkerProcess(s, env, workers);
 
       // A confirmer asks, so the task starts at once.
       const asked = await s.ask(MEMBERS.lead, { prompt: 'Rename the widget factory' });
@@ -150,7 +91,7 @@ describe('a worker killed mid-session', () => {
 
       // Jules finishes while no worker runs (which also lets the heartbeat time out): the news must still arrive, once.
       await eventually(() => s.jules.sessions()[0]?.state === 'COMPLETED', 'Jules to finish the session', 30_000);
-      await startWorkerProcess(s, env);
+      await startWorkerProcess(s, env, workers);
       const outcome = await handle.result();
       expect(outcome.status).toBe('completed');
       expect(outcome.prUrl).toMatch(/^https:\/\/github\.com\/acme\/widgets\/pull\/\d+$/);

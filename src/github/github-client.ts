@@ -158,6 +158,8 @@ export interface IssuesApi {
   removeLabel(repo: RepoRef, issueNumber: number, label: string, options?: CallOptions): Promise<void>;
   /** Comments on an issue or a pull request's conversation. */
   createComment(repo: RepoRef, issueNumber: number, body: string, options?: CallOptions): Promise<GitHubComment>;
+  /** The comments on an issue or a pull request's conversation, oldest first, e.g. to tell whether one was made already. */
+  listComments(repo: RepoRef, issueNumber: number, options?: CallOptions): Promise<GitHubComment[]>;
 }
 
 /** Pull requests. */

@@ -139,5 +139,18 @@ export function createIssuesApi(run: RunGitHubCall): IssuesApi {
         { ...options, interpret: deletedIssue(repo, issueNumber) },
       );
     },
+
+    /** @see https://docs.github.com/en/rest/issues/comments?apiVersion=2022-11-28#list-issue-comments */
+    listComments(repo, issueNumber, options = {}): Promise<GitHubComment[]> {
+      return run(
+        repo,
+        `read the comments on #${issueNumber}`,
+        async (octokit, request) => {
+          const comments = await octokit.paginate(withSignal(octokit.rest.issues.listComments, request), { ...repo, issue_number: issueNumber, per_page: 100 });
+          return comments.map((comment) => ({ id: Number(comment.id), body: comment.body ?? '', htmlUrl: comment.html_url }));
+        },
+        { ...options, interpret: deletedIssue(repo, issueNumber) },
+      );
+    },
   };
 }

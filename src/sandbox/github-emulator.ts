@@ -358,6 +358,13 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions = {}): 
     return reply.code(201).send(world.comment(repo, issueOf(repo, request), body, login));
   });
 
+  /** An issue's (or a pull request's) comments, oldest first. @see https://docs.github.com/en/rest/issues/comments?apiVersion=2022-11-28#list-issue-comments */
+  app.get('/repos/:owner/:repo/issues/:number/comments', async (request, reply) => {
+    const { repo } = access(request);
+    const issue = issueOf(repo, request);
+    return page(request, reply, url, issue.comments).map((comment) => render.comment(repo, issue, comment));
+  });
+
   app.get('/repos/:owner/:repo/pulls', async (request, reply) => {
     const { repo } = access(request);
     const query = request.query as { state?: string; head?: string; base?: string };
