@@ -270,6 +270,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       const lines: ShipLine[] = [];
       // Comments wait until every merge is done: GitHub paces content writes seconds apart, merges must not wait.
       const comments: { readonly issueNumber: number; readonly marker: string }[] = [];
+      // Items whose PR ever ran checks (the mirror keeps that): "no checks" at a new head then means CI has not started.
+      const hadChecks = new Set((await store.listPlanItems(input.runId)).filter((row) => row.checksState !== null && row.checksState !== 'no_checks').map((row) => row.issueNumber));
       for (const item of input.items) {
         Context.current().heartbeat(item.issueNumber);
         const task = await store.getTask(item.taskId);
@@ -278,7 +280,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
           lines.push({ issueNumber: item.issueNumber, outcome: 'skipped', reason: 'it has no pull request yet' });
           continue;
         }
-        lines.push(await shipOne(github, ref, input, item.issueNumber, number, method, comments));
+        lines.push(await shipOne(github, ref, input, item.issueNumber, number, method, comments, hadChecks.has(item.issueNumber)));
       }
       for (const comment of comments) {
         Context.current().heartbeat(comment.issueNumber);
@@ -296,6 +298,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     number: number,
     method: 'merge' | 'squash' | 'rebase',
     comments: { issueNumber: number; marker: string }[],
+    hadChecks: boolean,
   ): Promise<ShipLine> {
     const skipped = (reason: string): ShipLine => ({ issueNumber, outcome: 'skipped', reason, prNumber: number });
     const pr = await github.pulls.get(ref, number);
@@ -308,6 +311,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       github.pulls.listReviews(ref, number),
     ]);
     const status = judgePullRequest(pr, runs, combined, required, reviews);
+    // "No checks" on a PR that ran checks before: new commits arrived, and their CI has not started yet.
+    if (status.verdict === 'no_checks' && hadChecks) return skipped('new commits arrived and their checks have not started yet (head moved)');
     if (!isMergeable(status)) {
       if (status.verdict === 'failed') return skipped(`red: ${status.checks.filter((check) => check.state === 'failed').map((check) => `\`${check.name}\``).join(', ') || 'a check failed'}`);
       if (status.missingRequired.length) return skipped(`required checks have not run: ${status.missingRequired.map((name) => `\`${name}\``).join(', ')}`);

@@ -283,6 +283,18 @@ describe('/ship and GitHub', () => {
     expect(gh.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/pulls/${item.number}/merge`))).toMatchObject([{ status: 200 }]);
   });
 
+  it('does not take a new head with no checks yet for green, even where no check is required', async () => {
+    const h = await planStack();
+    const { s, gh, text } = h;
+    const item = await greenItem(h);
+    await eventually(async () => ((await s.store.listPlanItems(item.runId))[0]?.checksState === 'passed' ? true : undefined), 'the plan item green');
+    gh.pushCommit({ repo: REPO, branch: item.branch });
+    await gh.flushDeliveries();
+    const shipped = text(await s.command(MEMBERS.lead, 'ship', { run_id: item.runId }));
+    expect(shipped).toMatch(/skipped, new commits arrived and their checks have not started yet/);
+    expect(gh.pullRequest({ repo: REPO, number: item.number }).merged).toBe(false);
+  });
+
   it('acts once on a webhook delivery GitHub redelivers', async () => {
     const h = await planStack();
     const { s, gh } = h;

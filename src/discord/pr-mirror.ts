@@ -26,14 +26,16 @@ export function createPullRequestMirror({ store, discord, planBoard, log }: { re
     async pullRequestChanged(taskId, status) {
       const item = await store.findPlanItemByTask(taskId);
       if (item) {
-        const next = itemStatusOf(status);
+        // A PR that ran checks and shows none at a new head is waiting for its CI to start, not green: the row keeps it.
+        const awaitingCi = status.verdict === 'no_checks' && item.checksState !== null && item.checksState !== 'no_checks';
+        const next = awaitingCi && status.state === 'open' ? 'pr_open' : itemStatusOf(status);
         const failing = status.checks.filter((check) => check.state === 'failed').map((check) => `\`${check.name}\``);
         await store.updatePlanItem(item.runId, item.issueNumber, {
           ...(item.status !== 'merged' && item.status !== 'dropped' && item.status !== 'failed' ? { status: next } : {}),
           prNumber: status.number,
           prUrl: status.url,
           prHeadSha: status.headSha,
-          checksState: status.verdict,
+          checksState: awaitingCi ? 'pending' : status.verdict,
           reason: next === 'red' ? `red: ${failing.join(', ')}`.slice(0, 500) : next === 'failed' ? 'Its pull request was closed without merging.' : null,
           ...(status.state === 'merged' ? { mergedAt: new Date().toISOString() } : {}),
         });
