@@ -92,7 +92,7 @@ describe('loading the configuration', () => {
     expect(config.discord).toMatchObject({ emulated: true, token: undefined, apiUrl: 'https://discord.com/api', mode: 'http' });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
     expect(config.logLevel).toBe('info');
-    expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000, prFollowDeadlineMs: 7 * 86_400_000, prReconcileMs: 10 * 60_000 });
+    expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000, prFollowDeadlineMs: 7 * 86_400_000, prReconcileMs: 10 * 60_000, planApprovalMs: 12 * 3_600_000 });
     expect(config.jules.pollIntervalMs).toBe(12_000);
   });
 

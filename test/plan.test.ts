@@ -247,10 +247,15 @@ describe('/ship and GitHub', () => {
     return { runId: runId!, issueNumber: only, number, branch: pr.head.ref as string, greenSha: pr.head.sha as string, taskId };
   }
 
-  /** How many GitHub events reached the item's PR follow-through (each a signal in its history). */
+  /**
+   * How many GitHub events reached the item's PR follow-through: the deliveries noted for its task (which its watch
+   * counts), and the signals in its history (for workers that cannot count).
+   */
   async function wakes(s: TestStack, taskId: string): Promise<number> {
     const history = await s.client.workflow.getHandle(pullRequestFollowId(taskId)).fetchHistory();
-    return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    const noted = await s.sql.query('select delivery_id from webhook_deliveries where subject = $1', [taskId]);
+    return signals + noted.length;
   }
 
   it('does not merge a head that moved after it went green, until the new head is green itself', async () => {

@@ -95,7 +95,8 @@ describe('a task’s pull request', () => {
     // A reconcile look only after the test would have timed out: what the thread shows came through the deliveries.
     const { s, taskId, number, headSha, prMessage, follow } = await taskWithPullRequest({ pullRequestWakes: 'store', pullRequests: { reconcileEveryMs: 10 * 60_000 } });
     await prMessage(/runs no checks/);
-    expect((await s.store.getTask(taskId))?.prFollowWakes).toBe('deliveries');
+    // The message is edited before the row is written: wait for the row.
+    await eventually(async () => ((await s.store.getTask(taskId))?.prFollowWakes === 'deliveries' ? true : undefined), 'the row saying deliveries wake it');
     const build = s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build' });
     await prMessage(/0 of 1 checks done/);
     s.github!.completeCheckRun({ repo: REPO, id: build, conclusion: 'success' });

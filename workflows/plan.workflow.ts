@@ -85,6 +85,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
   const state = new PlanState();
   let proposal: PlanProposal | undefined;
   let woken = false;
+  // An item's task ended (set by its result's callback, which may run before the follow-up loop starts).
+  let dirty = false;
   let shipping = false;
 
   // Handlers are registered before the first await, so the update sent with the start is never lost.
@@ -186,7 +188,6 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
 
   // ---- Follow the items until each is merged, failed or dropped ----
   const deadlineAt = Date.now() + settings.runDeadlineMs;
-  let dirty = false;
   const lookEveryMs = settings.lookEveryMs ?? 30 * 60_000;
   for (;;) {
     const before = state.view.items.map((item) => item.status).join();

@@ -66,10 +66,11 @@ export function createPlanCommands({ plans, store }: PlanCommandPorts): SlashCom
     return { runId };
   }
 
-  /** The run's view, from its workflow while it runs, else from the projection; undefined when not this guild's. */
+  /**
+   * The run as the projection has it; undefined when it is not this guild's. Not a query of the workflow: a query
+   * waits for a worker, and every item's steps write the projection anyway (finer than the workflow's own view).
+   */
   async function viewOf(runId: string, guildId: string): Promise<PlanView | undefined> {
-    const live = await plans?.view(runId);
-    if (live) return live.guildId === guildId ? live : undefined;
     const run = await store.getPlanRun(runId);
     if (!run || run.guildId !== guildId) return undefined;
     return planViewOf(run, await store.listPlanItems(runId));
@@ -155,10 +156,7 @@ export function createPlanCommands({ plans, store }: PlanCommandPorts): SlashCom
       if ('refusal' in id) return ephemeral(id.refusal);
       const view = await viewOf(id.runId, interaction.guild_id);
       if (!view) return ephemeral(`There is no plan run \`${id.runId}\` in this server.`);
-      // The projection is finer than the workflow's view (items' tasks and PRs write it), so items come from there.
-      const rows = await store.listPlanItems(id.runId);
-      const shown = rows.length ? { ...view, items: planViewOf((await store.getPlanRun(id.runId))!, rows).items } : view;
-      return { type: InteractionResponseType.ChannelMessageWithSource, data: { ...renderPlanStatus(shown), flags: MessageFlags.Ephemeral } };
+      return { type: InteractionResponseType.ChannelMessageWithSource, data: { ...renderPlanStatus(view), flags: MessageFlags.Ephemeral } };
     },
   };
 
