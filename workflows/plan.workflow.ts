@@ -136,7 +136,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
 
   async function ship(member: Member, only?: ReadonlySet<number>): Promise<ShipReport> {
     const items = state.openItems
-      .filter((item) => item.status === 'pr_open' && (!only || only.has(item.issueNumber)))
+      // Auto-ship names what turned green, which may be before the plan heard that the item's task ended.
+      .filter((item) => (only ? only.has(item.issueNumber) : item.status === 'pr_open'))
       .map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) }));
     const report = await shipItems({ runId, guildId: input.guildId, repo: state.view!.repo, items, by: member.id });
     for (const line of report.lines) if (line.outcome === 'merged') state.setItem(line.issueNumber, 'merged');
@@ -208,7 +209,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
     if (!looking) continue;
     // A look: pull requests merged or closed on GitHub itself, outside `/ship` (a follow-through wakes the plan).
     woken = false;
-    const open = state.openItems.filter((item) => item.status === 'pr_open');
+    // Every open item: a PR can merge on GitHub before the plan has heard that its task ended.
+    const open = state.openItems.filter((item) => item.status !== 'planned');
     if (open.length) {
       const looks = await lookAtItems({ items: open.map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) })) });
       for (const look of looks) {
@@ -258,6 +260,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
   }
 
   async function itemEnded(item: Extract<PreparedItem, { go: true }>, outcome: TaskOutcome | undefined, err?: unknown): Promise<void> {
+    // A look may have seen its PR merged or closed already.
+    if (!state.openItems.some((open) => open.issueNumber === item.issueNumber)) return;
     if (outcome?.status === 'completed' && outcome.prUrl) {
       state.setItem(item.issueNumber, 'pr_open', { prUrl: outcome.prUrl });
     } else {
