@@ -217,6 +217,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
         ]
           .filter(Boolean)
           .join('\n\n');
+        // The item's task id now, before it starts: its PR's follow-through finds the item by it from its first look.
+        await store.updatePlanItem(input.runId, issueNumber, { taskId: planItemTaskId(input.runId, issueNumber) });
         prepared.push({ issueNumber, go: true, title: issue.title, prompt });
       }
       return prepared;
