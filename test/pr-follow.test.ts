@@ -156,7 +156,12 @@ describe('a task’s pull request', () => {
     expect((await s.click(MEMBERS.developer, mergeId, green.id)).body.data.content).toMatch(/Only members with a confirm role can merge/);
     expect(s.github!.pullRequest({ repo: REPO, number }).merged).toBe(false);
 
-    expect((await s.click(MEMBERS.lead, mergeId, green.id)).body.data.content).toBe(`✅ Merged PR #${number} (rebase).`);
+    // The watch edits the message, then tells the workflow: a click in between is refused as not green yet, and changes nothing.
+    const answer = await eventually(async () => {
+      const text = String((await s.click(MEMBERS.lead, mergeId, green.id)).body.data.content);
+      return /not green at its current head yet/.test(text) ? undefined : text;
+    }, 'the Merge click after the workflow learned the PR is green');
+    expect(answer).toBe(`✅ Merged PR #${number} (rebase).`);
     expect(await follow.result()).toMatchObject({ state: 'merged' });
     expect(s.github!.pullRequest({ repo: REPO, number })).toMatchObject({ merged: true, head: { sha: headSha } });
     const merged = await prMessage(/merged by/);
