@@ -59,7 +59,7 @@ afterEach(async (context) => {
 /** The test server, a worker wired as `main` wires it, and the plan control the ingress uses. */
 async function startSkippingStack(
   ctx: { skip(): void },
-  options: { readonly plans?: Partial<Omit<PlanSettings, 'task'>>; readonly script?: SessionScriptFactory } = {},
+  options: { readonly plans?: Partial<Omit<PlanSettings, 'task'>>; readonly script?: SessionScriptFactory; readonly followPullRequests?: boolean } = {},
 ): Promise<SkippingStack> {
   const path = inject('testServerPath');
   // Only where neither PATH, the cache nor pip gave a binary and the SDK would have to download it.
@@ -116,7 +116,7 @@ async function startSkippingStack(
       confirmationTimeoutMs: DEFAULTS.confirmationMs,
       pollIntervalMs: 100,
       deadlineMs: DEFAULTS.taskDeadlineMs,
-      pullRequests: { reconcileEveryMs: DEFAULTS.prReconcileMs, deadlineMs: DEFAULTS.prFollowDeadlineMs },
+      ...(options.followPullRequests === false ? {} : { pullRequests: { reconcileEveryMs: DEFAULTS.prReconcileMs, deadlineMs: DEFAULTS.prFollowDeadlineMs } }),
     },
   };
   return {
@@ -179,20 +179,17 @@ describe('on the time-skipping test server, a plan', () => {
     expect(s.github.labels({ repo: GUILD.repo, number: issue })).toEqual(['ready']);
   });
 
-  // Skipped: the item's PR is followed by one heartbeating activity that returns only for decisions (FOLLOW_IN_ONE_ACTIVITY),
-  // and the test server never skips time while an activity runs; a follow-through that ends by its own deadline first
-  // then meets the test server's bug described below (the clock never skips again once it ends after its task). The run
-  // deadline itself is a plain `condition` timeout in plan.workflow.ts; the 12-hour approval test above runs.
-  it.skip('that is running ends at its run deadline, its open items failed with the reason', async (ctx) => {
-    // A day rather than the default (TASK_DEADLINE + PR_FOLLOW_DEADLINE, ten days) only to keep the test short:
-    // all day long the plan looks at its items every 30 minutes and each PR's follow-through every 10 (the defaults).
-    // Nothing merges before the deadline here, and not by choice: on the test server (temporal-test-server 1.40.0),
-    // once a PR follow-through (a child its task abandons) ends after its task has closed, the clock never skips
-    // again; its child-completed handler, where the server unlocks the clock, runs against a closed parent. The dev
-    // server has no such clock, and test/plan.test.ts merges items there.
+  // The items' PRs are not followed here: a PR is followed by one heartbeating activity that returns only for
+  // decisions (FOLLOW_IN_ONE_ACTIVITY), and the test server never skips time while an activity runs. The run deadline
+  // is the plan's own timer; test/plan.test.ts covers following on the dev server.
+  it('that is running ends at its run deadline, its open items failed with the reason', async (ctx) => {
+    // A day rather than the default (TASK_DEADLINE + PR_FOLLOW_DEADLINE, ten days) only to keep the test short: all
+    // day long the plan looks at its items every 30 minutes (the default). Nothing merges before the deadline here;
+    // test/plan.test.ts merges items on the dev server.
     const runDeadlineMs = 24 * 60 * 60_000;
     const s = (stack = await startSkippingStack(ctx, {
       plans: { runDeadlineMs },
+      followPullRequests: false,
       script: (input) => (input.prompt.startsWith('Jules gives up') ? failingScript('The build tool is missing') : defaultScript()),
     }));
     const gaveUp = s.github.createIssue({ repo: GUILD.repo, title: 'Jules gives up', labels: ['ready'] }).number;
