@@ -70,7 +70,7 @@ describe('demo plan', () => {
     expect(transcript.filter((line) => /→ posted {2}#\d+ ✅ PR ready: https:\/\/github\.com\/acme\/widgets\/pull\/\d+/.test(line))).toHaveLength(3);
     expect(transcript.filter((line) => /→ edited {2}🎉 \[PR #\d+\]\(.*\) merged by/.test(line))).toHaveLength(2);
     expect(transcript.filter((line) => /→ edited {2}❌ \[PR #\d+\]\(.*\): `test` failed\./.test(line))).toHaveLength(1);
-    expect(transcript.some((line) => /edited {2}Plan `plan-.*`: ⏹️ Cancelled · #1 ✅ merged, #2 ✅ merged, #3 🔎 PR open$/.test(line))).toBe(true);
+    expect(transcript.some((line) => /edited {2}Plan `plan-.*`: ⏹️ Cancelled · #1 ✅ merged, #2 ✅ merged, #3 🔴 red$/.test(line))).toBe(true);
     expect(stdout).toMatch(/^Outcome: cancelled — 2 merged \(#\d+, #\d+\), PR #\d+ skipped \(`test` failed\)$/m);
   });
 });

@@ -148,7 +148,12 @@ describe('a task’s pull request', () => {
     expect(buttonId(pending.components, 'Merge')).toBeUndefined();
     // A Merge id from an older message, clicked while the checks run: refused, nothing merged.
     const mergeId = encodeCustomId({ action: 'merge', taskId: follow.workflowId.replace(/^pr-/, '') });
-    expect((await s.click(MEMBERS.lead, mergeId, pending.id)).body.data.content).toMatch(/not green at its current head yet/);
+    // The watch edits the message before the workflow hears of the look: until then the click is told to wait.
+    const early = await eventually(async () => {
+      const text = String((await s.click(MEMBERS.lead, mergeId, pending.id)).body.data.content);
+      return /still reading this pull request/.test(text) ? undefined : text;
+    }, 'the Merge click after the workflow heard of the first look');
+    expect(early).toMatch(/not green at its current head yet/);
 
     s.github!.completeCheckRun({ repo: REPO, id: build, conclusion: 'success' });
     const green = await prMessage(/all 1 checks passed/);

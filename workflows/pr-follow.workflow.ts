@@ -170,7 +170,8 @@ export async function pullRequestFollowWorkflow(input: PullRequestFollowInput): 
       validator: ({ member }) => {
         if (!isConfirmer(member, { confirmRoles: input.confirmRoles ?? [] })) throw new Error('Only members with a confirm role can merge this pull request.');
         if (merging) throw new Error('A merge of this pull request is already under way.');
-        if (last?.state !== 'open' || !last.headSha) throw new Error('This pull request is not open any more.');
+        if (!last) throw new Error('I am still reading this pull request on GitHub: try again in a moment.');
+        if (last.state !== 'open' || !last.headSha) throw new Error('This pull request is not open any more.');
         if (last.verdict !== 'passed' && last.verdict !== 'no_checks') throw new Error('This pull request is not green at its current head yet: its checks must pass first.');
       },
     },
