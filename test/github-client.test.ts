@@ -271,6 +271,19 @@ describe('the GitHub client against the emulator', () => {
     expect(merge.status).toBe(200);
   });
 
+  it('sends a merge ahead of the label moves and comments already waiting for their turn to write', async () => {
+    const { github, client } = await setup({}, { writeSpacingMs: 50 });
+    const issue = github.createIssue({ repo: 'acme/widgets', title: 'one', labels: ['ready'] });
+    const { number, headSha } = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
+    const comments = Array.from({ length: 5 }, (_, i) => client.issues.createComment(REPO, issue.number, `comment ${i}`));
+    const merged = client.pulls.merge({ ...REPO, pullNumber: number, sha: headSha, mergeMethod: 'squash' });
+    await Promise.all([...comments, merged]);
+    const writes = github.requests.filter((request) => request.method !== 'GET').map((request) => (request.path.endsWith('/merge') ? 'merge' : 'comment'));
+    // Without the queue the merge would go sixth: now at most the comment already on its way goes before it.
+    expect(writes).toHaveLength(6);
+    expect(writes.indexOf('merge')).toBeLessThanOrEqual(1);
+  });
+
   it('refuses to merge when the head moved, says so, and merges nothing', async () => {
     const { github, client } = await setup();
     const { number, headSha } = github.openPullRequest({ repo: 'acme/widgets', headRef: 'fix', title: 'fix' });
