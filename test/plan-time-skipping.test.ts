@@ -149,8 +149,11 @@ function cardText(message: EmulatedMessage): string {
 
 const cardOf = (s: SkippingStack, runId: string) => s.discord.channelMessages(GUILD.channelId).find((m) => cardText(m).includes(runId));
 
+// Each test starts its own test server and bundles the workflows: minutes on a loaded two-core machine.
+const SKIPPING_TEST_TIMEOUT_MS = 4 * 60_000;
+
 describe('on the time-skipping test server, a plan', () => {
-  it('nobody approves expires after PLAN_APPROVAL_TIMEOUT at its default of 12 hours, and its card says so', async (ctx) => {
+  it('nobody approves expires after PLAN_APPROVAL_TIMEOUT at its default of 12 hours, and its card says so', { timeout: SKIPPING_TEST_TIMEOUT_MS }, async (ctx) => {
     const s = (stack = await startSkippingStack(ctx));
     expect(DEFAULTS.planApprovalMs).toBe(12 * 60 * 60_000);
     const issue = s.github.createIssue({ repo: GUILD.repo, title: 'Nobody looks at this', labels: ['ready'] }).number;
@@ -182,7 +185,7 @@ describe('on the time-skipping test server, a plan', () => {
   // The items' PRs are not followed here: a PR is followed by one heartbeating activity that returns only for
   // decisions (FOLLOW_IN_ONE_ACTIVITY), and the test server never skips time while an activity runs. The run deadline
   // is the plan's own timer; test/plan.test.ts covers following on the dev server.
-  it('that is running ends at its run deadline, its open items failed with the reason', async (ctx) => {
+  it('that is running ends at its run deadline, its open items failed with the reason', { timeout: SKIPPING_TEST_TIMEOUT_MS }, async (ctx) => {
     // A day rather than the default (TASK_DEADLINE + PR_FOLLOW_DEADLINE, ten days) only to keep the test short: all
     // day long the plan looks at its items every 30 minutes (the default). Nothing merges before the deadline here;
     // test/plan.test.ts merges items on the dev server.
@@ -227,5 +230,7 @@ describe('on the time-skipping test server, a plan', () => {
     expect(card).toMatch(new RegExp(`#${stuck}\\].*failed.* — ${deadline}`));
     expect(card).toMatch(new RegExp(`#${gaveUp}\\].*failed — .*The build tool is missing`));
     expect(s.github.pullRequest({ repo: GUILD.repo, number: stuckPr }).merged).toBe(false);
+    // Both issues are free for the next plan: `ready` again, no longer in progress.
+    for (const number of [gaveUp, stuck]) expect(s.github.labels({ repo: GUILD.repo, number })).toEqual(['ready']);
   });
 });
