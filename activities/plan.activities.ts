@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { discordRefusal } from '../src/discord/errors';
 import { nonceFor } from '../src/discord/nonce';
 import { renderPlanCard } from '../src/discord/plan-card';
 import { createPlanBoard, type PlanBoard } from '../src/discord/plan-board';
@@ -44,6 +45,9 @@ export type PreparedItem =
   | { readonly issueNumber: number; readonly go: false; readonly reason: string };
 
 /** How one item's pull request stands in the projection. */
+/** What a plan tells an item's issue: that Jules works on it, or that its pull request was merged. */
+export type PlanComment = { readonly kind: 'working'; readonly issueNumber: number } | { readonly kind: 'merged'; readonly issueNumber: number; readonly prNumber: number };
+
 export interface ItemLook {
   readonly issueNumber: number;
   readonly prState?: 'open' | 'merged' | 'closed';
@@ -78,61 +82,10 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
      * and issues in a running plan left out, at most the guild's maximum), records the run and posts its card.
      */
     async proposePlan(input: ProposePlanInput): Promise<PlanProposal> {
-      const guild = await store.getGuild(input.guildId);
-      if (!guild) return { kind: 'refused', reason: 'This server is not set up for Jules yet: an operator runs `jules-orchestrator guild set --guild-id …` first.' };
-      const proposer = input.proposedBy;
-      if (proposer && !isConfirmer(proposer, { confirmRoles: [...guild.createRoles, ...guild.confirmRoles] })) {
-        return { kind: 'refused', reason: 'Only members with a create or confirm role can propose a plan.' };
-      }
-      const repo = input.repo ?? guild.defaultRepo;
-      if (!repo) return { kind: 'refused', reason: 'This server has no default repository; say which one: `/plan repo:owner/name`.' };
-      const label = input.label ?? guild.planLabel ?? PLAN_DEFAULTS.label;
-      const personal = proposer ? (await store.getUserKey(proposer.id)) !== undefined : false;
-      const keySource: KeySource | undefined = personal ? 'personal' : guild.hasDefaultKey ? 'guild' : undefined;
-      if (!keySource) {
-        return { kind: 'refused', reason: 'No Jules key would pay for this plan: set your own with `/jules-key set`, or an operator sets a server default.' };
-      }
-
-      const existing = await store.getPlanRun(input.runId);
-      let items: PlanItem[];
-      if (existing) {
-        // A retried proposal: the run was recorded; show what was recorded, never a second gathering.
-        items = (await store.listPlanItems(input.runId)).map((row) => ({ issueNumber: row.issueNumber, title: row.title, url: row.issueUrl, status: row.status }));
-      } else {
-        const taken = new Set(await store.issuesInOpenPlans(repo));
-        const issues = await githubOf().issues.listWithLabel(refOf(repo), label, { signal: Context.current().cancellationSignal });
-        items = issues
-          .filter((issue) => !taken.has(issue.number))
-          .slice(0, guild.planMaxItems ?? PLAN_DEFAULTS.maxItems)
-          .map((issue) => ({ issueNumber: issue.number, title: issue.title, url: issue.htmlUrl, status: 'planned' as const }));
-        if (items.length === 0) {
-          return { kind: 'empty', reason: `No open issue in \`${repo}\` is labelled \`${label}\` and free: there is nothing to plan. Label issues \`${label}\` and run \`/plan\` again.` };
-        }
-        await store.createPlanRun({ id: input.runId, guildId: input.guildId, channelId: input.channelId, repo, label, proposedBy: proposer?.id ?? null, keySource });
-        await store.savePlanItems(input.runId, items.map((item, position) => ({ issueNumber: item.issueNumber, position, title: item.title, issueUrl: item.url })));
-      }
-      const view: PlanView = {
-        runId: input.runId,
-        status: 'proposed',
-        guildId: input.guildId,
-        channelId: input.channelId,
-        repo,
-        label,
-        ...(proposer ? { proposedBy: proposer.id } : {}),
-        keySource,
-        ...(keySource === 'personal' && proposer ? { payerId: proposer.id } : {}),
-        confirmRoles: [...guild.confirmRoles],
-        twoPersonRule: guild.twoPersonRule ?? false,
-        ...(guild.autoShip ? { autoShip: true } : {}),
-        revision: 0,
-        items,
-        expiresAt: input.expiresAt,
-      };
-      const card = await discord.postMessage(input.channelId, renderPlanCard(view), { nonce: nonceFor(input.runId, 'card') });
-      await store.updatePlanRun(input.runId, { cardMessageId: card.id });
-      await audit(view, 'plan_proposed', 'proposed', proposer?.id, `${items.length} items`);
-      log.info({ runId: input.runId, guildId: input.guildId, repo, items: items.length }, 'plan proposed');
-      return { kind: 'proposed', view: { ...view, cardMessageId: card.id } };
+      const proposal = await gather(input);
+      // A schedule's plan has nobody to answer: the channel hears why no card came this time.
+      if (!input.proposedBy && proposal.kind !== 'proposed') await sayInChannel(input.channelId, `📋 The scheduled plan did not start: ${proposal.reason}`, nonceFor(input.runId, 'not-proposed'));
+      return proposal;
     },
 
     /**
@@ -225,17 +178,23 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     },
 
     /**
-     * Tells each started item's issue which run works on it: one comment per issue, looked for on GitHub first, so a
-     * retried activity (or a worker killed mid-way) comments exactly once.
+     * Tells each item's issue what the run did: which run works on it, or in which pull request it was merged. One
+     * comment of each kind per issue, looked for on GitHub first, so a retried activity (or a worker killed mid-way)
+     * comments exactly once.
      */
-    async commentOnItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly issueNumbers: readonly number[] }): Promise<void> {
+    async commentOnItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly comments: readonly PlanComment[] }): Promise<void> {
       const github = githubOf();
       const ref = refOf(input.repo);
-      for (const issueNumber of input.issueNumbers) {
-        Context.current().heartbeat(issueNumber);
+      for (const comment of input.comments) {
+        Context.current().heartbeat(comment.issueNumber);
+        if (comment.kind === 'merged') {
+          const merged = `✅ Merged in #${comment.prNumber} from plan \`${input.runId}\``;
+          await commentOnce(github, ref, comment.issueNumber, merged, `${merged}.`);
+          continue;
+        }
         const working = `🤖 Jules is working on this issue in plan \`${input.runId}\``;
-        await commentOnce(github, ref, issueNumber, working, `${working} (task \`${planItemTaskId(input.runId, issueNumber)}\`). The pull request will reference it.`);
-        await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${issueNumber}`, dedupeKey: `comment:${issueNumber}` });
+        await commentOnce(github, ref, comment.issueNumber, working, `${working} (task \`${planItemTaskId(input.runId, comment.issueNumber)}\`). The pull request will reference it.`);
+        await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${comment.issueNumber}`, dedupeKey: `comment:${comment.issueNumber}` });
       }
     },
 
@@ -262,7 +221,8 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     /**
      * `/ship`: in issue order, merges each item whose pull request is green at its current head, with the head as
      * the merge's guard and the guild's method; updates a branch that is behind instead; skips the rest with the
-     * reason. A merged item's issue gets "merged in #PR", once.
+     * reason. The workflow then has each merged item's issue told "merged in #PR" ({@link commentOnItems}), after the
+     * answer: GitHub paces comments a second apart, and nobody waits for them.
      */
     async shipItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly items: readonly { readonly issueNumber: number; readonly taskId: string }[]; readonly by: string }): Promise<ShipReport> {
       const github = githubOf();
@@ -270,8 +230,6 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       const method = guild?.mergeMethod ?? 'squash';
       const ref = refOf(input.repo);
       const lines: ShipLine[] = [];
-      // Comments wait until every merge is done: GitHub paces content writes seconds apart, merges must not wait.
-      const comments: { readonly issueNumber: number; readonly marker: string }[] = [];
       // Items whose PR ever ran checks (the mirror keeps that): "no checks" at a new head then means CI has not started.
       const hadChecks = new Set((await store.listPlanItems(input.runId)).filter((row) => row.checksState !== null && row.checksState !== 'no_checks').map((row) => row.issueNumber));
       for (const item of input.items) {
@@ -282,15 +240,88 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
           lines.push({ issueNumber: item.issueNumber, outcome: 'skipped', reason: 'it has no pull request yet' });
           continue;
         }
-        lines.push(await shipOne(github, ref, input, item.issueNumber, number, method, comments, hadChecks.has(item.issueNumber)));
-      }
-      for (const comment of comments) {
-        Context.current().heartbeat(comment.issueNumber);
-        await commentOnce(github, ref, comment.issueNumber, comment.marker, `${comment.marker}.`);
+        lines.push(await shipOne(github, ref, input, item.issueNumber, number, method, hadChecks.has(item.issueNumber)));
       }
       return { lines };
     },
   };
+
+  /** {@link proposePlan}'s work: the plan, or why there is none. */
+  async function gather(input: ProposePlanInput): Promise<PlanProposal> {
+    const guild = await store.getGuild(input.guildId);
+    if (!guild) return { kind: 'refused', reason: 'This server is not set up for Jules yet: an operator runs `jules-orchestrator guild set --guild-id …` first.' };
+    const proposer = input.proposedBy;
+    if (proposer && !isConfirmer(proposer, { confirmRoles: [...guild.createRoles, ...guild.confirmRoles] })) {
+      return { kind: 'refused', reason: 'Only members with a create or confirm role can propose a plan.' };
+    }
+    const repo = input.repo ?? guild.defaultRepo;
+    if (!repo) return { kind: 'refused', reason: 'This server has no default repository; say which one: `/plan repo:owner/name`.' };
+    const label = input.label ?? guild.planLabel ?? PLAN_DEFAULTS.label;
+    const personal = proposer ? (await store.getUserKey(proposer.id)) !== undefined : false;
+    const keySource: KeySource | undefined = personal ? 'personal' : guild.hasDefaultKey ? 'guild' : undefined;
+    if (!keySource) {
+      return { kind: 'refused', reason: 'No Jules key would pay for this plan: set your own with `/jules-key set`, or an operator sets a server default.' };
+    }
+
+    const existing = await store.getPlanRun(input.runId);
+    let items: PlanItem[];
+    if (existing) {
+      // A retried proposal: the run was recorded; show what was recorded, never a second gathering.
+      items = (await store.listPlanItems(input.runId)).map((row) => ({ issueNumber: row.issueNumber, title: row.title, url: row.issueUrl, status: row.status }));
+      if (items.length === 0) return { kind: 'empty', reason: tookEverything(repo, label) };
+    } else {
+      const taken = new Set(await store.issuesInOpenPlans(repo));
+      const issues = await githubOf().issues.listWithLabel(refOf(repo), label, { signal: Context.current().cancellationSignal });
+      items = issues
+        .filter((issue) => !taken.has(issue.number))
+        .slice(0, guild.planMaxItems ?? PLAN_DEFAULTS.maxItems)
+        .map((issue) => ({ issueNumber: issue.number, title: issue.title, url: issue.htmlUrl, status: 'planned' as const }));
+      if (items.length === 0) {
+        return { kind: 'empty', reason: `No open issue in \`${repo}\` is labelled \`${label}\` and free: there is nothing to plan. Label issues \`${label}\` and run \`/plan\` again.` };
+      }
+      await store.createPlanRun({ id: input.runId, guildId: input.guildId, channelId: input.channelId, repo, label, proposedBy: proposer?.id ?? null, keySource });
+      // The store keeps an issue on one open run: a `/plan` of the same repository at the same moment may have won some.
+      const saved = new Set((await store.savePlanItems(input.runId, items.map((item, position) => ({ issueNumber: item.issueNumber, position, title: item.title, issueUrl: item.url })))).map((row) => row.issueNumber));
+      items = items.filter((item) => saved.has(item.issueNumber));
+      if (items.length === 0) {
+        await store.updatePlanRun(input.runId, { status: 'cancelled', endedAt: new Date().toISOString() });
+        return { kind: 'empty', reason: tookEverything(repo, label) };
+      }
+    }
+    const view: PlanView = {
+      runId: input.runId,
+      status: 'proposed',
+      guildId: input.guildId,
+      channelId: input.channelId,
+      repo,
+      label,
+      ...(proposer ? { proposedBy: proposer.id } : {}),
+      keySource,
+      ...(keySource === 'personal' && proposer ? { payerId: proposer.id } : {}),
+      confirmRoles: [...guild.confirmRoles],
+      twoPersonRule: guild.twoPersonRule ?? false,
+      ...(guild.autoShip ? { autoShip: true } : {}),
+      revision: 0,
+      items,
+      expiresAt: input.expiresAt,
+    };
+    const card = await discord.postMessage(input.channelId, renderPlanCard(view), { nonce: nonceFor(input.runId, 'card') });
+    await store.updatePlanRun(input.runId, { cardMessageId: card.id });
+    await audit(view, 'plan_proposed', 'proposed', proposer?.id, `${items.length} items`);
+    log.info({ runId: input.runId, guildId: input.guildId, repo, items: items.length }, 'plan proposed');
+    return { kind: 'proposed', view: { ...view, cardMessageId: card.id } };
+  }
+
+  /** Posts a line in a channel; a channel gone or out of reach is logged, not retried. */
+  async function sayInChannel(channelId: string, content: string, nonce: string): Promise<void> {
+    try {
+      await discord.postMessage(channelId, { content, allowed_mentions: { parse: [] } }, { nonce });
+    } catch (err) {
+      const refusal = discordRefusal(err);
+      if (!refusal) throw err;
+      log.warn({ channelId, status: refusal.status, code: refusal.code }, `Discord refused a plan line: ${refusal.message}`);
+    }
+  }
 
   async function shipOne(
     github: GitHubClient,
@@ -299,7 +330,6 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     issueNumber: number,
     number: number,
     method: 'merge' | 'squash' | 'rebase',
-    comments: { issueNumber: number; marker: string }[],
     hadChecks: boolean,
   ): Promise<ShipLine> {
     const skipped = (reason: string): ShipLine => ({ issueNumber, outcome: 'skipped', reason, prNumber: number });
@@ -341,7 +371,6 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     async function markMerged(): Promise<ShipLine> {
       await store.updatePlanItem(input.runId, issueNumber, { status: 'merged', mergedAt: new Date().toISOString(), prNumber: number });
       await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
-      comments.push({ issueNumber, marker: `✅ Merged in #${number} from plan \`${input.runId}\`` });
       return { issueNumber, outcome: 'merged', prNumber: number };
     }
   }
@@ -357,6 +386,8 @@ async function commentOnce(github: GitHubClient, ref: RepoRef, issueNumber: numb
   if (comments.some((comment) => comment.body.includes(marker))) return;
   await github.issues.createComment(ref, issueNumber, body);
 }
+
+const tookEverything = (repo: string, label: string) => `Another plan of \`${repo}\` took every issue labelled \`${label}\` a moment ago: there is nothing left to plan.`;
 
 function refOf(repo: string): RepoRef {
   const [owner, name] = repo.split('/') as [string, string];

@@ -107,6 +107,25 @@ describe('a plan schedule', () => {
     expect(await s.store.getPlanRun(runId)).toMatchObject({ proposedBy: null, approvedBy: MEMBERS.lead.id, keySource: 'guild' });
   });
 
+  it('says in the channel why a firing proposed no plan: nothing ready, or a server not set up', async () => {
+    const { s, set, fire } = await scheduleStack({ github: true });
+    const { schedule } = await set();
+    const said = () => s.discord.channelMessages(GUILD.channelId).map((m) => m.content ?? '').filter((text) => text.startsWith('📋 The scheduled plan did not start'));
+
+    const { runId, firing } = await fire(schedule.scheduleId);
+    expect(await s.client.workflow.getHandle(runId).result()).toMatchObject({ status: 'empty' });
+    expect((await firing.describe()).status.name).toBe('COMPLETED');
+    expect(said()).toEqual([expect.stringMatching(/No open issue in `acme\/widgets` is labelled `ready`/)]);
+
+    // A schedule of a server that was never set up (or was removed since): the team reads what to fix, not silence.
+    s.github!.createIssue({ repo: GUILD.repo, title: 'Ready, on a server nobody set up', labels: ['ready'] });
+    const elsewhere = await set({ guildId: '720000000000000999' });
+    const refused = await fire(elsewhere.schedule.scheduleId);
+    expect(await s.client.workflow.getHandle(refused.runId).result()).toMatchObject({ status: 'refused' });
+    expect(said()).toHaveLength(2);
+    expect(said()[1]).toMatch(/This server is not set up for Jules yet/);
+  });
+
   it('is one schedule per guild and repository: setting it again updates its cron, zone, label and the plans’ settings', async () => {
     const { s, set, fire, card } = await scheduleStack({ github: true });
     const first = await set();

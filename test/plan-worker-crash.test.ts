@@ -100,9 +100,9 @@ describe('a plan whose worker is killed mid-run', () => {
         );
       const prs = [await prOf(one), await prOf(two)] as const;
 
-      // ---- Kill 2: /ship merged the first PR, and its "Merged in" comment hangs ----
+      // ---- Kill 2: /ship merged the first PR, and the second's merge hangs ----
       for (const number of prs) gh.addCheckRun({ repo: REPO, sha: gh.pullRequest({ repo: REPO, number }).head.sha as string, name: 'build', conclusion: 'success' });
-      gh.failNext({ kind: 'server-error', delayMs: HELD_MS, match: { method: 'POST', path: new RegExp(`/issues/${one}/comments$`) } });
+      gh.failNext({ kind: 'server-error', delayMs: HELD_MS, match: { method: 'PUT', path: new RegExp(`/pulls/${prs[1]}/merge$`) } });
       const shipping = s.command(MEMBERS.lead, 'ship', { run_id: runId! });
       await eventually(() => gh.pullRequest({ repo: REPO, number: prs[0] }).merged || undefined, 'the first merge');
       await new Promise((resolve) => setTimeout(resolve, 1_000));

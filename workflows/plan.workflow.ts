@@ -5,11 +5,12 @@ import {
   condition,
   proxyActivities,
   setHandler,
+  log,
   startChild,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PlanPublish, PreparedItem } from '../activities/plan.activities';
+import type { PlanComment, PlanPublish, PreparedItem } from '../activities/plan.activities';
 import { planItemTaskId } from '../src/shared/ids';
 import type { PlanProposal, PlanView, ShipReport } from '../src/shared/plan';
 import type { Member, TaskOutcome } from '../src/shared/task';
@@ -127,6 +128,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
     woken = true;
   });
 
+  // Comments on the issues, made while the run goes on: nothing waits for them but the run's end.
+  const commenting: Promise<void>[] = [];
+  function comment(comments: readonly PlanComment[]): void {
+    if (!comments.length) return;
+    const made = commentOnItems({ runId, guildId: input.guildId, repo: state.view!.repo, comments });
+    commenting.push(made.catch((err: unknown) => log.warn('the plan could not comment on its issues', { runId, error: err instanceof Error ? err.message : String(err) })));
+  }
+
   /** Records the items that changed and the run, re-renders the card, and says `line` in the thread. */
   async function publish(extra: Omit<PlanPublish, 'view' | 'items'>): Promise<void> {
     const items = state.takeChanged();
@@ -140,7 +149,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
       .filter((item) => (only ? only.has(item.issueNumber) : item.status === 'pr_open'))
       .map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) }));
     const report = await shipItems({ runId, guildId: input.guildId, repo: state.view!.repo, items, by: member.id });
-    for (const line of report.lines) if (line.outcome === 'merged') state.setItem(line.issueNumber, 'merged');
+    const merged = report.lines.filter((line) => line.outcome === 'merged');
+    for (const line of merged) state.setItem(line.issueNumber, 'merged');
+    comment(merged.flatMap((line) => (line.prNumber ? [{ kind: 'merged', issueNumber: line.issueNumber, prNumber: line.prNumber }] : [])));
     await publish({ step: `ship:${member.id}:${report.lines.map((line) => `${line.issueNumber}${line.outcome[0]}`).join('')}`, event: { kind: 'plan_shipped', actorId: member.id, outcome: `${report.lines.filter((l) => l.outcome === 'merged').length} merged` } });
     return report;
   }
@@ -183,8 +194,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
     ),
   );
   // The issues hear of their run once every item is on its way: GitHub paces comments seconds apart.
-  const started = prepared.filter((item) => item.go).map((item) => item.issueNumber);
-  if (started.length) await commentOnItems({ runId, guildId: input.guildId, repo: state.view.repo, issueNumbers: started });
+  comment(prepared.filter((item) => item.go).map((item) => ({ kind: 'working', issueNumber: item.issueNumber })));
   await publish({ step: 'started' });
 
   // ---- Follow the items until each is merged, failed or dropped ----
@@ -200,7 +210,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
     }
     if (state.allFinal) break;
     if (Date.now() >= deadlineAt) {
-      for (const item of state.openItems) state.setItem(item.issueNumber, 'failed', { reason: 'The run’s time ran out before this item was merged.' });
+      for (const item of state.openItems) await fail(item.issueNumber, 'The run’s time ran out before this item was merged.');
       break;
     }
     // An item's task ended: its own steps already drew it on the card, so there is nothing to look at or publish.
@@ -215,7 +225,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
       const looks = await lookAtItems({ items: open.map((item) => ({ issueNumber: item.issueNumber, taskId: planItemTaskId(runId, item.issueNumber) })) });
       for (const look of looks) {
         if (look.prState === 'merged') state.setItem(look.issueNumber, 'merged');
-        if (look.prState === 'closed') state.setItem(look.issueNumber, 'failed', { reason: 'Its pull request was closed without merging.' });
+        if (look.prState === 'closed') await fail(look.issueNumber, 'Its pull request was closed without merging.');
       }
       // `--auto-ship on`: what turned green merges now, as a `/ship` by the approver would (one at a time with them).
       const green = new Set(looks.filter((look) => look.green).map((look) => look.issueNumber));
@@ -265,17 +275,22 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
     if (outcome?.status === 'completed' && outcome.prUrl) {
       state.setItem(item.issueNumber, 'pr_open', { prUrl: outcome.prUrl });
     } else {
-      const reason = outcome?.reason ?? (err instanceof Error ? err.message : `Its task ended ${outcome?.status ?? 'without an outcome'}.`);
-      state.setItem(item.issueNumber, 'failed', { reason });
-      await releaseItem({ guildId: input.guildId, repo: state.view!.repo, issueNumber: item.issueNumber, label: state.view!.label });
+      await fail(item.issueNumber, outcome?.reason ?? (err instanceof Error ? err.message : `Its task ended ${outcome?.status ?? 'without an outcome'}.`));
     }
     dirty = true;
+  }
+
+  /** An item failed: its issue gets the plan label back (and loses the in-progress one), so the next plan can take it. */
+  async function fail(issueNumber: number, reason: string): Promise<void> {
+    state.setItem(issueNumber, 'failed', { reason });
+    await releaseItem({ guildId: input.guildId, repo: state.view!.repo, issueNumber, label: state.view!.label });
   }
 
   async function end(status: 'completed' | 'cancelled' | 'expired', event: PlanPublish['event'], line?: string): Promise<PlanOutcome> {
     state.end(status);
     await publish({ step: `end:${status}`, ...(event ? { event } : {}), ...(line ? { line } : {}) });
     await condition(allHandlersFinished);
+    await Promise.all(commenting);
     const merged = state.view!.items.filter((item) => item.status === 'merged').length;
     return { runId, status, merged };
   }

@@ -296,6 +296,32 @@ export function describePlanStoreBehaviour(engine: string, open: () => Promise<S
         expect(await store.issuesInOpenPlans(repo)).toEqual([1, 3, 9]);
       });
 
+      it('saves an issue on one open run of a repository at a time, even when two runs save at the same moment', async () => {
+        const repo = `acme/${uniqueId('repo')}`;
+        const first = await store.createPlanRun(newPlanRun({ repo }));
+        await store.savePlanItems(first.id, newPlanItems(repo, [1, 2, 3]));
+        await store.updatePlanItem(first.id, 3, { status: 'dropped' });
+        // Another run of the repository gets only what the first does not hold: not 1 or 2, but the dropped 3.
+        const second = await store.createPlanRun(newPlanRun({ repo: repo.toUpperCase() }));
+        expect((await store.savePlanItems(second.id, newPlanItems(repo, [2, 3, 4]))).map((item) => item.issueNumber)).toEqual([3, 4]);
+        // Saving its own list again is still an update, and another repository's issue 1 is another issue.
+        expect((await store.savePlanItems(first.id, newPlanItems(repo, [1, 2, 3]))).map((item) => item.issueNumber)).toEqual([1, 2, 3]);
+        const fork = await store.createPlanRun(newPlanRun({ repo: `${repo}-fork` }));
+        expect((await store.savePlanItems(fork.id, newPlanItems(`${repo}-fork`, [1]))).map((item) => item.issueNumber)).toEqual([1]);
+
+        // Two `/plan`s at once: each issue lands on exactly one of them.
+        const racing = `acme/${uniqueId('repo')}`;
+        const [a, b] = await Promise.all([store.createPlanRun(newPlanRun({ repo: racing })), store.createPlanRun(newPlanRun({ repo: racing }))]);
+        const numbers = [5, 6, 7, 8];
+        const [savedA, savedB] = await Promise.all([store.savePlanItems(a.id, newPlanItems(racing, numbers)), store.savePlanItems(b.id, newPlanItems(racing, numbers))]);
+        expect([...savedA, ...savedB].map((item) => item.issueNumber).sort()).toEqual(numbers);
+        // Once a run has ended, its issues may be planned again.
+        const ended = savedA.length ? a : b;
+        await store.updatePlanRun(ended.id, { status: 'completed', endedAt: new Date().toISOString() });
+        const third = await store.createPlanRun(newPlanRun({ repo: racing }));
+        expect((await store.savePlanItems(third.id, newPlanItems(racing, numbers))).map((item) => item.issueNumber)).toEqual((ended === a ? savedA : savedB).map((item) => item.issueNumber));
+      });
+
       it('finds an item by its child task, and by its pull request’s number or head sha', async () => {
         const repo = `acme/${uniqueId('repo')}`;
         const run = await store.createPlanRun(newPlanRun({ repo }));
