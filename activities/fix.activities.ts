@@ -63,6 +63,9 @@ export function createFixActivities(deps: Pick<ActivityDeps, 'store' | 'secrets'
           throw err;
         }
       }
+      // A plan item keeps its count on its row, beside its PR's state.
+      const item = await store.findPlanItemByTask(input.taskId);
+      if (item && item.fixAttempts < input.attempt) await store.updatePlanItem(item.runId, item.issueNumber, { fixAttempts: input.attempt });
       const who = input.by ? `<@${input.by}> asked Jules` : 'Asked Jules';
       const text = `🔧 ${who} to fix the failing checks of PR #${input.number} (attempt ${input.attempt} of ${input.maxAttempts}): ${names}. Jules pushes to the same branch, and the checks are followed again.`;
       const quoted = message
