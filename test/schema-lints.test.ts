@@ -1,9 +1,9 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/store/migrate';
 import { createPgExecutor } from '../src/store/sql-executor';
 import { lintSchema, type SchemaLint } from '../src/tools/schema-lints';
 import { startPostgres, type PostgresServer } from './helpers/postgres';
+import { prepareSupabaseLike, serverVersion } from './helpers/supabase-like';
 
 /**
  * Supabase's database linter (splinter, the dashboard's Security and Performance Advisors) over the schema the
@@ -24,29 +24,6 @@ const ACCEPTED: Readonly<Record<string, string>> = {
   // is unused; the lint means something only on a production database's statistics.
   '0005_unused_index': 'no queries have run on a freshly migrated database',
 };
-
-/** What Supabase has before any migration of ours runs (splinter's CI fixture, plus Supabase's default grants). */
-const SUPABASE_LIKE = `
-  do $$
-  declare
-    role_name text;
-  begin
-    foreach role_name in array array['anon', 'authenticated', 'service_role'] loop
-      if not exists (select 1 from pg_roles where rolname = role_name) then
-        execute format('create role %I nologin noinherit', role_name);
-      end if;
-    end loop;
-  end
-  $$;
-  alter role service_role bypassrls;
-  create schema auth;
-  create table auth.users (id uuid primary key, email text, raw_user_meta_data jsonb);
-  create function auth.uid() returns uuid language sql stable as $fn$ select null::uuid $fn$;
-  grant usage on schema public to anon, authenticated, service_role;
-  alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-  alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-  alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
-`;
 
 /** One mistake per lint, each where the Data API would expose it. */
 const MISTAKES = `
@@ -90,29 +67,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A new database prepared like a Supabase project, exposing `public` to the Data API. */
-async function supabaseLikeDatabase(): Promise<string> {
+/** A new database prepared like a Supabase project exposing `public`, with `extra` SQL run after. */
+async function supabaseLikeDatabase(extra = ''): Promise<string> {
   const url = await server.createDatabase();
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(SUPABASE_LIKE);
-    // Supabase sets this for PostgREST; the lint queries read it to know which schemas are exposed.
-    await client.query(`alter database ${client.database} set pgrst.db_schemas = 'public'`);
-  } finally {
-    await client.end();
-  }
+  await prepareSupabaseLike(url, extra);
   return url;
-}
-
-async function serverVersion(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
-  } finally {
-    await client.end();
-  }
 }
 
 const summary = (lints: readonly SchemaLint[]) => lints.map((l) => `${l.level} ${l.id}: ${l.detail}`).join('\n');
@@ -137,14 +96,7 @@ describe('the migrated schema, linted by Supabase’s splinter on PostgreSQL 15'
   });
 
   it('sets off each security lint on a database seeded with its mistake', async () => {
-    const url = await supabaseLikeDatabase();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(MISTAKES);
-    } finally {
-      await client.end();
-    }
+    const url = await supabaseLikeDatabase(MISTAKES);
 
     const lints = await lintSchema(url);
 
