@@ -23,7 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiscordActivities({ ...deps, planBoard }),
     ...createPlanActivities({ ...deps, planBoard }),
     ...createWatchActivities({ ...deps, announcerFor }),
-    ...createSlotActivities({ ...deps, announcerFor }),
+    ...createSlotActivities({ ...deps, announcerFor, planBoard }),
     ...createGitHubActivities({ ...deps, announcerFor, pullRequestMirror: createPullRequestMirror({ ...deps, planBoard }) }),
     ...createFixActivities(deps),
   };

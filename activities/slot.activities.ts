@@ -25,7 +25,7 @@ export interface SlotInput {
  * at Jules. Counts live in the database, so every worker shares them. While waiting, one notice says where the
  * task stands, edited when that changes; the activity heartbeats, so a cancel stops it.
  */
-export function createSlotActivities({ store, announcerFor }: Pick<ActivityDeps, 'store'> & Required<Pick<ActivityDeps, 'announcerFor'>>) {
+export function createSlotActivities({ store, announcerFor, planBoard }: Pick<ActivityDeps, 'store'> & Required<Pick<ActivityDeps, 'announcerFor' | 'planBoard'>>) {
   return {
     async waitForSessionSlot(input: SlotInput): Promise<{ readonly waited: boolean }> {
       const context = Context.current();
@@ -55,6 +55,8 @@ export function createSlotActivities({ store, announcerFor }: Pick<ActivityDeps,
           }
           // A notice Discord refused is information lost: the task keeps its place in line all the same.
           if ('messageId' in notice) noticeId = notice.messageId;
+          // A plan item's place in line is on its row of the plan card and in `/status` as well.
+          if (input.audience?.kind === 'plan_thread') await planBoard.itemWaits(input.audience.runId, input.audience.issueNumber, detail);
           shown = detail;
         }
         await sleepBeating(input.retryEveryMs, () => context.heartbeat(noticeId));

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodePlanId } from '../src/discord/custom-id';
 import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
 import { buildAutocomplete } from '../src/sandbox/interaction-signer';
-import { defaultScript, failingScript } from '../src/sandbox/jules-emulator';
+import { askingScript, defaultScript, failingScript } from '../src/sandbox/jules-emulator';
 import { planItemTaskId, pullRequestFollowId } from '../src/shared/ids';
 import type { PlanView } from '../src/shared/plan';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
@@ -92,6 +92,15 @@ describe('/plan', () => {
     expect((await view(first.runId!)).items.map((item) => item.issueNumber)).toEqual([only]);
     const second = await plan();
     expect(second.text).toMatch(/nothing to plan/);
+  });
+
+  it('never puts one issue on two runs, even when two members run /plan at the same moment', async () => {
+    const { issue, plan, view } = await planStack();
+    const numbers = [issue('Wanted by both'), issue('Also wanted by both')];
+    const answers = await Promise.all([plan(MEMBERS.lead), plan(MEMBERS.developer)]);
+    const planned = await Promise.all(answers.flatMap((answer) => (answer.runId ? [view(answer.runId)] : [])));
+    expect(planned.flatMap((run) => run.items.map((item) => item.issueNumber)).sort((a, b) => a - b)).toEqual(numbers);
+    for (const answer of answers) expect(answer.text).toMatch(answer.runId ? /proposes [12] items?/ : /nothing (left )?to plan/);
   });
 
   it('is refused to a member with neither a create nor a confirm role', async () => {
@@ -188,7 +197,9 @@ describe.each(['http', 'gateway'] as const)('/ship, with interactions over %s', 
     expect(shipped).toMatch(new RegExp(`#${red} Red one: skipped, red: \`build\``));
     expect(gh.pullRequest({ repo: REPO, number: greenPr.number }).merged).toBe(true);
     expect(gh.pullRequest({ repo: REPO, number: redPr.number }).merged).toBe(false);
-    expect(gh.comments({ repo: REPO, number: green }).some((c) => c.body.includes(`Merged in #${greenPr.number}`))).toBe(true);
+    // The issue hears of it just after the answer (GitHub paces comments; nobody waits for them), once.
+    await eventually(() => gh.comments({ repo: REPO, number: green }).some((c) => c.body.includes(`Merged in #${greenPr.number}`)) || undefined, 'the "Merged in" comment');
+    expect(gh.comments({ repo: REPO, number: green }).filter((c) => c.body.includes('Merged in'))).toHaveLength(1);
 
     const status = await s.command(MEMBERS.developer, 'status', { run_id: runId! });
     const shown = JSON.stringify(status.body.data);
@@ -318,6 +329,28 @@ describe('/ship and GitHub', () => {
   });
 });
 
+describe('a plan on a key with fewer sessions than items', () => {
+  it('runs them in turn, and the card and /status give each waiting item its place in line', { timeout: 180_000 }, async () => {
+    // Jules asks the first item a question nobody answers, so its session holds the key's one slot.
+    const { s, issue, plan, card } = await planStack({ jules: { script: () => askingScript('Which colour should the button be?') } });
+    await s.store.setGuildQuotas(GUILD.id, { concurrentSessionsPerKey: 1 });
+    const items = [issue('First in line'), issue('Second in line'), issue('Third in line')];
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+
+    // The three start together, so they take the key's slot in the order they reach it, not always in issue order.
+    const rows = (text: string) => items.map((n) => text.split('\n').find((line) => line.startsWith(`[#${n}]`)) ?? '');
+    const inLine = (text: string) => rows(text).map((row) => / — (number \d in line); at most 1 at once$/.exec(row)?.[1]).filter(Boolean).sort();
+    const settled = (text: string) => inLine(text).join() === 'number 1 in line,number 2 in line' && rows(text).filter((row) => /· (🛠️ in Jules|💬 waiting)/.test(row)).length === 1;
+    await card(runId!, /number 2 in line/);
+    await eventually(() => (settled(cardText(s.discord.channelMessages(GUILD.channelId).find((m) => cardText(m).includes(runId!))!)) ? true : undefined), 'one item in Jules, two in line on the card');
+    const status = (await s.command(MEMBERS.developer, 'status', { run_id: runId! })).body.data as { embeds?: { description?: string }[]; content?: string };
+    expect(settled([status.content ?? '', ...(status.embeds ?? []).map((embed) => embed.description ?? '')].join('\n'))).toBe(true);
+    expect(s.jules.sessions()).toHaveLength(1);
+  });
+});
+
 describe('an item whose Jules session fails', () => {
   it('is reported failed with Jules’ reason on the card and in /status, gets its ready label back, and the others go on', async () => {
     const reason = 'The repository’s build needs a secret Jules does not have';
@@ -391,6 +424,22 @@ describe('a running plan', () => {
     // The run's own look is ten minutes away: only the follow-through's wake can end it now.
     expect(await s.client.workflow.getHandle(runId!).result()).toMatchObject({ status: 'completed', merged: 1 });
     await card(runId!, /Done/);
+  });
+
+  it('with failing checks sent back to Jules, counts each request on the item and says it in the plan’s thread', async () => {
+    const { s, gh, issue, plan, card, itemOutcome } = await planStack();
+    await s.store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo, fixFailingChecks: true, maxFixAttempts: 2 });
+    const only = issue('Make lint pass');
+    const { runId } = await plan();
+    await card(runId!);
+    await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
+    const number = parsePullRequestUrl((await itemOutcome(runId!, only)).prUrl!)!.number;
+    gh.addCheckRun({ repo: REPO, sha: gh.pullRequest({ repo: REPO, number }).head.sha as string, name: 'lint', conclusion: 'failure' });
+
+    const row = await eventually(async () => (await s.store.listPlanItems(runId!)).find((item) => item.issueNumber === only && item.fixAttempts === 1), 'the fix request on the item');
+    expect(row.taskId).toBe(planItemTaskId(runId!, only));
+    const thread = (await s.store.getPlanRun(runId!))!.threadId!;
+    expect(s.discord.channelMessages(thread).some((m) => (m.content ?? '').includes(`fix the failing checks of PR #${number} (attempt 1 of 2): \`lint\``))).toBe(true);
   });
 
   it('with auto-ship on, merges each item as it turns green, without a /ship', async () => {

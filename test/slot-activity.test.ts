@@ -1,6 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlotActivities, type SlotInput } from '../activities/slot.activities';
+import type { PlanBoard } from '../src/discord/plan-board';
 import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import { fakeAnnouncer, THREAD_GONE, type FakeAnnouncerBehaviour } from './helpers/fake-announcer';
@@ -19,6 +20,13 @@ afterAll(async () => {
   await store?.close();
 });
 
+/** The `/jules` tasks here have no plan card: a board that is never drawn on. */
+const unusedBoard: PlanBoard = {
+  itemChanged: () => Promise.reject(new Error('a /jules task has no plan card')),
+  itemWaits: () => Promise.reject(new Error('a /jules task has no plan card')),
+  redraw: () => Promise.reject(new Error('a /jules task has no plan card')),
+};
+
 /** A guild whose key runs one session at a time, a task holding it, and a second task's wait for it. */
 async function waitBehindAnother(behaviour: FakeAnnouncerBehaviour) {
   const guildId = `71000000000000${String(++guilds).padStart(4, '0')}`;
@@ -29,7 +37,7 @@ async function waitBehindAnother(behaviour: FakeAnnouncerBehaviour) {
   await store.setGuildQuotas(guildId, { concurrentSessionsPerKey: 1 });
   expect(await store.tryAcquireSessionSlot(`guild:${guildId}`, holder, 1)).toEqual({ acquired: true });
   const fake = fakeAnnouncer(behaviour);
-  const { waitForSessionSlot } = createSlotActivities({ store, announcerFor: fake.announcerFor });
+  const { waitForSessionSlot } = createSlotActivities({ store, announcerFor: fake.announcerFor, planBoard: unusedBoard });
   const input: SlotInput = {
     taskId: waiter,
     guildId,

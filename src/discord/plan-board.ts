@@ -13,6 +13,8 @@ import { renderPlanCard } from './plan-card';
 export interface PlanBoard {
   /** An item's task changed: its row follows (never backwards), and the card is redrawn. */
   itemChanged(runId: string, issueNumber: number, view: TaskView): Promise<void>;
+  /** An item's task waits for a Jules session slot: `detail` (its place in line) shows on its row until it starts. */
+  itemWaits(runId: string, issueNumber: number, detail: string): Promise<void>;
   /** Redraws the card from the projection; `extra` adds what only the workflow knows (expiry, payer). */
   redraw(runId: string, extra?: Partial<PlanView>): Promise<PlanView | undefined>;
 }
@@ -47,8 +49,16 @@ export function createPlanBoard({ store, discord, log }: { readonly store: Store
       await store.updatePlanItem(runId, issueNumber, {
         status,
         ...(view.prUrl ? { prUrl: view.prUrl } : {}),
-        ...(status === 'failed' && view.error ? { reason: view.error.slice(0, 500) } : {}),
+        // Its place in line is over once it leaves the queue.
+        ...(status === 'failed' && view.error ? { reason: view.error.slice(0, 500) } : item.status === 'queued' ? { reason: null } : {}),
       });
+      await redraw(runId);
+    },
+    async itemWaits(runId, issueNumber, detail) {
+      const item = (await store.listPlanItems(runId)).find((candidate) => candidate.issueNumber === issueNumber);
+      // The slot wait may come before the plan recorded the item as queued, never after it started.
+      if (!item || (item.status !== 'planned' && item.status !== 'queued') || item.reason === detail) return;
+      await store.updatePlanItem(runId, issueNumber, { status: 'queued', reason: detail });
       await redraw(runId);
     },
   };

@@ -105,7 +105,7 @@ export function renderShipReport(view: PlanView, report: ShipReport): string {
 function itemLine(item: PlanItem): string {
   const title = item.title.length > 80 ? `${item.title.slice(0, 79)}…` : item.title;
   const pr = item.prUrl ? ` · [PR](${item.prUrl})` : '';
-  const why = item.reason && (item.status === 'failed' || item.status === 'dropped' || item.status === 'red') ? ` — ${item.reason.slice(0, 120)}` : '';
+  const why = item.reason && (item.status === 'failed' || item.status === 'dropped' || item.status === 'red' || item.status === 'queued') ? ` — ${item.reason.slice(0, 120)}` : '';
   return `[#${item.issueNumber}](${item.url}) ${escapeMarkdown(title)} · ${ITEM_LABEL[item.status]}${pr}${why}`;
 }
 
