@@ -221,30 +221,47 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     /**
      * `/ship`: in issue order, merges each item whose pull request is green at its current head, with the head as
      * the merge's guard and the guild's method; updates a branch that is behind instead; skips the rest with the
-     * reason. The workflow then has each merged item's issue told "merged in #PR" ({@link commentOnItems}), after the
-     * answer: GitHub paces comments a second apart, and nobody waits for them.
+     * reason. Every item is judged first (reads, side by side), then the merges and branch updates are queued
+     * together: GitHub paces writes, and a comment or label move waiting its turn would otherwise slip in between
+     * two merges. The workflow then has each merged item's issue told "merged in #PR" ({@link commentOnItems}), after
+     * the answer: nobody waits for the comments.
      */
     async shipItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly items: readonly { readonly issueNumber: number; readonly taskId: string }[]; readonly by: string }): Promise<ShipReport> {
       const github = githubOf();
       const guild = await store.getGuild(input.guildId);
       const method = guild?.mergeMethod ?? 'squash';
       const ref = refOf(input.repo);
-      const lines: ShipLine[] = [];
       // Items whose PR ever ran checks (the mirror keeps that): "no checks" at a new head then means CI has not started.
       const hadChecks = new Set((await store.listPlanItems(input.runId)).filter((row) => row.checksState !== null && row.checksState !== 'no_checks').map((row) => row.issueNumber));
-      for (const item of input.items) {
-        Context.current().heartbeat(item.issueNumber);
-        const task = await store.getTask(item.taskId);
-        const number = task?.prNumber ?? (task?.prUrl ? parsePullRequestUrl(task.prUrl)?.number : undefined);
-        if (!number) {
-          lines.push({ issueNumber: item.issueNumber, outcome: 'skipped', reason: 'it has no pull request yet' });
-          continue;
-        }
-        lines.push(await shipOne(github, ref, input, item.issueNumber, number, method, hadChecks.has(item.issueNumber)));
-      }
+      const judged = await Promise.all(
+        input.items.map(async (item): Promise<ShipLine | ShipWrite> => {
+          const task = await store.getTask(item.taskId);
+          const number = task?.prNumber ?? (task?.prUrl ? parsePullRequestUrl(task.prUrl)?.number : undefined);
+          const judgement = number ? await judgeForShip(github, ref, item.issueNumber, number, hadChecks.has(item.issueNumber)) : skippedLine(item.issueNumber, 'it has no pull request yet');
+          Context.current().heartbeat(item.issueNumber);
+          return judgement;
+        }),
+      );
+      // Queued in issue order at once; the GitHub client sends them one at a time, in that order, ahead of other writes.
+      const lines = await Promise.all(
+        judged.map(async (judgement) => {
+          if (!('write' in judgement)) return judgement.outcome === 'merged' ? markMerged(input, judgement.issueNumber, judgement.prNumber!) : judgement;
+          const line = await writeForShip(github, ref, judgement, method);
+          Context.current().heartbeat(judgement.issueNumber);
+          if (line.outcome !== 'merged') return line;
+          log.info({ runId: input.runId, issueNumber: line.issueNumber, number: line.prNumber, by: input.by }, 'shipped a plan item');
+          return markMerged(input, line.issueNumber, line.prNumber!);
+        }),
+      );
       return { lines };
     },
   };
+
+  async function markMerged(input: { readonly runId: string; readonly guildId: string; readonly by: string }, issueNumber: number, number: number): Promise<ShipLine> {
+    await store.updatePlanItem(input.runId, issueNumber, { status: 'merged', mergedAt: new Date().toISOString(), prNumber: number });
+    await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
+    return { issueNumber, outcome: 'merged', prNumber: number };
+  }
 
   /** {@link proposePlan}'s work: the plan, or why there is none. */
   async function gather(input: ProposePlanInput): Promise<PlanProposal> {
@@ -323,18 +340,11 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
     }
   }
 
-  async function shipOne(
-    github: GitHubClient,
-    ref: RepoRef,
-    input: { readonly runId: string; readonly guildId: string; readonly by: string },
-    issueNumber: number,
-    number: number,
-    method: 'merge' | 'squash' | 'rebase',
-    hadChecks: boolean,
-  ): Promise<ShipLine> {
-    const skipped = (reason: string): ShipLine => ({ issueNumber, outcome: 'skipped', reason, prNumber: number });
+  /** `/ship`'s look at one pull request: a line (merged already, or skipped and why), or the write it needs. */
+  async function judgeForShip(github: GitHubClient, ref: RepoRef, issueNumber: number, number: number, hadChecks: boolean): Promise<ShipLine | ShipWrite> {
+    const skipped = (reason: string) => skippedLine(issueNumber, reason, number);
     const pr = await github.pulls.get(ref, number);
-    if (pr.merged) return markMerged();
+    if (pr.merged) return { issueNumber, outcome: 'merged', prNumber: number };
     if (pr.state === 'closed') return skipped('its pull request was closed');
     const [runs, combined, required, reviews] = await Promise.all([
       github.checks.listForRef(ref, pr.head.sha),
@@ -353,35 +363,50 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
       return skipped(`checks still running (${done} of ${status.checks.length} done)`);
     }
     if (pr.mergeableState === 'dirty' || pr.mergeable === false) return skipped('it has conflicts with its base branch; Jules or a person must resolve them');
-    if (pr.mergeableState === 'behind') {
-      await github.pulls.updateBranch(ref, number, pr.head.sha);
-      return { issueNumber, outcome: 'updating', prNumber: number };
-    }
-    try {
-      await github.pulls.merge({ ...ref, pullNumber: number, sha: pr.head.sha, mergeMethod: method });
-    } catch (err) {
-      if (err instanceof GitHubHeadMovedError) return skipped('new commits arrived since its checks passed (head moved); its checks run again');
-      if (err instanceof GitHubNotMergeableError) return skipped(`GitHub would not merge it: ${err.reason}`);
-      if (err instanceof GitHubError && !err.retryable) return skipped(`GitHub would not merge it: ${err.message}`);
-      throw err;
-    }
-    log.info({ runId: input.runId, issueNumber, number, by: input.by }, 'shipped a plan item');
-    return markMerged();
-
-    async function markMerged(): Promise<ShipLine> {
-      await store.updatePlanItem(input.runId, issueNumber, { status: 'merged', mergedAt: new Date().toISOString(), prNumber: number });
-      await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'pull_request_merged', actorId: input.by, outcome: `#${number}`, dedupeKey: `merged:${issueNumber}` });
-      return { issueNumber, outcome: 'merged', prNumber: number };
-    }
+    return { write: pr.mergeableState === 'behind' ? 'update_branch' : 'merge', issueNumber, prNumber: number, headSha: pr.head.sha };
   }
 }
 
+/** A write `/ship` decided on for one item: merge it at the head it judged, or bring its branch up to date first. */
+interface ShipWrite {
+  readonly write: 'merge' | 'update_branch';
+  readonly issueNumber: number;
+  readonly prNumber: number;
+  readonly headSha: string;
+}
+
+const skippedLine = (issueNumber: number, reason: string, prNumber?: number): ShipLine => ({ issueNumber, outcome: 'skipped', reason, ...(prNumber === undefined ? {} : { prNumber }) });
+
+/** Sends {@link ShipWrite}'s write, with the judged head as the guard; GitHub's refusals become skipped lines. */
+async function writeForShip(github: GitHubClient, ref: RepoRef, write: ShipWrite, method: 'merge' | 'squash' | 'rebase'): Promise<ShipLine> {
+  const { issueNumber, prNumber } = write;
+  if (write.write === 'update_branch') {
+    await github.pulls.updateBranch(ref, prNumber, write.headSha);
+    return { issueNumber, outcome: 'updating', prNumber };
+  }
+  try {
+    await github.pulls.merge({ ...ref, pullNumber: prNumber, sha: write.headSha, mergeMethod: method });
+  } catch (err) {
+    if (err instanceof GitHubHeadMovedError) return skippedLine(issueNumber, 'new commits arrived since its checks passed (head moved); its checks run again', prNumber);
+    if (err instanceof GitHubNotMergeableError) return skippedLine(issueNumber, `GitHub would not merge it: ${err.reason}`, prNumber);
+    if (err instanceof GitHubError && !err.retryable) return skippedLine(issueNumber, `GitHub would not merge it: ${err.message}`, prNumber);
+    throw err;
+  }
+  return { issueNumber, outcome: 'merged', prNumber };
+}
+
 /**
- * Comments on an issue unless a comment containing `marker` is there already. GitHub is asked rather than the
- * store: a worker killed between recording a comment and making it would otherwise leave the issue without one,
- * and one killed between making it and recording it would make it twice.
+ * Comments on an issue, once. A first attempt just comments. A retried one (the worker was killed, or a call
+ * failed, after some comments were made) first asks GitHub whether a comment containing `marker` is there: GitHub
+ * rather than the store, since a worker killed between recording a comment and making it would otherwise leave the
+ * issue without one, and one killed between making it and recording it would make it twice. Looking only on a retry
+ * keeps a plan's comments at one request each, not two (bench/plan-run counts them).
  */
 async function commentOnce(github: GitHubClient, ref: RepoRef, issueNumber: number, marker: string, body: string): Promise<void> {
+  if (Context.current().info.attempt === 1) {
+    await github.issues.createComment(ref, issueNumber, body);
+    return;
+  }
   const comments = await github.issues.listComments(ref, issueNumber, { signal: Context.current().cancellationSignal });
   if (comments.some((comment) => comment.body.includes(marker))) return;
   await github.issues.createComment(ref, issueNumber, body);
