@@ -116,8 +116,8 @@ export interface OctokitGitHubClientOptions {
   /** Milliseconds per second of `retry-after` and of the retry backoff. Default 1000; tests make it small. */
   readonly retryAfterBaseMs?: number;
   /**
-   * Spacing between writes (GitHub asks for ≥1 s, the throttling plugin's default, shared by the process).
-   * Set it to give this client its own queues, as tests do.
+   * Spacing between writes, notifying ones included (GitHub asks for ≥1 s: {@link GITHUB_WRITE_SPACING_MS}, in
+   * queues shared by the process). Set it to give this client its own queues, as tests do.
    */
   readonly writeSpacingMs?: number;
   readonly log?: GitHubLog;
@@ -148,16 +148,31 @@ function withDeadline(doFetch: typeof fetch, timeoutMs: number): typeof fetch {
   };
 }
 
-/** Own Bottleneck groups with `writeSpacingMs` between writes, shaped like the plugin's defaults. */
+/**
+ * The throttling plugin's queues, shaped like its defaults but for one thing: requests that notify people (comments,
+ * merges) go `writeSpacingMs` apart like every other write, not three times that. GitHub's documented limits are a
+ * write at least a second after the last and at most 80 content-creating requests a minute, so a second apart keeps
+ * within both; the plugin's three seconds is its authors' guess from 2018, and would hold a `/ship` of twenty pull
+ * requests for a minute.
+ * @see https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits
+ * @see https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#pause-between-mutative-requests
+ */
 function throttleGroups(writeSpacingMs: number) {
   return {
     global: new Bottleneck.Group({ maxConcurrent: 10 }),
     auth: new Bottleneck.Group({ maxConcurrent: 1 }),
     search: new Bottleneck.Group({ maxConcurrent: 1, minTime: 2 * writeSpacingMs }),
     write: new Bottleneck.Group({ maxConcurrent: 1, minTime: writeSpacingMs }),
-    notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 3 * writeSpacingMs }),
+    notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: writeSpacingMs }),
   };
 }
+
+/** GitHub's pace between writes: a second. */
+export const GITHUB_WRITE_SPACING_MS = 1_000;
+
+let processGroups: ReturnType<typeof throttleGroups> | undefined;
+/** The queues every client of the process shares at GitHub's pace, as the plugin's own defaults are shared. */
+const sharedThrottleGroups = () => (processGroups ??= throttleGroups(GITHUB_WRITE_SPACING_MS));
 
 /** The Octokit options shared by every instance of one client (one per App installation). */
 export function octokitOptionsOf(options: OctokitGitHubClientOptions): GitHubOctokitOptions {
@@ -179,7 +194,7 @@ export function octokitOptionsOf(options: OctokitGitHubClientOptions): GitHubOct
       onSecondaryRateLimit: shouldRetry('secondary'),
       retryAfterBaseValue: retryAfterBaseMs,
       fallbackSecondaryRateRetryAfter: 60,
-      ...(options.writeSpacingMs === undefined ? {} : throttleGroups(options.writeSpacingMs)),
+      ...(options.writeSpacingMs === undefined ? sharedThrottleGroups() : throttleGroups(options.writeSpacingMs)),
     },
   };
 }
