@@ -3,7 +3,9 @@ import {
   ParentClosePolicy,
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
+  sleep,
   setHandler,
   log,
   startChild,
@@ -25,6 +27,18 @@ import {
 } from './messages';
 import { PlanState } from './plan/state';
 import { taskWorkflow, type TaskSettings } from './task.workflow';
+
+/**
+ * Patch: the follow-up loop keeps one timer for its next look instead of starting one per wake. Every item's end
+ * woke the loop, and each wake started and cancelled a timer: two history events per item for nothing.
+ */
+export const ONE_LOOK_TIMER = 'plan-one-look-timer';
+
+/**
+ * Patch: a run ends only after its update handlers have: a `/ship` still publishing what it merged would otherwise
+ * record the run as running after the end had recorded it completed (seen in test/plan-worker-crash.test.ts).
+ */
+export const END_AFTER_HANDLERS = 'plan-end-after-handlers';
 
 /** How patient a plan is; the ingress and the schedule pass these from config. */
 export interface PlanSettings {
@@ -200,9 +214,32 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
   // ---- Follow the items until each is merged, failed or dropped ----
   const deadlineAt = Date.now() + settings.runDeadlineMs;
   const lookEveryMs = settings.lookEveryMs ?? 30 * 60_000;
+  const nextLookInMs = () => Math.max(1, Math.min(lookEveryMs, deadlineAt - Date.now()));
+  const oneLookTimer = patched(ONE_LOOK_TIMER);
+  // The timer of the next look (ONE_LOOK_TIMER): armed once, and again only after it fires.
+  let lookDue = false;
+  let lookArmed = false;
   for (;;) {
+    let lookFired = false;
     const before = state.view.items.map((item) => item.status).join();
-    await condition(() => state.allFinal || state.cancelledBy !== undefined || woken || dirty, Math.max(1, Math.min(lookEveryMs, deadlineAt - Date.now())));
+    if (oneLookTimer) {
+      if (!lookArmed) {
+        lookArmed = true;
+        // A cancelled timer (the run itself cancelled in Temporal) only means no look: the wait below says the rest.
+        sleep(nextLookInMs()).then(
+          () => (lookDue = true),
+          () => undefined,
+        );
+      }
+      await condition(() => state.allFinal || state.cancelledBy !== undefined || woken || dirty || lookDue);
+      if (lookDue) {
+        lookFired = true;
+        lookDue = false;
+        lookArmed = false;
+      }
+    } else {
+      await condition(() => state.allFinal || state.cancelledBy !== undefined || woken || dirty, nextLookInMs());
+    }
     if (state.cancelledBy !== undefined) {
       children.cancel();
       await Promise.allSettled(running);
@@ -214,7 +251,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
       break;
     }
     // An item's task ended: its own steps already drew it on the card, so there is nothing to look at or publish.
-    const looking = woken || !dirty;
+    // (Before ONE_LOOK_TIMER, a wait that ended with nothing woken and nothing dirty was the look's timeout.)
+    const looking = woken || (oneLookTimer ? lookFired : !dirty);
     dirty = false;
     if (!looking) continue;
     // A look: pull requests merged or closed on GitHub itself, outside `/ship` (a follow-through wakes the plan).
@@ -287,9 +325,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanOutcom
   }
 
   async function end(status: 'completed' | 'cancelled' | 'expired', event: PlanPublish['event'], line?: string): Promise<PlanOutcome> {
+    const afterHandlers = patched(END_AFTER_HANDLERS);
+    if (afterHandlers) await condition(allHandlersFinished);
     state.end(status);
     await publish({ step: `end:${status}`, ...(event ? { event } : {}), ...(line ? { line } : {}) });
-    await condition(allHandlersFinished);
+    if (!afterHandlers) await condition(allHandlersFinished);
     await Promise.all(commenting);
     const merged = state.view!.items.filter((item) => item.status === 'merged').length;
     return { runId, status, merged };
