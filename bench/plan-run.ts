@@ -22,6 +22,7 @@ import type { GitHubRequestRecord } from '../src/sandbox/github-emulator';
 import { deliverInteraction, settledAnswerText } from '../src/sandbox/http-delivery';
 import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import type { EmulatedRequest } from '../src/sandbox/jules-emulator';
+import { GITHUB_WRITE_SPACING_MS } from '../src/github/octokit';
 import { planItemTaskId, pullRequestFollowId } from '../src/shared/ids';
 import type { PlanOutcome } from '../workflows/plan.workflow';
 import { round, startBenchStack } from './embedded-stack';
@@ -213,6 +214,13 @@ try {
   const discordRequests = discord.requests.slice(before.discord);
   const latencies = [...pulls.values()].map((pull) => pull.mergedAt! - pull.lastGreenAt!).sort((a, b) => a - b);
   const p95 = percentile(latencies, 0.95);
+  // GitHub asks for writes a second apart, so a merge that waited behind others waited at least a second for each
+  // merge sent between its last green check and its own: what is left is the wait the service itself added.
+  const mergedAts = [...pulls.values()].map((pull) => pull.mergedAt!);
+  const beyondPacing = [...pulls.values()]
+    .map((pull) => pull.mergedAt! - pull.lastGreenAt! - GITHUB_WRITE_SPACING_MS * mergedAts.filter((at) => at > pull.lastGreenAt! && at < pull.mergedAt!).length)
+    .sort((a, b) => a - b);
+  const gaps = [...mergedAts].sort((a, b) => a - b).flatMap((at, i, all) => (i ? [at - all[i - 1]!] : [])).sort((a, b) => a - b);
   const perItem = round(githubRequests.length / ITEMS);
   const shipLooks = ships.reduce((n, ship) => n + ship.lookedAt, 0);
   // A look at a PR (the follow-through's, or `/ship`'s before it merges) starts with the PR itself, then its checks and
@@ -264,6 +272,8 @@ try {
         lastMergeToRunCompleted: endedAt - Math.max(...[...pulls.values()].map((p) => p.mergedAt!)),
       },
       lastGreenToMergeMs: { p50: percentile(latencies, 0.5), p95, max: latencies.at(-1) },
+      lastGreenToMergeBeyondWritePacingMs: { p50: percentile(beyondPacing, 0.5), p95: percentile(beyondPacing, 0.95), max: beyondPacing.at(-1) },
+      betweenMergesMs: { min: gaps[0], p50: percentile(gaps, 0.5), max: gaps.at(-1) },
       goal: {
         planHistoryEventsAtMost200: { value: plan.events, met: plan.events <= GOALS.historyEventsAtMost },
         // What GitHub counts against the rate limit; `sent` includes the 304s to conditional requests it does not.
