@@ -356,7 +356,7 @@ export const DEFAULT_JULES_API_URL = 'https://jules.googleapis.com';
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => `${problemSubject(issue.path)} ${issue.message}`));
   }
   const e = parsed.data;
   const emulated = !e.DISCORD_TOKEN;
@@ -413,6 +413,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
   };
   return deepFreeze(config);
+}
+
+/** The variable a problem is about, and which entry of a comma-separated list: `TEMPORAL_UI_ORIGIN entry 2`. */
+function problemSubject(path: readonly PropertyKey[]): string {
+  const [name, entry] = path;
+  if (name === undefined) return 'environment';
+  return typeof entry === 'number' ? `${String(name)} entry ${entry + 1}` : String(name);
 }
 
 /** TLS is on when asked for, or implied by an API key or any TLS setting (Temporal Cloud takes nothing else). */
