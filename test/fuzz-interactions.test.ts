@@ -139,6 +139,26 @@ describe('POST /interactions with signed bodies of every shape', () => {
     }
   });
 
+  it('answers 400 naming the field when an option value, the options or a modal body have the wrong type', async () => {
+    const jules = SEEDS[1] as { data: { options: { name: string; value: unknown }[] } };
+    const cases: [unknown, string][] = [
+      [bend(jules, [{ path: ['data', 'options', '0', 'value'], replacement: 42 }]), 'data.options[0].value must be a string'],
+      [bend(jules, [{ path: ['data', 'options', '3', 'value'], replacement: 'yes' }]), 'data.options[3].value must be true or false'],
+      [bend(jules, [{ path: ['data', 'options'], replacement: {} }]), 'data.options must be a list of options'],
+      [bend(SEEDS[10], [{ path: ['data'], replacement: undefined }]), 'data must be an object'],
+      [bend(SEEDS[9], [{ path: ['data', 'values'], replacement: [12] }]), 'data.values must be a list of strings'],
+    ];
+    const before = submitted.length;
+    for (const [interaction, says] of cases) {
+      const signed = signer.sign(JSON.stringify(interaction));
+      const response = await app.inject({ method: 'POST', url: '/interactions', headers: signed.headers, payload: signed.body });
+      tally.recordStatus('interactions typed', response.statusCode);
+      expect(response.statusCode, says).toBe(400);
+      expect(JSON.parse(response.body)).toEqual({ error: `not a Discord interaction: ${says}`, code: 'MALFORMED_INTERACTION' });
+    }
+    expect(submitted.length).toBe(before);
+  });
+
   it('answers 401 to a body signed with another key, or changed after signing, and runs nothing', async () => {
     const stranger = createInteractionSigner();
     const before = submitted.length;
