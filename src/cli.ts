@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config';
 import { runGuildSet, runGuildSetQuotas, runMigrate, runSetKey, UsageError, type AdminContext } from './cli/admin.commands';
 import { runKeysRotate } from './cli/keys.commands';
@@ -66,14 +67,17 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   try {
     switch (command) {
       case 'start':
+        takesNoArguments(command, rest);
         return await runUntilSignal(config, log, { worker: true, ingress: true }, out);
       case 'worker':
+        takesNoArguments(command, rest);
         return await runUntilSignal(config, log, { worker: true, ingress: false }, out);
       case 'ingress':
+        takesNoArguments(command, rest);
         return await runUntilSignal(config, log, { worker: false, ingress: true }, out);
       case 'demo': {
-        const noWait = rest.includes('--no-wait') || !process.stdout.isTTY;
-        const scenario = rest.filter((arg) => !arg.startsWith('--'));
+        const { values, positionals: scenario } = parseArgs({ args: rest, options: { 'no-wait': { type: 'boolean' } }, allowPositionals: true, strict: true });
+        const noWait = values['no-wait'] === true || !process.stdout.isTTY;
         if (scenario.length > 1 || (scenario[0] !== undefined && scenario[0] !== 'plan')) throw new UsageError('demo takes `plan` or nothing');
         const options = { config, log, print: out, ...(noWait ? {} : { holdOpen: untilSignal() }) };
         if (scenario[0] === 'plan') return (await runPlanDemo(options)).asScripted ? 0 : 1;
@@ -81,6 +85,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         return outcome.status === 'completed' ? 0 : 1;
       }
       case 'migrate':
+        takesNoArguments(command, rest);
         await runMigrate(ctx);
         return 0;
       case 'guild':
@@ -149,6 +154,14 @@ function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/**
+ * Refuses words after a command that takes none: `start --port 8080` or `migrate now` would otherwise run as if
+ * they were not there. The words are not repeated, since a stray one may be a secret pasted in the wrong place.
+ */
+function takesNoArguments(command: string, args: readonly string[]): void {
+  if (args.length > 0) throw new UsageError(`${command} takes no arguments (got ${args.length}); its settings come from the environment, see README.md`);
 }
 
 function isParseArgsError(error: unknown): boolean {

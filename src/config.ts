@@ -16,25 +16,48 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
-/** A port number; an empty value counts as unset and takes the default. */
+/** A port number in decimal digits (not `1e3` or `0x50`); an empty value counts as unset and takes the default. */
 const port = (fallback: number, min = 1) =>
   z.preprocess(
     (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-    z.coerce
-      .number({ error: 'must be a port number' })
-      .int('must be a port number')
-      .min(min, `must be a port number from ${min} to 65535`)
-      .max(65535, `must be a port number from ${min} to 65535`)
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,5}$/, `must be a port number from ${min} to 65535`)
+      .transform(Number)
+      .pipe(z.number().min(min, `must be a port number from ${min} to 65535`).max(65535, `must be a port number from ${min} to 65535`))
       .default(fallback),
   );
 
 const snowflake = z.string().regex(/^\d{15,25}$/, 'must be a Discord snowflake (15–25 digits)');
-const duration = (fallback: string) =>
+/**
+ * A duration like `30s` up to `max` (also a duration): longer values are typing mistakes, and past about 24.8 days
+ * Node's timers fire at once instead of late.
+ */
+const duration = (fallback: string, max: string) =>
   z
     .string()
     .default(fallback)
-    .pipe(z.string().regex(/^[1-9]\d*(ms|s|m|h|d)$/, 'must be a positive duration like 500ms, 30s, 15m, 24h or 7d'))
-    .transform(parseDuration);
+    .pipe(z.string().regex(/^[1-9]\d{0,9}(ms|s|m|h|d)$/, 'must be a positive duration like 500ms, 30s, 15m, 24h or 7d'))
+    .transform(parseDuration)
+    .pipe(z.number().max(parseDuration(max), `must be at most ${max}`));
+
+/** A URL the service calls over HTTP: http(s) only, so a `file:` or `javascript:` value is refused at start. */
+const httpUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .url(`must be ${what} (an http:// or https:// URL)`)
+    .refine((value) => /^https?:\/\//i.test(value), `must be ${what} (an http:// or https:// URL)`);
+
+/** A Temporal name (namespace, task queue): set or left out, never empty or padded with spaces. */
+const temporalName = (fallback: string, what: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((value) => value.trim() !== '', `must not be empty: unset it for the default ${what} "${fallback}"`)
+    .refine((value) => value.trim() === '' || value === value.trim(), 'must not start or end with a space')
+    .refine((value) => value.length <= 1000, 'must be at most 1000 characters (a Temporal limit)');
 
 /** A comma-separated list; empty entries are dropped, an empty value counts as unset. */
 const commaList = (item: z.ZodType<string, string>) =>
@@ -80,8 +103,8 @@ const appPrivateKeyFile = z
 const envSchema = z
   .object({
     TEMPORAL_ADDRESS: optionalString,
-    TEMPORAL_NAMESPACE: z.string().default('default'),
-    TEMPORAL_TASK_QUEUE: z.string().default(DEFAULT_TASK_QUEUE),
+    TEMPORAL_NAMESPACE: temporalName('default', 'namespace'),
+    TEMPORAL_TASK_QUEUE: temporalName(DEFAULT_TASK_QUEUE, 'task queue'),
     TEMPORAL_CLI_PATH: optionalString,
     PATH: optionalString,
     TEMPORAL_TEST_SERVER_PATH: optionalString,
@@ -96,8 +119,14 @@ const envSchema = z
     TEMPORAL_TLS_SERVER_NAME: optionalString,
     TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
 
-    DATABASE_URL: optionalString.pipe(z.string().url('must be a postgres:// connection string').optional()),
-    SUPABASE_URL: optionalString.pipe(z.string().url().optional()),
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a postgres:// connection string')
+        .url('must be a postgres:// connection string')
+        .optional(),
+    ),
+    SUPABASE_URL: optionalString.pipe(httpUrl("the project's URL").optional()),
     SUPABASE_SERVICE_ROLE_KEY: optionalString,
     DATA_DIR: z.string().default('./.data'),
 
@@ -106,16 +135,16 @@ const envSchema = z
       z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex characters shown in the Developer Portal').optional(),
     ),
     DISCORD_TOKEN: optionalString,
-    DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
+    DISCORD_API_URL: httpUrl("Discord's REST base URL").default('https://discord.com/api'),
     DISCORD_MODE: z.enum(['http', 'gateway']).default('http'),
     DISCORD_FORWARD_THREAD_MESSAGES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
 
-    JULES_API_URL: optionalString.pipe(z.string().url().optional()),
+    JULES_API_URL: optionalString.pipe(httpUrl("the Jules API's base URL").optional()),
     GITHUB_TOKEN: optionalString,
     GITHUB_APP_ID: optionalString.pipe(z.string().regex(/^\d+$/, "must be the GitHub App's numeric App ID (its settings page shows it)").optional()),
     GITHUB_APP_PRIVATE_KEY: optionalString.pipe(appPrivateKey().optional()),
     GITHUB_APP_PRIVATE_KEY_FILE: optionalString.pipe(appPrivateKeyFile.optional()),
-    GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+    GITHUB_API_URL: httpUrl("GitHub's REST base URL").default('https://api.github.com'),
 
     SECRETS_ENCRYPTION_KEY: optionalString.pipe(
       z
@@ -139,12 +168,12 @@ const envSchema = z
     PORT: port(3000, 0),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    CONFIRMATION_TIMEOUT: duration('24h'),
-    JULES_POLL_INTERVAL: duration('12s'),
-    TASK_DEADLINE: duration('3d'),
-    PR_FOLLOW_DEADLINE: duration('7d'),
-    PR_RECONCILE_INTERVAL: duration('10m'),
-    PLAN_APPROVAL_TIMEOUT: duration('12h'),
+    CONFIRMATION_TIMEOUT: duration('24h', '30d'),
+    JULES_POLL_INTERVAL: duration('12s', '1h'),
+    TASK_DEADLINE: duration('3d', '365d'),
+    PR_FOLLOW_DEADLINE: duration('7d', '365d'),
+    PR_RECONCILE_INTERVAL: duration('10m', '1d'),
+    PLAN_APPROVAL_TIMEOUT: duration('12h', '30d'),
   })
   .superRefine((env, ctx) => {
     checkTemporalConnection(env, ctx);
@@ -327,7 +356,7 @@ export const DEFAULT_JULES_API_URL = 'https://jules.googleapis.com';
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => `${problemSubject(issue.path)} ${issue.message}`));
   }
   const e = parsed.data;
   const emulated = !e.DISCORD_TOKEN;
@@ -384,6 +413,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
   };
   return deepFreeze(config);
+}
+
+/** The variable a problem is about, and which entry of a comma-separated list: `TEMPORAL_UI_ORIGIN entry 2`. */
+function problemSubject(path: readonly PropertyKey[]): string {
+  const [name, entry] = path;
+  if (name === undefined) return 'environment';
+  return typeof entry === 'number' ? `${String(name)} entry ${entry + 1}` : String(name);
 }
 
 /** TLS is on when asked for, or implied by an API key or any TLS setting (Temporal Cloud takes nothing else). */

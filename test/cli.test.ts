@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import { planScheduleId } from '../src/shared/plan-schedule';
 import { openStore } from '../src/store/open-store';
 import { connectClient } from '../src/temporal/connection';
 import { removePlanSchedule } from '../src/temporal/plan-schedule';
+import { runCliProcess as runCli, type CliRun } from './helpers/cli-process';
 
 /**
  * The `jules-orchestrator` command as an operator runs it: a real child process through bin/, a fresh DATA_DIR
@@ -17,8 +17,6 @@ import { removePlanSchedule } from '../src/temporal/plan-schedule';
  */
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'jules-orchestrator.mjs');
-const SPAWN_TIMEOUT_MS = 30_000;
 /** Commands that open the embedded database take a few seconds each (PGlite start and migrations). */
 const STORE_TEST_TIMEOUT_MS = 120_000;
 
@@ -30,12 +28,6 @@ const roleC = '1500000000000000007';
 /** Looks like a Jules API key; the tests check it never comes back out in clear. */
 const julesKey = 'fake-jules-test-KEY-0123456789abcdefGHIJ';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -45,30 +37,6 @@ function freshDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'jo-cli-'));
   dirs.push(dir);
   return dir;
-}
-
-/** Runs the CLI with only PATH, HOME, DATA_DIR and LOG_LEVEL set (plus `extraEnv`), piping `stdin` in. */
-function runCli(args: string[], options: { dataDir: string; stdin?: string; extraEnv?: Record<string, string> }): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.extraEnv },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: SPAWN_TIMEOUT_MS,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (signal) reject(new Error(`jules-orchestrator ${args.join(' ')} was killed by ${signal}\n${stderr}`));
-      else resolvePromise({ code, stdout, stderr });
-    });
-    // Whatever the command does with stdin, it sees the pipe close (an empty stdin when none is given).
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.stdin ?? '');
-  });
 }
 
 /** Opens the embedded store the CLI wrote, runs `use`, and closes it (the CLI must not be running). */
@@ -140,6 +108,10 @@ describe('jules-orchestrator guild set', { timeout: STORE_TEST_TIMEOUT_MS }, () 
       { args: argsWith({ '--confirm-roles': undefined }), says: /--confirm-roles is required/ },
       { args: [...argsWith({}), '--default-rep', 'acme/widgets'], says: /Unknown option '--default-rep'/ },
       { args: [...argsWith({}), '--merge-method', 'fast-forward'], says: /--merge-method must be squash, merge or rebase/ },
+      { args: argsWith({ '--default-branch': 'my feature' }), says: /--default-branch must be a git branch name/ },
+      { args: argsWith({ '--default-branch': 'topic..main' }), says: /--default-branch must be a git branch name/ },
+      { args: argsWith({ '--default-branch': 'release.lock' }), says: /--default-branch must be a git branch name/ },
+      { args: [...argsWith({}), 'extra'], says: /Unexpected argument 'extra'/ },
     ];
     for (const { args, says } of cases) {
       const run = await runCli(['guild', 'set', ...args], { dataDir });
@@ -278,6 +250,29 @@ describe('commands and help', () => {
     expect(readdirSync(dataDir)).toEqual([]);
   });
 
+  it('refuses arguments a command does not take with exit code 2, instead of running without them', async () => {
+    const dataDir = freshDataDir();
+    const runs = await Promise.all([
+      runCli(['start', '--port', '8080'], { dataDir }),
+      runCli(['worker', 'now'], { dataDir }),
+      runCli(['ingress', 'extra'], { dataDir }),
+      runCli(['migrate', 'now'], { dataDir }),
+      runCli(['demo', '--no-wiat'], { dataDir }),
+      runCli(['demo', 'plan', 'twice'], { dataDir }),
+    ]);
+    for (const run of runs) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('Usage: jules-orchestrator <command>');
+    }
+    expect(runs[0]!.stderr).toContain('start takes no arguments (got 2)');
+    expect(runs[0]!.stderr).not.toContain('8080');
+    expect(runs[3]!.stderr).toContain('migrate takes no arguments');
+    expect(runs[4]!.stderr).toContain("Unknown option '--no-wiat'");
+    expect(runs[5]!.stderr).toContain('demo takes `plan` or nothing');
+    // Nothing started: no store, no Temporal data.
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
   it('prints the usage and exits 0 for --help, and exits 2 with the usage when no command is given', async () => {
     const dataDir = freshDataDir();
     const [help, none] = await Promise.all([runCli(['--help'], { dataDir }), runCli([], { dataDir })]);
@@ -412,7 +407,7 @@ describe('jules-orchestrator schedule', { timeout: STORE_TEST_TIMEOUT_MS }, () =
       { args: ['schedule', 'pause'], says: /schedule takes `set`, `list` or `remove`/ },
     ];
     // Nothing listens there: a command that got past its checks would fail with exit 1 instead. Four at a time.
-    const runs: Run[] = [];
+    const runs: CliRun[] = [];
     for (let at = 0; at < cases.length; at += 4) {
       runs.push(...(await Promise.all(cases.slice(at, at + 4).map(({ args }) => runCli(args, { dataDir, extraEnv: { TEMPORAL_ADDRESS: '127.0.0.1:1' } })))));
     }

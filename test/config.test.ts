@@ -139,6 +139,36 @@ describe('loading the configuration', () => {
     expect(problems[0]).toMatch(/^CONFIRMATION_TIMEOUT .*duration/);
   });
 
+  it('refuses durations past their cap, which would be typing mistakes or overflow a timer', () => {
+    expect(problemsOf({ TASK_DEADLINE: '400d' })).toEqual(['TASK_DEADLINE must be at most 365d']);
+    expect(problemsOf({ JULES_POLL_INTERVAL: '2h' })).toEqual(['JULES_POLL_INTERVAL must be at most 1h']);
+    expect(problemsOf({ CONFIRMATION_TIMEOUT: '99999999999999999999999d' })).toEqual([expect.stringMatching(/^CONFIRMATION_TIMEOUT must be a positive duration/)]);
+    expect(loadConfig({ TASK_DEADLINE: '365d', JULES_POLL_INTERVAL: '60m' }).timeouts.taskDeadlineMs).toBe(365 * 86_400_000);
+  });
+
+  it('takes only http(s) URLs for the services it calls, and postgres URLs for the database', () => {
+    expect(problemsOf({ JULES_API_URL: 'file:///etc/passwd' })).toEqual([expect.stringMatching(/^JULES_API_URL must be .*http:\/\/ or https:\/\//)]);
+    expect(problemsOf({ DISCORD_API_URL: 'javascript:alert(1)' })).toEqual([expect.stringMatching(/^DISCORD_API_URL must be/)]);
+    expect(problemsOf({ GITHUB_API_URL: 'ftp://example.com/api' })).toEqual([expect.stringMatching(/^GITHUB_API_URL must be/)]);
+    expect(problemsOf({ SUPABASE_URL: 'data:text/plain,x', SUPABASE_SERVICE_ROLE_KEY: 'k', SECRETS_ENCRYPTION_KEY: encryptionKey })).toEqual([expect.stringMatching(/^SUPABASE_URL must be/)]);
+    expect(problemsOf({ DATABASE_URL: 'https://db.example.com', SECRETS_ENCRYPTION_KEY: encryptionKey })).toEqual(['DATABASE_URL must be a postgres:// connection string']);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@127.0.0.1:5432/db', SECRETS_ENCRYPTION_KEY: encryptionKey, GITHUB_API_URL: 'http://127.0.0.1:9000' }).github.apiUrl).toBe('http://127.0.0.1:9000');
+  });
+
+  it('refuses an empty or space-padded Temporal namespace or task queue instead of polling a queue nobody serves', () => {
+    expect(problemsOf({ TEMPORAL_TASK_QUEUE: '' })).toEqual([`TEMPORAL_TASK_QUEUE must not be empty: unset it for the default task queue "${DEFAULT_TASK_QUEUE}"`]);
+    expect(problemsOf({ TEMPORAL_TASK_QUEUE: '   ' })).toHaveLength(1);
+    expect(problemsOf({ TEMPORAL_NAMESPACE: ' prod' })).toEqual(['TEMPORAL_NAMESPACE must not start or end with a space']);
+    expect(loadConfig({ TEMPORAL_TASK_QUEUE: 'jo-blue' }).temporal.taskQueue).toBe('jo-blue');
+  });
+
+  it('reads ports only as decimal digits', () => {
+    expect(problemsOf({ PORT: '1e3' })).toEqual(['PORT must be a port number from 0 to 65535']);
+    expect(problemsOf({ TEMPORAL_PORT: '0x50' })).toEqual(['TEMPORAL_PORT must be a port number from 1 to 65535']);
+    expect(problemsOf({ PORT: '99999999999999999999' })).toHaveLength(1);
+    expect(loadConfig({ PORT: ' 8080 ' }).http.port).toBe(8080);
+  });
+
   it('reads numbers from the environment', () => {
     const config = loadConfig({ PORT: '8080', TEMPORAL_UI_PORT: '18233' });
     expect(config.http.port).toBe(8080);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { maskSecret } from '../crypto/secret-box';
+import { isBranchName, JULES_LIMITS, REPO_PATTERN } from '../discord/jules.command';
 import { PLAN_DEFAULTS } from '../shared/plan';
 import { migrate } from '../store/migrate';
 import type { GuildQuotaSettings } from '../store/store';
@@ -27,7 +28,6 @@ export interface AdminContext {
 }
 
 const SNOWFLAKE = /^\d{15,25}$/;
-const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** `migrate`: applies pending SQL migrations to the configured database. */
 export async function runMigrate(ctx: AdminContext): Promise<void> {
@@ -76,7 +76,11 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
   const defaultRepo = values['default-repo'];
   const planApproval = values['plan-approval'];
   if (planApproval !== undefined && planApproval !== 'on' && planApproval !== 'off') throw new UsageError('--plan-approval must be on or off');
-  if (defaultRepo !== undefined && !REPO.test(defaultRepo)) throw new UsageError('--default-repo must be owner/name');
+  if (defaultRepo !== undefined && (defaultRepo.length > JULES_LIMITS.repoMax || !REPO_PATTERN.test(defaultRepo))) throw new UsageError('--default-repo must be owner/name');
+  const defaultBranch = values['default-branch'];
+  if (defaultBranch !== undefined && !isBranchName(defaultBranch)) {
+    throw new UsageError(`--default-branch must be a git branch name (no spaces, no ~ ^ : ? * [ \\ or .., at most ${JULES_LIMITS.branchMax} characters); got "${defaultBranch}"`);
+  }
   const mergeMethod = values['merge-method'];
   if (mergeMethod !== undefined && mergeMethod !== 'squash' && mergeMethod !== 'merge' && mergeMethod !== 'rebase') {
     throw new UsageError('--merge-method must be squash, merge or rebase');
@@ -109,7 +113,7 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
       createRoles,
       confirmRoles,
       ...(defaultRepo !== undefined ? { defaultRepo } : {}),
-      ...(values['default-branch'] !== undefined ? { defaultBranch: values['default-branch'] } : {}),
+      ...(defaultBranch !== undefined ? { defaultBranch } : {}),
       ...(planApproval !== undefined ? { planApprovalDefault: planApproval === 'on' } : {}),
       ...(mergeMethod !== undefined ? { mergeMethod } : {}),
       ...(planLabel !== undefined ? { planLabel } : {}),

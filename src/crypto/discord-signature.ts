@@ -15,13 +15,16 @@ const SIGNATURE_HEX = /^[0-9a-f]{128}$/i;
 /** Checks one request: true only when the signature over `timestamp + rawBody` is valid. Never throws. */
 export type DiscordVerifier = (rawBody: Buffer, signatureHex: string | undefined, timestamp: string | undefined) => boolean;
 
+/** Checks one Ed25519 signature (128 hex characters) over `message`. Never throws. */
+export type Ed25519Verifier = (message: Buffer, signatureHex: string | undefined) => boolean;
+
 /**
- * Builds a verifier for the application's public key (the 64 hex characters shown in the Developer Portal).
- * The key is parsed once and the KeyObject kept, so each request costs one signature check.
- * Synchronous on purpose: discord-interactions' async `verifyKey` is a fail-open trap when not awaited.
+ * Builds a plain Ed25519 verifier for a raw public key (64 hex characters), the one {@link createDiscordVerifier}
+ * checks every request with; test/ed25519-vectors.test.ts holds it to RFC 8032 and Wycheproof. Non-canonical
+ * signatures (S at or above the group order, a malformed R, trailing bytes) are refused, as RFC 8032 5.1.7 asks.
  * @throws InvalidPublicKeyError when the key is not 64 hex characters or not a usable Ed25519 key.
  */
-export function createDiscordVerifier(publicKeyHex: string): DiscordVerifier {
+export function createEd25519Verifier(publicKeyHex: string): Ed25519Verifier {
   if (typeof publicKeyHex !== 'string' || !PUBLIC_KEY_HEX.test(publicKeyHex)) throw new InvalidPublicKeyError();
   let key: KeyObject;
   try {
@@ -33,16 +36,30 @@ export function createDiscordVerifier(publicKeyHex: string): DiscordVerifier {
   } catch (cause) {
     throw new InvalidPublicKeyError('Discord public key is not a valid Ed25519 key', { cause });
   }
-  return (rawBody, signatureHex, timestamp) => {
+  return (message, signatureHex) => {
     // Buffer.from(hex) silently drops bad digits, so the shape is checked before decoding.
     if (typeof signatureHex !== 'string' || !SIGNATURE_HEX.test(signatureHex)) return false;
-    if (typeof timestamp !== 'string' || timestamp.length === 0) return false;
-    if (!Buffer.isBuffer(rawBody)) return false;
+    if (!Buffer.isBuffer(message)) return false;
     try {
       // Ed25519 hashes internally, so no digest algorithm is given.
-      return verify(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), key, Buffer.from(signatureHex, 'hex'));
+      return verify(null, message, key, Buffer.from(signatureHex, 'hex'));
     } catch {
       return false;
     }
+  };
+}
+
+/**
+ * Builds a verifier for the application's public key (the 64 hex characters shown in the Developer Portal).
+ * The key is parsed once and the KeyObject kept, so each request costs one signature check.
+ * Synchronous on purpose: discord-interactions' async `verifyKey` is a fail-open trap when not awaited.
+ * @throws InvalidPublicKeyError when the key is not 64 hex characters or not a usable Ed25519 key.
+ */
+export function createDiscordVerifier(publicKeyHex: string): DiscordVerifier {
+  const verifyEd25519 = createEd25519Verifier(publicKeyHex);
+  return (rawBody, signatureHex, timestamp) => {
+    if (typeof timestamp !== 'string' || timestamp.length === 0) return false;
+    if (!Buffer.isBuffer(rawBody)) return false;
+    return verifyEd25519(Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), signatureHex);
   };
 }

@@ -36,8 +36,10 @@ export const BUTTON_PREFIX = 'jo1:';
 /** The namespace of task modals. */
 export const MODAL_PREFIX = 'jo1m:';
 
+// Numbers are written one way only (no leading zeros), so each id has one custom id and decoding inverts encoding.
+const NUMBER = (maxDigits: number) => `(?:0|[1-9]\\d{0,${maxDigits - 1}})`;
 // A `/jules` task (`task-<interaction id>`) or a plan item's task (`task-<run id>-<issue number>`, src/shared/ids.ts).
-const TASK = '(task-(?:\\d{1,25}|plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4}-\\d{1,9}))';
+const TASK = `(task-(?:${NUMBER(25)}|plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4}-${NUMBER(9)}))`;
 const BUTTON_PATTERN = new RegExp(`^${BUTTON_PREFIX}(${BUTTON_ACTIONS.join('|')}):${TASK}$`);
 const MODAL_PATTERN = new RegExp(`^${MODAL_PREFIX}(${MODAL_ACTIONS.join('|')}):${TASK}$`);
 
@@ -91,7 +93,7 @@ export interface PlanComponentId {
   readonly revision?: number;
 }
 
-const PLAN_PATTERN = new RegExp(`^${PLAN_PREFIX}(${PLAN_ACTIONS.join('|')}):(plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4})(?::(\\d{1,6}))?$`);
+const PLAN_PATTERN = new RegExp(`^${PLAN_PREFIX}(${PLAN_ACTIONS.join('|')}):(plan-\\d{8}-[a-z0-9-]{1,24}-[0-9a-f]{4})(?::(${NUMBER(6)}))?$`);
 
 /**
  * Encodes a plan component's custom id.

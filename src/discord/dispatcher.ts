@@ -1,6 +1,7 @@
 import { InteractionResponseType, InteractionType, type APIInteraction, type APIInteractionResponse } from '@discordjs/core/http-only';
 import type { Logger } from 'pino';
 import { ephemeral, FAILURE_TEXT } from './interaction-kit';
+import { assertInteractionShape } from './interaction-shape';
 import { buildInteractionRegistry, routeOf, type InteractionPorts } from './interaction-registry';
 import { deferralFor, deliverLateAnswer, type LateAnswerApi } from './late-answer';
 
@@ -19,7 +20,10 @@ export interface DispatcherDeps extends InteractionPorts {
   readonly answerWithinMs?: number;
 }
 
-/** Turns one verified interaction into Discord's answer. Serves the HTTP endpoint and the gateway. */
+/**
+ * Turns one verified interaction into Discord's answer. Serves the HTTP endpoint and the gateway.
+ * @throws MalformedInteractionError (status 400) for fields of the wrong type, before any handler runs.
+ */
 export type InteractionDispatcher = (interaction: APIInteraction) => Promise<APIInteractionResponse>;
 
 /** Default of {@link DispatcherDeps.answerWithinMs}. */
@@ -32,6 +36,8 @@ export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
 export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, ...ports }: DispatcherDeps): InteractionDispatcher {
   const registry = buildInteractionRegistry(ports);
   return async (interaction) => {
+    // Outside the catch-all below: a malformed body is the sender's mistake (answered 400), not ours to apologise for.
+    assertInteractionShape(interaction);
     const started = Date.now();
     // Settles with words whatever happens, so the same answer serves on time or late.
     const answer = route(interaction).catch((err: unknown) => failureAnswer(err, interaction));

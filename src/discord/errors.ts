@@ -41,3 +41,22 @@ export function discordRefusal(err: unknown): DiscordRefusal | undefined {
   }
   return { kind: 'refused', status, code, message: `Discord refused the request (${status}, code ${code})` };
 }
+
+/**
+ * Thrown by the dispatcher, before any handler runs, for a signed interaction whose fields do not have the types
+ * Discord documents (an option value of the wrong type, roles that are not a list of ids, ...). Discord never sends
+ * one; answered 400 with `path` and what it should have been, so nothing half-read reaches a workflow.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object
+ */
+export class MalformedInteractionError extends Error {
+  readonly status = 400;
+  readonly statusCode = 400;
+  readonly code = 'MALFORMED_INTERACTION';
+  constructor(
+    readonly path: string,
+    expected: string,
+  ) {
+    super(`not a Discord interaction: ${path} must be ${expected}`);
+    this.name = 'MalformedInteractionError';
+  }
+}

@@ -21,7 +21,20 @@ export const julesCommand = {
 
 /** A GitHub repository as `owner/name`. */
 export const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-const BRANCH_PATTERN = /^[^\s~^:?*[\\]+$/;
+
+/**
+ * Whether `name` is a branch name git would take (`git check-ref-format --branch`): no spaces, control characters,
+ * `~ ^ : ? * [ \\`, `..`, `@{` or `//`; no part starting with `.` or ending in `.lock`; not starting with `-` or `/`,
+ * not ending with `/` or `.`; not `@`. At most {@link JULES_LIMITS}.branchMax characters.
+ * @see https://git-scm.com/docs/git-check-ref-format
+ */
+export function isBranchName(name: string): boolean {
+  if (name.length === 0 || name.length > JULES_LIMITS.branchMax || name === '@') return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]|\.\.|@\{|\/\//.test(name)) return false;
+  if (/^[-/]|[/.]$/.test(name)) return false;
+  return name.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'));
+}
 
 /**
  * `/jules`: validates the options, then one update-with-start on `task-<interaction id>` admits the request and
@@ -45,7 +58,7 @@ export function createJulesCommand({ tasks }: { readonly tasks: TaskControl }): 
       if (repo !== undefined && (repo.length > JULES_LIMITS.repoMax || !REPO_PATTERN.test(repo))) {
         return ephemeral('`repo` must be a GitHub repository of the form `owner/name`.');
       }
-      if (branch !== undefined && (branch.length > JULES_LIMITS.branchMax || !BRANCH_PATTERN.test(branch))) {
+      if (branch !== undefined && !isBranchName(branch)) {
         return ephemeral('`branch` is not a valid branch name.');
       }
 
