@@ -1,0 +1,53 @@
+import { HTTP_LIMITS } from './limits';
+import { JsonTooDeepError, MalformedBodyError, UnsafeJsonError } from './errors';
+
+/**
+ * The one JSON parser of the ingress, for signed and unsigned routes alike. Beyond `JSON.parse` it refuses, with
+ * a 400 that says why: nesting deeper than `maxDepth` (checked on the bytes, before any object is built), NUL
+ * characters, numbers JavaScript cannot hold exactly, and keys that pollute prototypes.
+ */
+export function parseJsonBody(raw: Buffer | string, maxDepth: number = HTTP_LIMITS.jsonDepth): unknown {
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  checkDepth(text, maxDepth);
+  try {
+    return JSON.parse(text, refuseUnsafe) as unknown;
+  } catch (err) {
+    if (err instanceof UnsafeJsonError) throw err;
+    throw new MalformedBodyError(err);
+  }
+}
+
+/** Throws when `[` and `{` (outside strings) open more than `maxDepth` levels; a malformed text is left to JSON.parse. */
+function checkDepth(text: string, maxDepth: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > maxDepth) throw new JsonTooDeepError(maxDepth);
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    }
+  }
+}
+
+/** A `JSON.parse` reviver: sees every key and value once, innermost first. */
+function refuseUnsafe(this: unknown, key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new UnsafeJsonError('JSON_PROTO_KEY', 'the JSON body has a "__proto__" key, which is refused');
+  if (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype')) {
+    throw new UnsafeJsonError('JSON_PROTO_KEY', 'the JSON body has a "constructor.prototype" key, which is refused');
+  }
+  if (typeof value === 'string' && value.includes('\u0000')) {
+    throw new UnsafeJsonError('JSON_NUL_CHARACTER', `the JSON body has a NUL character (\\u0000) in ${key === '' ? 'a string' : `"${key.slice(0, 50)}"`}`);
+  }
+  if (key.includes('\u0000')) throw new UnsafeJsonError('JSON_NUL_CHARACTER', 'the JSON body has a NUL character (\\u0000) in a key');
+  if (typeof value === 'number' && !(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) {
+    throw new UnsafeJsonError('JSON_NUMBER_TOO_LARGE', `the JSON body has a number beyond ±${Number.MAX_SAFE_INTEGER}${key === '' ? '' : ` in "${key.slice(0, 50)}"`}`);
+  }
+  return value;
+}
