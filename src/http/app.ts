@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { InteractionDispatcher } from '../discord/dispatcher';
 import { registerCodecRoutes, type CodecRouteOptions } from './codec.route';
 import { BodyTooLargeError, HttpRequestError, MalformedBodyError, MethodNotAllowedError, UnsupportedContentTypeError } from './errors';
@@ -67,20 +67,24 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // One error handler: clients see the status and a short reason, never internals of a 5xx.
   app.setErrorHandler((raw: FastifyError, request, reply) => {
+    if (request.is404) return answerNotFound(request, reply);
     const error: Error & { statusCode?: number; code?: string } = clientErrorOf(raw, request.routeOptions.bodyLimit ?? HTTP_LIMITS.bodyBytes) ?? raw;
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message = status >= 500 ? 'internal error' : error.message;
     void reply.code(status).send({ error: message, ...(status < 500 && error.code ? { code: error.code } : {}) });
   });
-  app.setNotFoundHandler((request, reply) => {
+  // A known path with another method is 405; fastify routes an unknown method (QUERY, or one it refused a body
+  // for) through here or through the error handler of its not-found route.
+  const answerNotFound = (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = routes.methodsAt(request.url);
     if (allowed.length > 0) {
       const error = new MethodNotAllowedError(request.method, allowed);
       return reply.code(405).header('allow', allowed.join(', ')).send({ error: error.message, code: error.code });
     }
     return reply.code(404).send({ error: `nothing here: ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' });
-  });
+  };
+  app.setNotFoundHandler(answerNotFound);
   // Unsigned routes (the codec) take JSON only, parsed the same way the signed ones do, with the same refusals.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, async (_request: FastifyRequest, raw: Buffer) => parseJsonBody(raw));

@@ -77,7 +77,7 @@ export type UnsafeJsonCode = 'JSON_NUL_CHARACTER' | 'JSON_NUMBER_TOO_LARGE' | 'J
 
 /**
  * Thrown while parsing a JSON body that is valid JSON but unsafe to pass on (answered 400): a NUL character
- * (Postgres text cannot hold one), a number beyond ±2^53 (it would silently lose digits), or a `__proto__` /
+ * (Postgres text cannot hold one), a number beyond a double's range (`1e400`), or a `__proto__` /
  * `constructor.prototype` key (prototype pollution once the object is spread or merged).
  */
 export class UnsafeJsonError extends HttpRequestError<400, UnsafeJsonCode> {

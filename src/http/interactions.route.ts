@@ -14,6 +14,8 @@ const commonProperties = {
   id: SNOWFLAKE,
   application_id: SNOWFLAKE,
   token: { type: 'string', minLength: 1 },
+  // Bounded, like every integer a route reads: JSON.parse rounds 9007199254740993 without a word, and whatever
+  // it rounds to lies past this maximum, so an overflowing value is a 400 instead of a silent change.
   version: { type: 'integer', minimum: 1, maximum: 1000 },
   guild_id: SNOWFLAKE,
   member: {

@@ -4,7 +4,7 @@ import { JsonTooDeepError, MalformedBodyError, UnsafeJsonError } from './errors'
 /**
  * The one JSON parser of the ingress, for signed and unsigned routes alike. Beyond `JSON.parse` it refuses, with
  * a 400 that says why: nesting deeper than `maxDepth` (checked on the bytes, before any object is built), NUL
- * characters, numbers JavaScript cannot hold exactly, and keys that pollute prototypes.
+ * characters, numbers too large for a double (`1e400`), and keys that pollute prototypes.
  */
 export function parseJsonBody(raw: Buffer | string, maxDepth: number = HTTP_LIMITS.jsonDepth): unknown {
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
@@ -46,8 +46,10 @@ function refuseUnsafe(this: unknown, key: string, value: unknown): unknown {
     throw new UnsafeJsonError('JSON_NUL_CHARACTER', `the JSON body has a NUL character (\\u0000) in ${key === '' ? 'a string' : `"${key.slice(0, 50)}"`}`);
   }
   if (key.includes('\u0000')) throw new UnsafeJsonError('JSON_NUL_CHARACTER', 'the JSON body has a NUL character (\\u0000) in a key');
-  if (typeof value === 'number' && !(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) {
-    throw new UnsafeJsonError('JSON_NUMBER_TOO_LARGE', `the JSON body has a number beyond ±${Number.MAX_SAFE_INTEGER}${key === '' ? '' : ` in "${key.slice(0, 50)}"`}`);
+  // Only what no number can be: a field the routes read bounds its integers in its schema (`maximum`), where the
+  // OpenAPI document says so too; a big number in a field nobody reads harms nothing.
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new UnsafeJsonError('JSON_NUMBER_TOO_LARGE', `the JSON body has a number too large to hold${key === '' ? '' : ` in "${key.slice(0, 50)}"`}`);
   }
   return value;
 }
