@@ -73,12 +73,11 @@ export class JsonTooDeepError extends HttpRequestError<400, 'JSON_TOO_DEEP'> {
 }
 
 /** Why a JSON body that parses is still refused (see {@link UnsafeJsonError}). */
-export type UnsafeJsonCode = 'JSON_NUL_CHARACTER' | 'JSON_NUMBER_TOO_LARGE' | 'JSON_PROTO_KEY';
+export type UnsafeJsonCode = 'JSON_NUL_CHARACTER' | 'JSON_NUMBER_TOO_LARGE';
 
 /**
  * Thrown while parsing a JSON body that is valid JSON but unsafe to pass on (answered 400): a NUL character
- * (Postgres text cannot hold one), a number beyond a double's range (`1e400`), or a `__proto__` /
- * `constructor.prototype` key (prototype pollution once the object is spread or merged).
+ * (Postgres text cannot hold one) or a number beyond a double's range (`1e400`).
  */
 export class UnsafeJsonError extends HttpRequestError<400, UnsafeJsonCode> {
   constructor(code: UnsafeJsonCode, message: string) {

@@ -4,7 +4,8 @@ import { JsonTooDeepError, MalformedBodyError, UnsafeJsonError } from './errors'
 /**
  * The one JSON parser of the ingress, for signed and unsigned routes alike. Beyond `JSON.parse` it refuses, with
  * a 400 that says why: nesting deeper than `maxDepth` (checked on the bytes, before any object is built), NUL
- * characters, numbers too large for a double (`1e400`), and keys that pollute prototypes.
+ * characters and numbers too large for a double (`1e400`); it drops the keys that pollute prototypes
+ * (`__proto__`, `constructor.prototype`).
  */
 export function parseJsonBody(raw: Buffer | string, maxDepth: number = HTTP_LIMITS.jsonDepth): unknown {
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
@@ -38,9 +39,11 @@ function checkDepth(text: string, maxDepth: number): void {
 
 /** A `JSON.parse` reviver: sees every key and value once, innermost first. */
 function refuseUnsafe(this: unknown, key: string, value: unknown): unknown {
-  if (key === '__proto__') throw new UnsafeJsonError('JSON_PROTO_KEY', 'the JSON body has a "__proto__" key, which is refused');
+  // Dropped rather than refused: no route reads them, and a schema-valid body stays accepted (OpenAPI cannot say
+  // "any key but __proto__"). Returning undefined deletes the key; an own `__proto__` never reaches a spread.
+  if (key === '__proto__') return undefined;
   if (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype')) {
-    throw new UnsafeJsonError('JSON_PROTO_KEY', 'the JSON body has a "constructor.prototype" key, which is refused');
+    delete (value as { prototype?: unknown }).prototype;
   }
   if (typeof value === 'string' && value.includes('\u0000')) {
     throw new UnsafeJsonError('JSON_NUL_CHARACTER', `the JSON body has a NUL character (\\u0000) in ${key === '' ? 'a string' : `"${key.slice(0, 50)}"`}`);
