@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HTTP_LIMITS } from './limits';
+import { ERROR_RESPONSES, requires } from './openapi';
 
 /**
  * `POST /codec/decode` and `POST /codec/encode`: the codec server the Temporal Web UI (and `temporal --codec-endpoint`)
@@ -18,8 +20,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export const CODEC_PATH_PREFIX = '/codec';
 /** Headers the Web UI sends: the JSON body, the namespace it shows, and the bearer token when configured to. */
 export const CODEC_ALLOWED_HEADERS = 'authorization, content-type, x-namespace';
-/** Largest request body accepted: a whole page of events, each payload up to Temporal's 2 MB limit, in base64. */
-export const CODEC_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+/** Largest request body accepted (`HTTP_LIMITS.codecBodyBytes`). */
+export const CODEC_BODY_LIMIT_BYTES = HTTP_LIMITS.codecBodyBytes;
 
 /** What the codec routes need; `buildApp` registers them only when given. */
 export interface CodecRouteOptions {
@@ -61,41 +63,44 @@ export function registerCodecRoutes(app: FastifyInstance, options: CodecRouteOpt
 
   void app.register(
     async (scope) => {
-      // Before the body is read: a foreign page or a caller without the token costs no parsing.
+      // Before the body is read: a caller without the token, or a foreign page, costs no parsing. The token is
+      // checked first, so only a caller holding it learns which origins are allowed; a CORS preflight carries no
+      // credentials (browsers never send them on one), so it is judged by its origin alone.
       scope.addHook('onRequest', async (request, reply) => {
-        const origin = request.headers.origin;
-        if (origin !== undefined) {
-          if (!allowed.has(normalizeOrigin(origin))) {
-            return reply.code(403).send({ error: 'this origin may not call the codec server', code: 'ORIGIN_NOT_ALLOWED' });
-          }
-          void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
-        } else {
-          void reply.header('vary', 'Origin');
-        }
-        if (request.method === 'OPTIONS') return undefined;
-        if (!timingSafeEqual(digest(presentedToken(request) ?? ''), expected)) {
+        if (request.method !== 'OPTIONS' && !timingSafeEqual(digest(presentedToken(request) ?? ''), expected)) {
           return reply
             .code(401)
             .header('www-authenticate', 'Bearer realm="codec"')
             .send({ error: 'a valid codec token is required (Authorization: Bearer <CODEC_AUTH_TOKEN>)', code: 'CODEC_UNAUTHORIZED' });
         }
+        const origin = request.headers.origin;
+        if (origin !== undefined && !allowed.has(normalizeOrigin(origin))) {
+          return reply.code(403).send({ error: 'this origin may not call the codec server', code: 'ORIGIN_NOT_ALLOWED' });
+        }
+        if (origin !== undefined) void reply.header('access-control-allow-origin', origin);
+        void reply.header('vary', 'Origin');
         return undefined;
       });
 
       for (const action of ['decode', 'encode'] as const) {
         const convert = (payloads: Payload[]) => (action === 'decode' ? options.codec.decode(payloads) : options.codec.encode(payloads));
         for (const url of [`/${action}`, `/:token/${action}`]) {
-          const params = url.startsWith('/:token') ? { params: tokenParams } : {};
+          // The token rides in the path or in the Authorization header, never both.
+          const auth = url.startsWith('/:token') ? { params: tokenParams } : { security: requires('codecToken') };
           scope.post(
             url,
-            { bodyLimit: CODEC_BODY_LIMIT_BYTES, schema: { ...params, body: payloadsSchema, response: { 200: payloadsSchema } } },
+            {
+              bodyLimit: CODEC_BODY_LIMIT_BYTES,
+              schema: { summary: `Temporal codec server: ${action} payloads`, ...auth, body: payloadsSchema, response: { 200: payloadsSchema, ...ERROR_RESPONSES } },
+            },
             async (request) => {
               const body = request.body as { payloads: JsonPayload[] };
               const converted = await convert(body.payloads.map(fromJson));
               return { payloads: converted.map(toJson) };
             },
           );
-          scope.options(url, { schema: { ...params, response: { 204: { type: 'null' } } } }, async (request, reply) => answerPreflight(request, reply));
+          const params = url.startsWith('/:token') ? { params: tokenParams } : {};
+          scope.options(url, { schema: { summary: 'CORS preflight of the Web UI', ...params, response: { 204: { type: 'null' }, ...ERROR_RESPONSES } } }, async (request, reply) => answerPreflight(request, reply));
         }
       }
     },

@@ -64,3 +64,40 @@ export class InvalidPayloadError extends HttpRequestError<400, 'INVALID_PAYLOAD'
     super(400, 'INVALID_PAYLOAD', message);
   }
 }
+
+/** Thrown while parsing a JSON body whose objects and arrays nest deeper than `HTTP_LIMITS.jsonDepth` (answered 400). */
+export class JsonTooDeepError extends HttpRequestError<400, 'JSON_TOO_DEEP'> {
+  constructor(readonly maxDepth: number) {
+    super(400, 'JSON_TOO_DEEP', `the JSON body nests objects and arrays more than ${maxDepth} deep`);
+  }
+}
+
+/** Why a JSON body that parses is still refused (see {@link UnsafeJsonError}). */
+export type UnsafeJsonCode = 'JSON_NUL_CHARACTER' | 'JSON_NUMBER_TOO_LARGE';
+
+/**
+ * Thrown while parsing a JSON body that is valid JSON but unsafe to pass on (answered 400): a NUL character
+ * (Postgres text cannot hold one) or a number beyond a double's range (`1e400`).
+ */
+export class UnsafeJsonError extends HttpRequestError<400, UnsafeJsonCode> {
+  constructor(code: UnsafeJsonCode, message: string) {
+    super(400, code, message);
+  }
+}
+
+/** Thrown for a body over its route's limit (answered 413) before it is read into memory. */
+export class BodyTooLargeError extends HttpRequestError<413, 'BODY_TOO_LARGE'> {
+  constructor(limitBytes: number) {
+    super(413, 'BODY_TOO_LARGE', `the body is larger than this route takes (${limitBytes} bytes)`);
+  }
+}
+
+/** Thrown for a method a known path does not take (answered 405, with `Allow`). */
+export class MethodNotAllowedError extends HttpRequestError<405, 'METHOD_NOT_ALLOWED'> {
+  constructor(
+    method: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed.join(' or ')}`);
+  }
+}

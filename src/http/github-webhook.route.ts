@@ -11,6 +11,8 @@ import {
 import { verifyGitHubSignature } from '../github/webhook-signature';
 import type { DeliveryLog } from '../store/delivery-log';
 import { InvalidPayloadError } from './errors';
+import { HTTP_LIMITS } from './limits';
+import { requires } from './openapi';
 import { DELIVERY_ID_SCHEMA, headerOf, registerSignedWebhook, type PreparedDelivery } from './signed-webhook';
 
 /**
@@ -33,8 +35,8 @@ export { GITHUB_DELIVERY_SOURCE };
  */
 export const GITHUB_DELIVERY_MEMORY_MS = 4 * 24 * 60 * 60_000;
 
-/** The largest body taken: GitHub does not deliver payloads over 25 MB at all. Above it: 413. */
-export const GITHUB_WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
+/** The largest body taken (`HTTP_LIMITS.githubWebhookBodyBytes`). Above it: 413. */
+export const GITHUB_WEBHOOK_BODY_LIMIT = HTTP_LIMITS.githubWebhookBodyBytes;
 
 /** What a hook set to form encoding is told (GitHub's default content type is `form`). */
 const FORM_REFUSED =
@@ -77,6 +79,7 @@ export function registerGitHubWebhookRoute(app: FastifyInstance, deps: GitHubWeb
     refusedContentTypes: { 'application/x-www-form-urlencoded': FORM_REFUSED },
     ...(deps.now ? { now: deps.now } : {}),
     verify: (raw, headers) => verifyGitHubSignature(deps.secrets, raw, headerOf(headers, GITHUB_WEBHOOK_HEADERS.signature)),
+    openapi: { summary: "A GitHub webhook delivery (repository, organisation or App)", security: requires('githubSignature') },
     schema: { headers: headersSchema, body: { type: 'object' } },
     deliveryId: (headers) => headerOf(headers, GITHUB_WEBHOOK_HEADERS.delivery),
     deliveryIdWhere: `the ${GITHUB_WEBHOOK_HEADERS.delivery} header`,

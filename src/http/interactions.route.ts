@@ -1,36 +1,56 @@
 import type { FastifyInstance } from 'fastify';
 import type { APIInteraction } from '@discordjs/core/http-only';
 import type { InteractionDispatcher } from '../discord/dispatcher';
+import { ERROR_RESPONSES, requires } from './openapi';
 import { addVerifiedJsonParser, headerOf } from './signed-webhook';
 
 /** Checks Discord's Ed25519 signature over the timestamp and the raw body. */
 export type SignatureVerifier = (rawBody: Buffer, signature: string | undefined, timestamp: string | undefined) => boolean;
 
-const interactionSchema = {
-  type: 'object',
-  required: ['id', 'application_id', 'type', 'token', 'version'],
-  properties: {
-    id: { type: 'string', pattern: '^\\d{1,25}$' },
-    application_id: { type: 'string', pattern: '^\\d{1,25}$' },
-    type: { type: 'integer', enum: [1, 2, 3, 4, 5] },
-    token: { type: 'string', minLength: 1 },
-    version: { type: 'integer' },
-    guild_id: { type: 'string', pattern: '^\\d{1,25}$' },
-    data: { type: 'object' },
-    member: {
-      type: 'object',
-      required: ['user', 'roles'],
-      properties: {
-        user: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^\\d{1,25}$' } } },
-        roles: { type: 'array', items: { type: 'string' } },
-      },
+const SNOWFLAKE = { type: 'string', pattern: '^\\d{1,25}$' } as const;
+
+/** What every interaction carries, whatever its type. */
+const commonProperties = {
+  id: SNOWFLAKE,
+  application_id: SNOWFLAKE,
+  token: { type: 'string', minLength: 1 },
+  // Bounded, like every integer a route reads: JSON.parse rounds 9007199254740993 without a word, and whatever
+  // it rounds to lies past this maximum, so an overflowing value is a 400 instead of a silent change.
+  version: { type: 'integer', minimum: 1, maximum: 1000 },
+  guild_id: SNOWFLAKE,
+  member: {
+    type: 'object',
+    required: ['user', 'roles'],
+    properties: {
+      user: { type: 'object', required: ['id'], properties: { id: SNOWFLAKE } },
+      roles: { type: 'array', items: { type: 'string' } },
     },
   },
-  allOf: [
-    { if: { properties: { type: { enum: [2, 4] } } }, then: { required: ['data'], properties: { data: { type: 'object', required: ['name'] } } } },
-    { if: { properties: { type: { const: 3 } } }, then: { required: ['data'], properties: { data: { type: 'object', required: ['custom_id'], properties: { custom_id: { type: 'string' } } } } } },
-  ],
 } as const;
+
+/** One interaction type's schema: its `type` value and what its `data` must hold (none for PING). */
+function interactionOfType(type: number, data?: object) {
+  return {
+    type: 'object',
+    required: ['id', 'application_id', 'type', 'token', 'version', ...(data ? ['data'] : [])],
+    properties: { ...commonProperties, type: { type: 'integer', enum: [type] }, ...(data ? { data } : { data: { type: 'object' } }) },
+  } as const;
+}
+
+const NAMED = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 32 } } } as const;
+const WITH_CUSTOM_ID = { type: 'object', required: ['custom_id'], properties: { custom_id: { type: 'string', maxLength: 100 } } } as const;
+
+/**
+ * The body per interaction type: PING (1), APPLICATION_COMMAND (2) and its AUTOCOMPLETE (4) name a command,
+ * MESSAGE_COMPONENT (3) and MODAL_SUBMIT (5) carry the `custom_id` the service gave them.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-interaction-type
+ */
+const interactionSchema = {
+  oneOf: [interactionOfType(1), interactionOfType(2, NAMED), interactionOfType(3, WITH_CUSTOM_ID), interactionOfType(4, NAMED), interactionOfType(5, WITH_CUSTOM_ID)],
+} as const;
+
+/** The answer: an interaction response (a PONG, a message, a deferral, a modal…). `data` is passed on as it is. */
+const interactionResponseSchema = { type: 'object', required: ['type'], properties: { type: { type: 'integer' }, data: {} } } as const;
 
 /**
  * `POST /interactions`: Discord's HTTP interactions endpoint. The signature is checked over the raw bytes
@@ -46,7 +66,13 @@ export function registerInteractionsRoute(app: FastifyInstance, deps: { verify: 
       verify: (raw, headers) => deps.verify(raw, headerOf(headers, 'x-signature-ed25519'), headerOf(headers, 'x-signature-timestamp')),
     });
 
-    scope.post('/interactions', { schema: { body: interactionSchema } }, async (request, reply) => {
+    const schema = {
+      summary: "Discord's HTTP interactions endpoint",
+      security: requires('discordSignature', 'discordTimestamp'),
+      body: interactionSchema,
+      response: { 200: interactionResponseSchema, ...ERROR_RESPONSES },
+    };
+    scope.post('/interactions', { schema }, async (request, reply) => {
       const response = await deps.dispatch(request.body as APIInteraction);
       return reply.code(200).send(response);
     });

@@ -6,6 +6,8 @@ import type { DeliveryLog } from '../store/delivery-log';
 import type { Store } from '../store/store';
 import type { TaskControl } from '../temporal/task-control';
 import { StaleTimestampError } from './errors';
+import { HTTP_LIMITS } from './limits';
+import { requires } from './openapi';
 import { DELIVERY_ID_SCHEMA, headerOf, registerSignedWebhook, type WebhookReply } from './signed-webhook';
 
 /**
@@ -102,8 +104,8 @@ export function registerJulesWebhookRoute(app: FastifyInstance, deps: JulesWebho
     source: JULES_DELIVERY_SOURCE,
     deliveries: deps.deliveries,
     memoryMs: DELIVERY_MEMORY_MS,
-    // Fastify's default: a session event is a few kilobytes.
-    bodyLimit: 1024 * 1024,
+    // The default: a session event is a few kilobytes.
+    bodyLimit: HTTP_LIMITS.bodyBytes,
     contentTypes: ['application/json'],
     now,
     verify: (raw, headers) => {
@@ -116,6 +118,7 @@ export function registerJulesWebhookRoute(app: FastifyInstance, deps: JulesWebho
       if (skewSeconds > JULES_WEBHOOK_MAX_SKEW_SECONDS) throw new StaleTimestampError(Math.round(skewSeconds));
       return true;
     },
+    openapi: { summary: 'A Jules relay pushes a session event', security: requires('julesSignature', 'julesTimestamp') },
     schema: { headers: { type: 'object', properties: { [JULES_WEBHOOK_HEADERS.delivery]: DELIVERY_ID_SCHEMA } }, body: bodySchema },
     deliveryId: (headers, body) => headerOf(headers, JULES_WEBHOOK_HEADERS.delivery) ?? body.id,
     deliveryIdWhere: `the ${JULES_WEBHOOK_HEADERS.delivery} header or the body's id`,

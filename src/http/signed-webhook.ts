@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { DeliveryLog } from '../store/delivery-log';
-import { InvalidSignatureError, MalformedBodyError, MissingDeliveryIdError, UnsupportedContentTypeError } from './errors';
+import { InvalidSignatureError, MissingDeliveryIdError, UnsupportedContentTypeError } from './errors';
+import { parseJsonBody } from './json-body';
+import { ERROR_RESPONSES, type SecurityRequirements } from './openapi';
 
 /**
  * The seam every signed inbound request goes through (`/interactions`, `/webhook/jules`, `/webhook/github`):
@@ -60,6 +62,8 @@ export interface SignedWebhookOptions<Body, Work = Body> extends VerifiedJsonPar
   readonly bodyLimit: number;
   /** JSON schemas of the headers and the body (fastify validates them, 400, after the signature). */
   readonly schema?: { readonly headers?: object; readonly body?: object };
+  /** The OpenAPI description of the route: what it is for, and the security requirement its signature meets. */
+  readonly openapi: { readonly summary: string; readonly security: SecurityRequirements };
   /**
    * Pure, no I/O: turns a verified, validated body into the work to do, or answers it at once without recording
    * it (a ping, an event nobody uses). May throw a 4xx error (nothing is recorded). Default: the body is the work.
@@ -83,13 +87,13 @@ const answerSchema = {
   properties: { status: { type: 'string' }, reason: { type: 'string' } },
 } as const;
 
-const errorSchema = { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } } } as const;
-
 /**
  * Makes `scope` (a plugin's encapsulated instance) keep the raw body of its requests, verify it, and only then
  * parse it as JSON: a wrong signature is 401 (`InvalidSignatureError`), verified bytes that are not JSON 400
- * (`MalformedBodyError`). Fastify's own parsers are removed from the scope, so no body reaches a route here
- * without its signature checked; content types not listed are 415.
+ * (`MalformedBodyError` and the other refusals of {@link parseJsonBody}). Fastify's own parsers are removed from
+ * the scope, so no body reaches a route here without its signature checked; content types not listed are 415.
+ * A POST without a body never reaches a parser, so it would skip the signature check and get a 400 from
+ * validation instead of the 401 it deserves: a hook refuses it first.
  */
 export function addVerifiedJsonParser(scope: FastifyInstance, options: VerifiedJsonParserOptions): void {
   const verified = async (request: FastifyRequest, raw: Buffer): Promise<void> => {
@@ -98,11 +102,10 @@ export function addVerifiedJsonParser(scope: FastifyInstance, options: VerifiedJ
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser([...options.contentTypes], { parseAs: 'buffer' }, async (request: FastifyRequest, raw: Buffer) => {
     await verified(request, raw);
-    try {
-      return JSON.parse(raw.toString('utf8')) as unknown;
-    } catch (err) {
-      throw new MalformedBodyError(err);
-    }
+    return parseJsonBody(raw);
+  });
+  scope.addHook('preValidation', async (request) => {
+    if (request.body === undefined) throw new InvalidSignatureError();
   });
   for (const [contentType, words] of Object.entries(options.refusedContentTypes ?? {})) {
     scope.addContentTypeParser(contentType, { parseAs: 'buffer' }, async (request: FastifyRequest, raw: Buffer) => {
@@ -145,12 +148,9 @@ export function registerSignedWebhook<Body, Work = Body>(app: FastifyInstance, o
         schema: {
           ...(options.schema?.headers ? { headers: options.schema.headers } : {}),
           ...(options.schema?.body ? { body: options.schema.body } : {}),
-          response: { 200: answerSchema, 202: answerSchema, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema },
-        },
-        // A POST without a body never reaches the parser, so it would skip the signature check and get a 400
-        // from validation instead of the 401 it deserves.
-        preValidation: async (request) => {
-          if (request.body === undefined) throw new InvalidSignatureError();
+          summary: options.openapi.summary,
+          security: options.openapi.security,
+          response: { 200: answerSchema, 202: answerSchema, ...ERROR_RESPONSES },
         },
       },
       async (request, reply) => {

@@ -213,7 +213,7 @@ function distInfoName(tool: TemporalTool): string {
 }
 
 /** Runs pip with the first command that exists; a command that is missing (ENOENT) or has no pip module moves on. */
-async function runPip(commands: readonly (readonly string[])[], args: string[]): Promise<void> {
+export async function runPip(commands: readonly (readonly string[])[], args: string[]): Promise<void> {
   const failures: string[] = [];
   for (const command of commands) {
     const [file, ...prefix] = command;
