@@ -4,6 +4,7 @@ import { registerCodecRoutes, type CodecRouteOptions } from './codec.route';
 import { registerGitHubWebhookRoute, type GitHubWebhookDeps } from './github-webhook.route';
 import { registerInteractionsRoute, type SignatureVerifier } from './interactions.route';
 import { registerJulesWebhookRoute, type JulesWebhookDeps } from './jules-webhook.route';
+import { registerMetricsRoute, type MetricsRouteOptions } from './metrics.route';
 
 /** What the HTTP ingress needs. `main` wires real ones; tests pass the same with emulator-backed parts. */
 export interface AppDeps {
@@ -15,6 +16,8 @@ export interface AppDeps {
   readonly githubWebhook?: GitHubWebhookDeps;
   /** `POST /codec/decode` and `/codec/encode` for the Temporal Web UI, registered only when given; otherwise a 404. */
   readonly codec?: CodecRouteOptions;
+  /** `GET /metrics` (Prometheus), registered only when given; otherwise a 404. */
+  readonly metrics?: MetricsRouteOptions;
   /** Fastify's logger option: a pino instance, or false. */
   readonly logger?: FastifyServerOptions['loggerInstance'] | false;
 }
@@ -22,7 +25,7 @@ export interface AppDeps {
 /**
  * Builds the ingress without listening, so tests use `inject()` and `main` decides where to listen.
  * Routes: `POST /interactions`, `POST /webhook/jules` and `POST /webhook/github` (each when configured),
- * `POST /codec/{decode,encode}` (when configured), `GET /healthz`.
+ * `POST /codec/{decode,encode}` (when configured), `GET /metrics` (when configured), `GET /healthz`.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = deps.logger ? Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) }) : Fastify({ logger: false });
@@ -40,6 +43,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.githubWebhook) registerGitHubWebhookRoute(app, deps.githubWebhook);
   if (deps.codec) registerCodecRoutes(app, deps.codec);
 
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics);
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
   return app;
