@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createBearerCheck } from './bearer-token';
 
@@ -34,4 +34,14 @@ export function registerMetricsRoute(app: FastifyInstance, options: MetricsRoute
       return reply.header('content-type', options.registry.contentType).send(text);
     },
   );
+}
+
+/**
+ * A server of `GET /metrics` alone, for a worker-only process (`METRICS_PORT`): its activities count Jules, Discord
+ * and GitHub requests that no ingress sees. Not listening yet: the caller listens and closes.
+ */
+export function buildMetricsApp(options: MetricsRouteOptions): FastifyInstance {
+  const app = Fastify({ logger: false });
+  registerMetricsRoute(app, options);
+  return app;
 }

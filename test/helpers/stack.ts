@@ -24,7 +24,7 @@ import type { Store } from '../../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
 import { connectClient, connectWorker, type TemporalConnectionOptions } from '../../src/temporal/connection';
 import { createDataConverter } from '../../src/temporal/data-converter';
-import { installTemporalLogger } from '../../src/temporal/runtime';
+import { installTemporalRuntime } from '../../src/temporal/runtime';
 import { createPullRequestEventSink } from '../../src/temporal/pull-request-events';
 import { createPullRequestWakes } from '../../src/tasks/pull-request-wakes';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
@@ -184,7 +184,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const githubToken = options.githubToken ?? GITHUB.token;
   const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
 
-  installTemporalLogger(log);
+  installTemporalRuntime(log);
   const store = await openStore(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { inMemory: true });
   const secretsKey = options.secretsKey ?? generateEncryptionKey();
   const secrets = createSecretBox(secretsKey);
