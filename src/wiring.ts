@@ -17,7 +17,7 @@ import type { GitHubWebhookDeps } from './http/github-webhook.route';
 import type { GitHubClient } from './github/github-client';
 import { createHttpJulesClientFactory } from './jules/http-jules-client';
 import { observeDiscordRest } from './discord/rest-metrics';
-import { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics';
+import { createServiceMetrics, julesObserverOf, type ServiceMetrics } from './metrics/service-metrics';
 import type { DeliveryLog } from './store/delivery-log';
 import type { Store } from './store/store';
 import type { PullRequestWakes } from './tasks/pull-request-wakes';
@@ -74,7 +74,7 @@ export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
   const activities = createActivities({
     store,
     secrets,
-    julesClientFor: createHttpJulesClientFactory(ports.julesApiUrl, { observe: (request) => metrics.julesRequests.inc({ ...request }) }),
+    julesClientFor: createHttpJulesClientFactory(ports.julesApiUrl, { observe: julesObserverOf(metrics) }),
     discord: createRestMessenger(new API(discordRest(ports.discord, metrics))),
     metrics,
     ...(ports.github ? { github: ports.github } : {}),

@@ -66,6 +66,28 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('/jules-ops', () => {
+  it('shows a confirmer what is open and waiting, and refuses anyone else', async () => {
+    stack = await startTestStack();
+    const asked = await stack.ask(MEMBERS.developer, { prompt: 'Add a retry to the mailer' });
+    expect(asked.body.data.content).toContain('A confirmer must approve it');
+
+    const refused = await stack.command(MEMBERS.developer, 'jules-ops');
+    expect(refused.body.data.flags).toBe(64);
+    expect(refused.body.data.content).toContain('Only members of a confirm role');
+
+    const answer = await stack.command(MEMBERS.lead, 'jules-ops');
+    expect(answer.body.data.flags).toBe(64);
+    const text = answer.body.data.embeds[0].description as string;
+    expect(text).toMatch(/Open tasks\*\*: .*1/);
+    expect(text).toMatch(/Oldest waiting confirmation\*\*: \d+ min ago/);
+    expect(text).toContain('Waiting for a plan approval**: 0');
+    expect(text).toContain('Jules errors 0 · Jules 429s 0 · Discord 429s 0');
+    expect(text).not.toContain('Add a retry to the mailer');
+    expect(sumOf(parsePrometheusText((await scrape(stack)).text), 'jules_interactions_total', { command: 'jules-ops', outcome: 'answered' })).toBe(2);
+  });
+});
+
 describe('metric labels', () => {
   it('keep the shape of a Discord route but never an interaction or webhook token', () => {
     expect(discordRouteLabel('/interactions/:id/aW50ZXJhY3Rpb246MTIzNDU2Nzg5OmFiYw/callback')).toBe('/interactions/:id/:token/callback');

@@ -19,7 +19,7 @@ export interface DispatcherDeps extends InteractionPorts {
    */
   readonly answerWithinMs?: number;
   /** Counts each interaction by command and outcome and observes how long its answer took. */
-  readonly metrics?: Pick<ServiceMetrics, 'interactions' | 'ackSeconds'>;
+  readonly metrics?: Pick<ServiceMetrics, 'interactions' | 'ackSeconds' | 'lastHour'>;
 }
 
 /** Turns one verified interaction into Discord's answer. Serves the HTTP endpoint and the gateway. */
@@ -33,7 +33,7 @@ export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
  * so the member always gets words, never "This interaction failed".
  */
 export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, metrics, ...ports }: DispatcherDeps): InteractionDispatcher {
-  const registry = buildInteractionRegistry(ports);
+  const registry = buildInteractionRegistry({ ...ports, ...(metrics ? { metrics } : {}) });
   const count = (interaction: APIInteraction, outcome: InteractionOutcome, startedAt: bigint) => {
     if (!metrics) return;
     const command = commandLabel(interaction);

@@ -6,9 +6,10 @@ import type { ServiceMetrics } from '../metrics/service-metrics';
  * attempt (a 429 included), `rateLimited` whenever it meets or waits out a limit.
  * @see https://discord.js.org/docs/packages/rest/main/RESTEvents:Enum
  */
-export function observeDiscordRest(rest: REST, metrics: Pick<ServiceMetrics, 'discordRequests' | 'discordRateLimits'>): void {
+export function observeDiscordRest(rest: REST, metrics: Pick<ServiceMetrics, 'discordRequests' | 'discordRateLimits' | 'noteRecent'>): void {
   rest.on(RESTEvents.Response, (request, response) => {
     metrics.discordRequests.inc({ method: request.method.toUpperCase(), route: discordRouteLabel(request.route), status: String(response.status) });
+    if (response.status === 429) metrics.noteRecent('discord_rate_limited');
   });
   rest.on(RESTEvents.RateLimited, (info) => {
     metrics.discordRateLimits.inc({ route: discordRouteLabel(info.route), global: String(info.global) });

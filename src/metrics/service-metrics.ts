@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GitHubRequestObserver } from '../github/octokit';
+import type { JulesRequestObserver } from '../jules/http-jules-client';
 import type { TaskCounts } from '../store/store';
 import { TASK_STATUSES } from '../shared/task-status';
 
@@ -41,7 +42,15 @@ export interface ServiceMetrics {
    * A failed read leaves those series out of that scrape and counts `jules_metrics_store_errors_total`.
    */
   observeTasks(read: () => Promise<readonly TaskCounts[]>): void;
+  /** Notes one event for {@link ServiceMetrics.lastHour} (the counters above have no window of their own). */
+  noteRecent(kind: RecentKind): void;
+  /** How many of each event this process saw in the last hour (per minute, so up to a minute more), for `/jules-ops`. */
+  lastHour(): Readonly<Record<RecentKind, number>>;
 }
+
+/** Events `/jules-ops` reports over the last hour. */
+export type RecentKind = 'jules_errors' | 'jules_rate_limited' | 'discord_rate_limited';
+const RECENT_KINDS: readonly RecentKind[] = ['jules_errors', 'jules_rate_limited', 'discord_rate_limited'];
 
 /** Seconds: Discord drops an answer after 3 s, and the dispatcher defers at 2.5 s. */
 const ACK_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5];
@@ -111,7 +120,23 @@ export function createServiceMetrics(): ServiceMetrics {
       }
     },
   });
+  // Per-minute counts of the last hour: 60 slots, each stamped with its minute, so stale ones read as zero.
+  const minutes = new Map<RecentKind, { minute: number; count: number }[]>(RECENT_KINDS.map((kind) => [kind, []]));
+  const minuteNow = () => Math.floor(Date.now() / 60_000);
+
   return {
+    noteRecent(kind) {
+      const slots = minutes.get(kind)!;
+      const minute = minuteNow();
+      const slot = slots[minute % 60];
+      if (slot && slot.minute === minute) slot.count += 1;
+      else slots[minute % 60] = { minute, count: 1 };
+    },
+    lastHour() {
+      const since = minuteNow() - 59;
+      const total = (kind: RecentKind) => minutes.get(kind)!.reduce((sum, slot) => (slot && slot.minute >= since ? sum + slot.count : sum), 0);
+      return { jules_errors: total('jules_errors'), jules_rate_limited: total('jules_rate_limited'), discord_rate_limited: total('discord_rate_limited') };
+    },
     registry,
     interactions: new Counter({ name: 'jules_interactions_total', help: 'Discord interactions answered, by command and outcome.', labelNames: ['command', 'outcome'], ...on }),
     ackSeconds: new Histogram({
@@ -140,5 +165,14 @@ export function gitHubObserverOf(metrics: Pick<ServiceMetrics, 'githubRequests' 
   return ({ method, route, status, rateLimit }) => {
     metrics.githubRequests.inc({ method, route, status });
     if (rateLimit) metrics.githubRateLimitRemaining.set({ resource: rateLimit.resource }, rateLimit.remaining);
+  };
+}
+
+/** The Jules client's `observe` option over these series; 5xx, 429 and no answer are noted for `/jules-ops` too. */
+export function julesObserverOf(metrics: Pick<ServiceMetrics, 'julesRequests' | 'noteRecent'>): JulesRequestObserver {
+  return (request) => {
+    metrics.julesRequests.inc({ ...request });
+    if (request.status === '429') metrics.noteRecent('jules_rate_limited');
+    else if (/^5|network|timeout/.test(request.status)) metrics.noteRecent('jules_errors');
   };
 }
