@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ServiceMetrics } from '../src/metrics/service-metrics';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { DiscordMessenger } from '../src/discord/messenger';
 import type { PlanBoard } from '../src/discord/plan-board';
@@ -31,4 +32,9 @@ export interface ActivityDeps {
    */
   readonly pullRequestWakes?: PullRequestWakes;
   readonly log: Logger;
+  /**
+   * The process's `jules_` series: admission counts quota refusals and which key pays. A retried admission finds
+   * its row and counts again; rare, and the counts are rates, not a ledger.
+   */
+  readonly metrics?: Pick<ServiceMetrics, 'quotaRefusals' | 'admittedTasks'>;
 }

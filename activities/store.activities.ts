@@ -95,7 +95,7 @@ export function quotaRefusal(limit: 'user_hourly' | 'guild_daily', quota: number
 }
 
 /** Activities over the task projection and guild configuration. */
-export function createStoreActivities({ store, log }: Pick<ActivityDeps, 'store' | 'log'>) {
+export function createStoreActivities({ store, log, metrics }: Pick<ActivityDeps, 'store' | 'log' | 'metrics'>) {
   return {
     /**
      * Loads the guild's config and the requester's key presence, decides, and records an admitted task.
@@ -120,7 +120,10 @@ export function createStoreActivities({ store, log }: Pick<ActivityDeps, 'store'
           status: admission.status,
           keySource: admission.keySource,
         });
-        if (!recorded.allowed) admission = quotaRefusal(recorded.limit, recorded.quota, recorded.retryAt);
+        if (!recorded.allowed) {
+          admission = quotaRefusal(recorded.limit, recorded.quota, recorded.retryAt);
+          metrics?.quotaRefusals.inc({ limit: recorded.limit });
+        } else metrics?.admittedTasks.inc({ key_source: recorded.task.keySource });
       }
       await store.recordTaskEvent({
         taskId: request.taskId,

@@ -16,18 +16,21 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
-/** A port number in decimal digits (not `1e3` or `0x50`); an empty value counts as unset and takes the default. */
-const port = (fallback: number, min = 1) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-    z
-      .string()
-      .trim()
-      .regex(/^\d{1,5}$/, `must be a port number from ${min} to 65535`)
-      .transform(Number)
-      .pipe(z.number().min(min, `must be a port number from ${min} to 65535`).max(65535, `must be a port number from ${min} to 65535`))
-      .default(fallback),
-  );
+/** A port number in decimal digits (not `1e3` or `0x50`) from `min` to 65535. */
+const portNumber = (min: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}$/, `must be a port number from ${min} to 65535`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be a port number from ${min} to 65535`).max(65535, `must be a port number from ${min} to 65535`));
+const emptyIsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+/** A port number; an empty value counts as unset and takes the default. */
+const port = (fallback: number, min = 1) => z.preprocess(emptyIsUnset, portNumber(min).default(fallback));
+
+/** A port number that may stay unset (an empty value too). */
+const optionalPort = () => z.preprocess(emptyIsUnset, portNumber(1).optional());
 
 const snowflake = z.string().regex(/^\d{15,25}$/, 'must be a Discord snowflake (15–25 digits)');
 /**
@@ -163,6 +166,15 @@ const envSchema = z
     JULES_WEBHOOK_SECRET: optionalString,
     // Several during a rotation: deliveries signed with any of them are accepted.
     GITHUB_WEBHOOK_SECRET: commaList(z.string()),
+
+    METRICS_TOKEN: optionalString.pipe(
+      z.string().regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces (openssl rand -hex 32)').optional(),
+    ),
+    // Unset: a worker-only process serves no /metrics (the ingress always does, on PORT).
+    METRICS_PORT: optionalPort(),
+    // Unset: the Temporal SDK's own metrics are off (a fixed default would collide between processes on one host).
+    TEMPORAL_SDK_METRICS_PORT: optionalPort(),
+    TEMPORAL_SERVER_METRICS_PORT: port(9233, 0),
 
     HOST: z.string().default('127.0.0.1'),
     PORT: port(3000, 0),
@@ -324,6 +336,16 @@ export interface Config {
     readonly githubWebhookSecrets: readonly string[];
   };
   readonly http: { readonly host: string; readonly port: number };
+  readonly metrics: {
+    /** METRICS_TOKEN: a scrape of `/metrics` must send `Authorization: Bearer <token>`; unset, it is open. */
+    readonly token?: string;
+    /** METRICS_PORT: where a worker-only process serves its `/metrics` (on HOST); unset, it serves none. */
+    readonly workerPort?: number;
+    /** TEMPORAL_SDK_METRICS_PORT: where the Temporal SDK serves its own `/metrics` (on HOST); unset, off. */
+    readonly sdkPort?: number;
+    /** TEMPORAL_SERVER_METRICS_PORT: the embedded dev server's `/metrics` (default 9233; 0 any free port). */
+    readonly devServerPort: number;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly timeouts: {
     readonly confirmationMs: number;
@@ -409,6 +431,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       githubWebhookSecrets: e.GITHUB_WEBHOOK_SECRET ?? [],
     },
     http: { host: e.HOST, port: e.PORT },
+    metrics: {
+      ...(e.METRICS_TOKEN ? { token: e.METRICS_TOKEN } : {}),
+      ...(e.METRICS_PORT !== undefined ? { workerPort: e.METRICS_PORT } : {}),
+      ...(e.TEMPORAL_SDK_METRICS_PORT !== undefined ? { sdkPort: e.TEMPORAL_SDK_METRICS_PORT } : {}),
+      devServerPort: e.TEMPORAL_SERVER_METRICS_PORT,
+    },
     logLevel: e.LOG_LEVEL,
     timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
   };

@@ -25,7 +25,9 @@ import { createPullRequestWakes } from './tasks/pull-request-wakes';
 import { createPullRequestEventSink } from './temporal/pull-request-events';
 import { registerSearchAttributes } from './temporal/search-attributes';
 import { startTaskReconciler } from './temporal/task-reconciler';
-import { installTemporalLogger } from './temporal/runtime';
+import { installTemporalRuntime } from './temporal/runtime';
+import { buildMetricsApp } from './http/metrics.route';
+import { createServiceMetrics, gitHubObserverOf } from './metrics/service-metrics';
 import { resolveTemporalCli } from './temporal/toolchain';
 import { createTaskWorker } from './temporal/worker';
 import { wireIngress, wireWorker } from './wiring';
@@ -103,7 +105,15 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     for (const fn of stops.reverse()) await fn().catch((err) => log.warn({ err }, 'error while stopping'));
   };
 
-  installTemporalLogger(log);
+  // The SDK's metrics (worker slots, schedule-to-start, sticky cache) on a port of their own, when asked for.
+  const sdkMetrics = config.metrics.sdkPort ? `${config.http.host}:${config.metrics.sdkPort}` : undefined;
+  const installed = installTemporalRuntime(log, sdkMetrics ? { metricsBindAddress: sdkMetrics } : {});
+  if (sdkMetrics) {
+    if (installed) print(`Temporal SDK metrics: http://${browserHost(config.http.host)}:${config.metrics.sdkPort}/metrics`);
+    else log.warn({ sdkMetrics }, 'TEMPORAL_SDK_METRICS_PORT is ignored: the Temporal Runtime of this process was installed before');
+  }
+  // One registry per process: the worker's activities and the ingress count into it, /metrics serves it.
+  const metrics = createServiceMetrics();
   try {
     const store = await openConfiguredStore(config, { inMemory: options.inMemoryStore ?? false });
     stops.push(() => store.close());
@@ -138,7 +148,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       if (githubWebhookSecrets.length === 0) githubWebhookSecrets = [randomBytes(24).toString('hex')];
       print(`GitHub emulator:  ${emulator.url} (no GitHub credentials set)`);
     }
-    const github = githubOptions ? createOctokitGitHubClient({ ...githubOptions, log }) : undefined;
+    const github = githubOptions ? createOctokitGitHubClient({ ...githubOptions, log, observe: gitHubObserverOf(metrics) }) : undefined;
     // One per process: the ingress's sink wakes this process's follow-throughs at once; others count in the store.
     const pullRequestWakes = github ? createPullRequestWakes({ deliveries: store.deliveries, log }) : undefined;
     if (pullRequestWakes) stops.push(async () => pullRequestWakes.stop());
@@ -192,6 +202,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           ...(github ? { github } : {}),
           ...(pullRequestWakes ? { pullRequestWakes } : {}),
           log,
+          metrics,
         }),
       );
       const running = worker.run();
@@ -212,6 +223,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         await reconciler.stop();
         await reconcilerConnection.close();
       });
+      if (!parts.ingress && config.metrics.workerPort) {
+        // No ingress here to serve /metrics: the worker's own counts (Jules, Discord, GitHub, admission) on METRICS_PORT.
+        const metricsApp = buildMetricsApp({ registry: metrics.registry, ...(config.metrics.token ? { token: config.metrics.token } : {}) });
+        const metricsUrl = await metricsApp.listen({ host: config.http.host, port: config.metrics.workerPort });
+        stops.push(() => metricsApp.close());
+        print(`Worker metrics:   ${metricsUrl}/metrics`);
+      }
     }
 
     let client: Client | undefined;
@@ -232,6 +250,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
         discordPublicKey: publicKey!,
         log,
+        metrics,
+        ...(config.metrics.token ? { metricsToken: config.metrics.token } : {}),
         ...(julesWebhookSecret ? { julesWebhookSecret } : {}),
         ...(githubWebhookSecrets.length
           ? {
@@ -251,7 +271,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
       stops.push(() => app.close());
       githubEmulator?.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: githubWebhookSecrets[0]! });
-      const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz'];
+      const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz', `GET /metrics${config.metrics.token ? ' (METRICS_TOKEN)' : ''}`];
       print(`Ingress:          ${ingressUrl} (${routes.join(', ')})`);
       const { gateway } = ingress;
       if (gateway) {
@@ -397,9 +417,12 @@ async function openTemporal(config: Config, log: Logger, print: (line: string) =
     ...(config.temporal.uiPort ? { uiPort: config.temporal.uiPort } : {}),
     dbFilename: join(config.store.dataDir, 'temporal.db'),
     ...(codecEndpoint ? { codecEndpoint } : {}),
+    // A fixed port Prometheus can be pointed at; beside another embedded server (TEMPORAL_PORT=0), any free one.
+    metricsPort: config.metrics.devServerPort && config.temporal.port ? config.metrics.devServerPort : await findFreePort('127.0.0.1'),
   });
   print(`Temporal:         ${server.address} (embedded dev server, state in ${join(config.store.dataDir, 'temporal.db')})`);
   if (server.uiUrl) print(`Temporal Web UI:  ${server.uiUrl}`);
+  if (server.metricsUrl) print(`Temporal metrics: ${server.metricsUrl} (the embedded server's own)`);
   return {
     address: server.address,
     namespace: server.namespace,

@@ -16,6 +16,8 @@ import type { CodecRouteOptions } from './http/codec.route';
 import type { GitHubWebhookDeps } from './http/github-webhook.route';
 import type { GitHubClient } from './github/github-client';
 import { createHttpJulesClientFactory } from './jules/http-jules-client';
+import { observeDiscordRest } from './discord/rest-metrics';
+import { createServiceMetrics, julesObserverOf, type ServiceMetrics } from './metrics/service-metrics';
 import type { DeliveryLog } from './store/delivery-log';
 import type { Store } from './store/store';
 import type { PullRequestWakes } from './tasks/pull-request-wakes';
@@ -61,16 +63,20 @@ export interface WorkerPorts {
   /** A pre-built bundle (tests bundle once per file); absent: the worker bundles `workflows/` itself. */
   readonly workflowBundle?: WorkflowBundleWithSourceMap;
   readonly shutdownGraceTime?: string;
+  /** The process's `jules_` series (shared with its ingress when it runs here); absent, counted where nobody scrapes. */
+  readonly metrics?: ServiceMetrics;
 }
 
 /** The options of the task worker, activities included: pass them to `createTaskWorker`. */
 export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
   const { store, secrets, log } = ports;
+  const metrics = ports.metrics ?? createServiceMetrics();
   const activities = createActivities({
     store,
     secrets,
-    julesClientFor: createHttpJulesClientFactory(ports.julesApiUrl),
-    discord: createRestMessenger(new API(discordRest(ports.discord))),
+    julesClientFor: createHttpJulesClientFactory(ports.julesApiUrl, { observe: julesObserverOf(metrics) }),
+    discord: createRestMessenger(new API(discordRest(ports.discord, metrics))),
+    metrics,
     ...(ports.github ? { github: ports.github } : {}),
     ...(ports.pullRequestWakes ? { pullRequestWakes: ports.pullRequestWakes } : {}),
     log,
@@ -111,6 +117,13 @@ export interface IngressPorts {
   readonly codec?: CodecRouteOptions;
   /** Gateway mode (DISCORD_MODE=gateway): interactions and thread messages also arrive over the gateway. */
   readonly gateway?: { readonly forwardThreadMessages?: boolean };
+  /**
+   * The process's `jules_` series, served at `GET /metrics` (shared with the worker when it runs here); the ingress
+   * adds the task counts read from the store at each scrape. Absent: a registry of its own.
+   */
+  readonly metrics?: ServiceMetrics;
+  /** `METRICS_TOKEN`: `GET /metrics` then asks for `Authorization: Bearer <token>`. */
+  readonly metricsToken?: string;
 }
 
 /** The ingress's parts: pass `appDeps` to `buildApp`, then `listen()` (or `inject()`) and `gateway?.start()`. */
@@ -126,10 +139,12 @@ export interface WiredIngress {
 /** Wires task control, the interaction dispatcher, the HTTP app's routes and, in gateway mode, the gateway ingress. */
 export function wireIngress(ports: IngressPorts): WiredIngress {
   const { client, store, log } = ports;
+  const metrics = ports.metrics ?? createServiceMetrics();
+  metrics.observeTasks(() => store.countTasks());
   const tasks = createTemporalTaskControl({ client, taskQueue: ports.taskQueue, settings: ports.settings });
   const plans = ports.planSettings ? createTemporalPlanControl({ client, taskQueue: ports.taskQueue, settings: ports.planSettings }) : undefined;
   // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
-  const rest = discordRest(ports.discord);
+  const rest = discordRest(ports.discord, metrics);
   const dispatch = createInteractionDispatcher({
     tasks,
     ...(plans ? { plans } : {}),
@@ -137,14 +152,16 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     store,
     lateAnswers: new API(rest).interactions,
     ...(ports.answerWithinMs !== undefined ? { answerWithinMs: ports.answerWithinMs } : {}),
+    metrics,
   });
   const appDeps: AppDeps = {
     verifyDiscordSignature: createDiscordVerifier(ports.discordPublicKey),
     dispatch,
     // Without a secret nobody could sign a push, so the route is not there at all (404).
-    ...(ports.julesWebhookSecret ? { julesWebhook: { secret: ports.julesWebhookSecret, deliveries: store.deliveries, store, tasks } } : {}),
-    ...(ports.githubWebhook ? { githubWebhook: ports.githubWebhook } : {}),
+    ...(ports.julesWebhookSecret ? { julesWebhook: { secret: ports.julesWebhookSecret, deliveries: store.deliveries, store, tasks, metrics } } : {}),
+    ...(ports.githubWebhook ? { githubWebhook: { ...ports.githubWebhook, metrics } } : {}),
     ...(ports.codec ? { codec: ports.codec } : {}),
+    metrics: { registry: metrics.registry, ...(ports.metricsToken ? { token: ports.metricsToken } : {}) },
     logger: log,
   };
   const gateway = ports.gateway
@@ -161,7 +178,9 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
   return { tasks, dispatch, appDeps, ...(gateway ? { gateway } : {}) };
 }
 
-/** A REST client for Discord's API (or the emulator's). */
-function discordRest(port: DiscordRestPort): REST {
-  return new REST({ api: port.apiUrl, ...(port.retries !== undefined ? { retries: port.retries } : {}) }).setToken(port.token);
+/** A REST client for Discord's API (or the emulator's), its requests and rate limits counted. */
+function discordRest(port: DiscordRestPort, metrics: ServiceMetrics): REST {
+  const rest = new REST({ api: port.apiUrl, ...(port.retries !== undefined ? { retries: port.retries } : {}) }).setToken(port.token);
+  observeDiscordRest(rest, metrics);
+  return rest;
 }

@@ -21,7 +21,7 @@ import { createEncryptionCodec, createPayloadKeyring } from '../src/temporal/cod
 import { createDataConverter } from '../src/temporal/data-converter';
 import { startTimeSkippingServer } from '../src/temporal/dev-server';
 import { createTemporalPlanControl, type PlanControl } from '../src/temporal/plan-control';
-import { installTemporalLogger } from '../src/temporal/runtime';
+import { installTemporalRuntime } from '../src/temporal/runtime';
 import { createTaskWorker } from '../src/temporal/worker';
 import { wireWorker } from '../src/wiring';
 import type { PlanOutcome, PlanSettings } from '../workflows/plan.workflow';
@@ -72,7 +72,7 @@ async function startSkippingStack(
   });
   const logs: string[] = [];
   const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
-  installTemporalLogger(log);
+  installTemporalRuntime(log);
   const store = await openStore({ inMemory: true });
   const secretsKey = generateEncryptionKey();
   const secrets = createSecretBox(secretsKey);

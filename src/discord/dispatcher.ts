@@ -1,5 +1,6 @@
 import { InteractionResponseType, InteractionType, type APIInteraction, type APIInteractionResponse } from '@discordjs/core/http-only';
 import type { Logger } from 'pino';
+import type { InteractionOutcome, ServiceMetrics } from '../metrics/service-metrics';
 import { ephemeral, FAILURE_TEXT } from './interaction-kit';
 import { assertInteractionShape } from './interaction-shape';
 import { buildInteractionRegistry, routeOf, type InteractionPorts } from './interaction-registry';
@@ -18,6 +19,8 @@ export interface DispatcherDeps extends InteractionPorts {
    * interaction failed"; the default leaves room for the trip back.
    */
   readonly answerWithinMs?: number;
+  /** Counts each interaction by command and outcome and observes how long its answer took. */
+  readonly metrics?: Pick<ServiceMetrics, 'interactions' | 'ackSeconds' | 'lastHour'>;
 }
 
 /**
@@ -33,16 +36,31 @@ export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
  * The one dispatcher: routes by interaction type, command name and `custom_id`, and contains every failure
  * so the member always gets words, never "This interaction failed".
  */
-export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, ...ports }: DispatcherDeps): InteractionDispatcher {
-  const registry = buildInteractionRegistry(ports);
+export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, metrics, ...ports }: DispatcherDeps): InteractionDispatcher {
+  const registry = buildInteractionRegistry({ ...ports, ...(metrics ? { metrics } : {}) });
+  const count = (interaction: APIInteraction, outcome: InteractionOutcome, startedAt: bigint) => {
+    if (!metrics) return;
+    const command = commandLabel(interaction);
+    metrics.interactions.inc({ command, outcome });
+    metrics.ackSeconds.observe({ command }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+  };
   return async (interaction) => {
     // Outside the catch-all below: a malformed body is the sender's mistake (answered 400), not ours to apologise for.
     assertInteractionShape(interaction);
     const started = Date.now();
+    const startedAt = process.hrtime.bigint();
+    let failed: InteractionOutcome | undefined;
     // Settles with words whatever happens, so the same answer serves on time or late.
-    const answer = route(interaction).catch((err: unknown) => failureAnswer(err, interaction));
+    const answer = route(interaction).catch((err: unknown) => {
+      failed = isEngineUnreachable(err) ? 'unreachable' : 'failed';
+      return failureAnswer(err, interaction);
+    });
     const timely = await withinMs(answer, answerWithinMs);
-    if (timely) return timely.value;
+    if (timely) {
+      count(interaction, failed ?? 'answered', startedAt);
+      return timely.value;
+    }
+    count(interaction, 'deferred', startedAt);
 
     const deferral = deferralFor(interaction);
     log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: answerWithinMs }, 'interaction answer deferred: the work outlasted the answer deadline');
@@ -62,6 +80,25 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
     }
     log.error({ err, interactionId: interaction.id, type: interaction.type }, 'interaction failed');
     return ephemeral(FAILURE_TEXT.internal);
+  }
+
+  /** The command's name when it is registered: label values come from our own list, never from what a client sent. */
+  function commandLabel(interaction: APIInteraction): string {
+    switch (interaction.type) {
+      case InteractionType.ApplicationCommand:
+        return registry.commands.has(interaction.data.name) ? interaction.data.name : 'unknown';
+      case InteractionType.ApplicationCommandAutocomplete:
+        // One per keystroke: apart, so they do not swell the command's own count.
+        return 'autocomplete';
+      case InteractionType.MessageComponent:
+        return 'component';
+      case InteractionType.ModalSubmit:
+        return 'modal';
+      case InteractionType.Ping:
+        return 'ping';
+      default:
+        return 'unknown';
+    }
   }
 
   async function route(interaction: APIInteraction): Promise<APIInteractionResponse> {

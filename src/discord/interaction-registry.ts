@@ -2,6 +2,7 @@ import type { PlanControl } from '../temporal/plan-control';
 import type { TaskControl } from '../temporal/task-control';
 import type { ComponentRoute, SlashCommand } from './interaction-kit';
 import { createJulesCommand } from './jules.command';
+import { createOpsCommand, type OpsPorts } from './ops.command';
 import { createPlanCommands, type PlanReader } from './plan.commands';
 import { createPlanComponents } from './plan.components';
 import { createStatusCommand, type TaskLister } from './status.command';
@@ -13,7 +14,9 @@ export interface InteractionPorts {
   /** Absent without GitHub: the plan commands then say what is missing. */
   readonly plans?: PlanControl;
   /** The projection, read by `/jules-status`, `/status` and the run id autocomplete. */
-  readonly store: TaskLister & PlanReader;
+  readonly store: TaskLister & PlanReader & OpsPorts['store'];
+  /** The process's metrics, whose last hour `/jules-ops` reports. */
+  readonly metrics?: OpsPorts['metrics'];
 }
 
 /** The handlers the dispatcher routes to: commands by name, components by `custom_id` prefix. */
@@ -27,7 +30,7 @@ export interface InteractionRegistry {
  * handler, and one line here (and in `commands.ts`, for registration).
  */
 export function buildInteractionRegistry(ports: InteractionPorts): InteractionRegistry {
-  const commands = [createJulesCommand(ports), createStatusCommand(ports), ...createPlanCommands(ports)];
+  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports)];
   const components = [...createTaskComponents(ports), createPlanComponents(ports)];
   return { commands: new Map(commands.map((command) => [command.definition.name, command])), components };
 }

@@ -66,6 +66,44 @@ function conditionalRequests(octokit: Octokit): void {
   });
 }
 
+/** What {@link OctokitGitHubClientOptions.observe} hears of each attempt: `route` is Octokit's template (`/repos/{owner}/{repo}/pulls/{pull_number}`). */
+export type GitHubRequestObserver = (request: {
+  readonly method: string;
+  readonly route: string;
+  /** The HTTP status, or `network` when no answer came. */
+  readonly status: string;
+  /** `x-ratelimit-remaining` and `x-ratelimit-resource` of the answer, when GitHub sent them. */
+  readonly rateLimit?: { readonly remaining: number; readonly resource: string };
+}) => void;
+
+/**
+ * Tells `options.observe` of every attempt (retries and 304s included). First in the plugin list, so innermost:
+ * it sees what went over the wire, not what retry and the conditional cache made of it.
+ */
+function observedRequests(octokit: Octokit, octokitOptions: NonNullable<ConstructorParameters<typeof Octokit>[0]>): void {
+  const observe = (octokitOptions as { observe?: GitHubRequestObserver }).observe;
+  if (!observe) return;
+  octokit.hook.wrap('request', async (request, options) => {
+    // A next page's absolute URL names the repository: the label keeps the shape only.
+    const route = /^https?:/.test(options.url) ? 'next page' : options.url;
+    const method = options.method;
+    const tell = (status: string, headers?: Record<string, unknown>) => {
+      const remaining = Number(headers?.['x-ratelimit-remaining']);
+      const resource = headers?.['x-ratelimit-resource'];
+      observe({ method, route, status, ...(Number.isFinite(remaining) && headers?.['x-ratelimit-remaining'] !== undefined ? { rateLimit: { remaining, resource: typeof resource === 'string' ? resource : 'core' } } : {}) });
+    };
+    try {
+      const response = await request(options);
+      tell(String(response.status), response.headers);
+      return response;
+    } catch (error) {
+      const failed = error as { status?: unknown; response?: { headers?: Record<string, unknown> } };
+      tell(typeof failed.status === 'number' ? String(failed.status) : 'network', failed.response?.headers);
+      throw error;
+    }
+  });
+}
+
 /** Writes that someone is waiting on in Discord: a merge, or bringing a branch up to date before one. */
 const URGENT_WRITE = /\/pulls\/[^/]+\/(merge|update-branch)$/;
 
@@ -84,7 +122,7 @@ function urgentWritesFirst(octokit: Octokit): void {
 }
 
 /** Octokit with the plugins this module relies on; a plugin's `request` hook runs inside the ones listed after it. */
-export const GitHubOctokit = Octokit.plugin(pinApiVersion, conditionalRequests, restEndpointMethods, paginateRest, retry, throttling, urgentWritesFirst);
+export const GitHubOctokit = Octokit.plugin(observedRequests, pinApiVersion, conditionalRequests, restEndpointMethods, paginateRest, retry, throttling, urgentWritesFirst);
 export type GitHubOctokitInstance = InstanceType<typeof GitHubOctokit>;
 /** The options every Octokit of one client shares. */
 export type GitHubOctokitOptions = NonNullable<ConstructorParameters<typeof GitHubOctokit>[0]>;
@@ -125,6 +163,8 @@ export interface OctokitGitHubClientOptions {
   /** Deadline of each attempt (Octokit has none); a timed-out attempt is retried like a 5xx. Default 30 s. */
   readonly timeoutMs?: number;
   readonly userAgent?: string;
+  /** Told of every attempt's answer (to count requests and watch the rate limit); never given a token. */
+  readonly observe?: GitHubRequestObserver;
 }
 
 /** Runs one call of a resource wrapper with the octokit for its repository, turning failures into typed errors. */
@@ -187,6 +227,7 @@ export function octokitOptionsOf(options: OctokitGitHubClientOptions): GitHubOct
     baseUrl: (options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, ''),
     userAgent: options.userAgent ?? 'jules-orchestrator',
     ...(log ? { log } : {}),
+    ...(options.observe ? { observe: options.observe } : {}),
     request: { fetch: withDeadline(options.fetch ?? globalThis.fetch, options.timeoutMs ?? 30_000) },
     retry: { retries: options.serverErrorRetries ?? 3, doNotRetry: NEVER_RETRIED, retryAfterBaseValue: retryAfterBaseMs },
     throttle: {

@@ -11,6 +11,7 @@ import { ERROR_RESPONSES, registerOpenApi, registerOpenApiRoute } from './openap
 import { createRouteTable } from './route-table';
 
 export { HTTP_LIMITS, type HttpLimits } from './limits';
+import { registerMetricsRoute, type MetricsRouteOptions } from './metrics.route';
 
 /** What the HTTP ingress needs. `main` wires real ones; tests pass the same with emulator-backed parts. */
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly githubWebhook?: GitHubWebhookDeps;
   /** `POST /codec/decode` and `/codec/encode` for the Temporal Web UI, registered only when given; otherwise a 404. */
   readonly codec?: CodecRouteOptions;
+  /** `GET /metrics` (Prometheus), registered only when given; otherwise a 404. */
+  readonly metrics?: MetricsRouteOptions;
   /** Fastify's logger option: a pino instance, or false. */
   readonly logger?: FastifyServerOptions['loggerInstance'] | false;
   /** How long a client has to send its request; default `HTTP_LIMITS.requestTimeoutMs` (tests shorten it). */
@@ -47,8 +50,8 @@ function clientErrorOf(error: FastifyError, bodyLimit: number): HttpRequestError
 /**
  * Builds the ingress without listening, so tests use `inject()` and `main` decides where to listen.
  * Routes: `POST /interactions`, `POST /webhook/jules` and `POST /webhook/github` (each when configured),
- * `POST /codec/{decode,encode}` (when configured), `GET /healthz`, `GET /openapi.json`. A known path asked with
- * another method is 405 with `Allow`; the limits are {@link HTTP_LIMITS}.
+ * `POST /codec/{decode,encode}` (when configured), `GET /metrics` (when configured), `GET /healthz`, `GET /openapi.json`.
+ * A known path asked with another method is 405 with `Allow`; the limits are {@link HTTP_LIMITS}.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const requestTimeoutMs = deps.requestTimeoutMs ?? HTTP_LIMITS.requestTimeoutMs;
@@ -103,6 +106,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       { schema: { summary: 'Liveness: the process answers', response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } }, ...ERROR_RESPONSES } } },
       async () => ({ status: 'ok' }),
     );
+    if (deps.metrics) registerMetricsRoute(scope, deps.metrics);
     registerOpenApiRoute(scope);
   });
 

@@ -11,6 +11,7 @@ import {
 import { verifyGitHubSignature } from '../github/webhook-signature';
 import type { DeliveryLog } from '../store/delivery-log';
 import { InvalidPayloadError } from './errors';
+import type { ServiceMetrics } from '../metrics/service-metrics';
 import { HTTP_LIMITS } from './limits';
 import { requires } from './openapi';
 import { DELIVERY_ID_SCHEMA, headerOf, registerSignedWebhook, type PreparedDelivery } from './signed-webhook';
@@ -47,6 +48,8 @@ export interface GitHubWebhookDeps {
   /** `GITHUB_WEBHOOK_SECRET`, split at commas: a delivery signed with any one of them is accepted (rotation). */
   readonly secrets: readonly string[];
   readonly deliveries: DeliveryLog;
+  /** Counts deliveries by outcome (`jules_webhook_deliveries_total`). */
+  readonly metrics?: Pick<ServiceMetrics, 'webhookDeliveries'>;
   readonly sink: GitHubEventSink;
   /** The clock, in milliseconds since the epoch (tests move it). Default `Date.now`. */
   readonly now?: () => number;
@@ -73,6 +76,7 @@ export function registerGitHubWebhookRoute(app: FastifyInstance, deps: GitHubWeb
     path: GITHUB_WEBHOOK_PATH,
     source: GITHUB_DELIVERY_SOURCE,
     deliveries: deps.deliveries,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     memoryMs: GITHUB_DELIVERY_MEMORY_MS,
     bodyLimit: GITHUB_WEBHOOK_BODY_LIMIT,
     contentTypes: ['application/json'],

@@ -6,6 +6,7 @@ import type { DeliveryLog } from '../store/delivery-log';
 import type { Store } from '../store/store';
 import type { TaskControl } from '../temporal/task-control';
 import { StaleTimestampError } from './errors';
+import type { ServiceMetrics } from '../metrics/service-metrics';
 import { HTTP_LIMITS } from './limits';
 import { requires } from './openapi';
 import { DELIVERY_ID_SCHEMA, headerOf, registerSignedWebhook, type WebhookReply } from './signed-webhook';
@@ -47,6 +48,8 @@ export interface JulesWebhookDeps {
   /** `JULES_WEBHOOK_SECRET`. */
   readonly secret: string;
   readonly deliveries: DeliveryLog;
+  /** Counts deliveries by outcome (`jules_webhook_deliveries_total`). */
+  readonly metrics?: Pick<ServiceMetrics, 'webhookDeliveries'>;
   readonly store: Pick<Store, 'findTaskBySession'>;
   readonly tasks: Pick<TaskControl, 'notifyJulesEvent'>;
   /** The clock, in milliseconds since the epoch (tests move it). Default `Date.now`. */
@@ -103,6 +106,7 @@ export function registerJulesWebhookRoute(app: FastifyInstance, deps: JulesWebho
     path: JULES_WEBHOOK_PATH,
     source: JULES_DELIVERY_SOURCE,
     deliveries: deps.deliveries,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     memoryMs: DELIVERY_MEMORY_MS,
     // The default: a session event is a few kilobytes.
     bodyLimit: HTTP_LIMITS.bodyBytes,

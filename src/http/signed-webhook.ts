@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { ServiceMetrics } from '../metrics/service-metrics';
 import type { DeliveryLog } from '../store/delivery-log';
 import { InvalidSignatureError, MissingDeliveryIdError, UnsupportedContentTypeError } from './errors';
 import { parseJsonBody } from './json-body';
@@ -73,6 +74,22 @@ export interface SignedWebhookOptions<Body, Work = Body> extends VerifiedJsonPar
   readonly handle: (work: Work, delivery: { readonly id: string; readonly headers: RequestHeaders; readonly log: FastifyBaseLogger }) => Promise<WebhookReply>;
   /** The clock, in milliseconds since the epoch (tests move it). Default `Date.now`. */
   readonly now?: () => number;
+  /** Counts each delivery by `source` and outcome (`accepted`, `duplicate`, `invalid_signature`, …). */
+  readonly metrics?: Pick<ServiceMetrics, 'webhookDeliveries'>;
+}
+
+/**
+ * A delivery's outcome for `jules_webhook_deliveries_total`: the answer's own status when the route answered
+ * (`accepted`, `ignored`, `duplicate`, `pong`), else what the status code says. Signature failures stand apart:
+ * many of them mean someone is probing, or a secret was rotated on one side only.
+ */
+function deliveryOutcome(statusCode: number, answered: string | undefined): string {
+  if (answered) return answered;
+  if (statusCode === 401) return 'invalid_signature';
+  if (statusCode === 503) return 'failed';
+  if (statusCode >= 500) return 'error';
+  if (statusCode >= 400) return 'refused';
+  return 'other';
 }
 
 /** The JSON schema of a delivery id, in a header or a body. */
@@ -140,6 +157,14 @@ export function registerSignedWebhook<Body, Work = Body>(app: FastifyInstance, o
 
   void app.register(async (scope) => {
     addVerifiedJsonParser(scope, options);
+    // What the handler answered, for the count once the response is sent (errors never reach the handler).
+    const answered = new WeakMap<FastifyRequest, string>();
+    const { metrics } = options;
+    if (metrics) {
+      scope.addHook('onResponse', async (request, reply) => {
+        metrics.webhookDeliveries.inc({ source, outcome: deliveryOutcome(reply.statusCode, answered.get(request)) });
+      });
+    }
 
     scope.post(
       options.path,
@@ -158,7 +183,10 @@ export function registerSignedWebhook<Body, Work = Body>(app: FastifyInstance, o
         const deliveryId = options.deliveryId(request.headers, body);
         if (deliveryId === undefined) throw new MissingDeliveryIdError(options.deliveryIdWhere);
         const prepared = prepare(body, request.headers);
-        const send = ({ code, answer }: WebhookReply) => reply.code(code).send(answer);
+        const send = ({ code, answer }: WebhookReply) => {
+          answered.set(request, answer.status);
+          return reply.code(code).send(answer);
+        };
         if ('reply' in prepared) return send(prepared.reply);
 
         // Recorded before acting, so a concurrent redelivery sees it and does nothing; un-recorded when acting

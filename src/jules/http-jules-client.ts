@@ -30,6 +30,16 @@ export interface CreateHttpJulesClientOptions {
   readonly timeoutMs?: number;
   /** Remembers owner/repo → source between calls (the factory shares one per key); omitted: no cache. */
   readonly sourceCache?: SourceCache;
+  /** Told of every request's answer, e.g. to count them; ids in the path are replaced, the key is never given. */
+  readonly observe?: JulesRequestObserver;
+}
+
+/** What {@link CreateHttpJulesClientOptions.observe} hears: `endpoint` like `sessions/{id}:sendMessage`, `status` the HTTP code or `network` / `timeout`. */
+export type JulesRequestObserver = (request: { readonly method: string; readonly endpoint: string; readonly status: string }) => void;
+
+/** `sessions/123/activities` → `sessions/{id}/activities`: the path's shape without the ids, for a bounded label. */
+export function endpointOf(path: string): string {
+  return path.replace(/^(sessions|sources)\/[^/:]+/, '$1/{id}').replace(/\/activities\/[^/:]+/, '/activities/{id}');
 }
 
 /**
@@ -113,6 +123,7 @@ export function createHttpJulesClient(options: CreateHttpJulesClientOptions): Ju
     let status: number;
     let responseHeaders: Headers;
     let text: string;
+    const observed = (outcome: string) => options.observe?.({ method: spec.method, endpoint: endpointOf(spec.path), status: outcome });
     try {
       const response = await doFetch(url, {
         method: spec.method,
@@ -124,8 +135,11 @@ export function createHttpJulesClient(options: CreateHttpJulesClientOptions): Ju
       responseHeaders = response.headers;
       text = await response.text();
     } catch (cause) {
-      throw transportError(cause, spec.operation, context);
+      const error = transportError(cause, spec.operation, context);
+      observed(error.code === 'TIMEOUT' ? 'timeout' : 'network');
+      throw error;
     }
+    observed(String(status));
 
     if (status < 200 || status >= 300) {
       const error = httpError(status, responseHeaders, text, spec.operation, context);

@@ -21,6 +21,7 @@ import {
   toStoredKey,
   toTaskEvent,
   toTaskPatchRow,
+  toTaskCounts,
   toTaskRecord,
   type GuildQuotasRow,
   type GuildRow,
@@ -30,6 +31,7 @@ import {
   type QuotaDecisionRow,
   type SlotDecisionRow,
   type StoredKeyRow,
+  type TaskCountsRow,
   type TaskEventRow,
   type TaskRow,
 } from './rows';
@@ -45,6 +47,7 @@ import type {
   QuotaRepository,
   Store,
   StoredKey,
+  TaskCounts,
   TaskEvent,
   TaskPatch,
   TaskQuery,
@@ -202,6 +205,11 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     const [column, value] = 'number' in match ? ['pr_number', match.number] : ['pr_head_sha', match.headSha];
     const [row] = await executor.query<TaskRow>(`select * from tasks where repo = $1 and ${column} = $2 order by created_at desc limit 1`, [repo, value]);
     return row && toTaskRecord(row);
+  }
+
+  async function countTasks(): Promise<TaskCounts[]> {
+    const rows = await executor.query<TaskCountsRow>('select * from jo_task_counts()');
+    return rows.map(toTaskCounts);
   }
 
   async function listTasks(query: TaskQuery): Promise<TaskRecord[]> {
@@ -525,6 +533,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     getTask,
     updateTask,
     listTasks,
+    countTasks,
     findTaskBySession,
     findTaskByPullRequest,
     findTaskByThread,

@@ -17,6 +17,7 @@ import type {
   SlotDecision,
   StoredKey,
   TaskEvent,
+  TaskCounts,
   TaskEventDetail,
   TaskPatch,
   TaskRecord,
@@ -272,6 +273,19 @@ export function toGuildQuotas(row: GuildQuotasRow): GuildQuotas {
     dailySessionsPerKey: row.daily_sessions_per_key,
     customised: row.customised,
   };
+}
+
+/** A row of `jo_task_counts()`. */
+export interface TaskCountsRow {
+  readonly status: TaskStatus;
+  readonly jules_state: string | null;
+  readonly open: boolean;
+  readonly count: number;
+}
+
+/** Maps a {@link TaskCountsRow} to TaskCounts. */
+export function toTaskCounts(row: TaskCountsRow): TaskCounts {
+  return { status: row.status, julesState: row.jules_state, open: row.open, count: Number(row.count) };
 }
 
 /** A row of `jo_check_request_quota` and `jo_create_task_within_quota`. */

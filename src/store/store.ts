@@ -119,6 +119,16 @@ export interface GuildRepository {
 }
 
 /** The task projection. */
+/** One group of {@link TaskRepository.countTasks}. */
+export interface TaskCounts {
+  readonly status: TaskStatus;
+  /** The Jules session's last state (`AWAITING_PLAN_APPROVAL`, …), null before a session. */
+  readonly julesState: string | null;
+  /** The task's workflow still runs (`tasks.ended_at` is null). */
+  readonly open: boolean;
+  readonly count: number;
+}
+
 export interface TaskRepository {
   /** Inserts the task; a second call with the same id returns the existing row unchanged. */
   createTask(task: NewTask): Promise<TaskRecord>;
@@ -126,6 +136,11 @@ export interface TaskRepository {
   /** Applies the patch; throws TaskNotFoundError when no such task exists. */
   updateTask(id: string, patch: TaskPatch): Promise<TaskRecord>;
   listTasks(query: TaskQuery): Promise<TaskRecord[]>;
+  /**
+   * How many tasks there are by status, Jules session state and whether they are open (no `ended_at`): one grouped
+   * query (`jo_task_counts()`), read at each metrics scrape.
+   */
+  countTasks(): Promise<TaskCounts[]>;
   /** The task whose Jules session this is (`sessions/…`), for webhook pushes. */
   findTaskBySession(session: string): Promise<TaskRecord | undefined>;
   /** The task whose Discord thread this is, for messages forwarded from the thread. */

@@ -30,6 +30,7 @@ import {
   toStoredKey,
   toTaskEvent,
   toTaskPatchRow,
+  toTaskCounts,
   toTaskRecord,
   type GuildQuotasRow,
   type GuildRow,
@@ -38,6 +39,7 @@ import {
   type QuotaDecisionRow,
   type SlotDecisionRow,
   type StoredKeyRow,
+  type TaskCountsRow,
   type TaskEventRow,
   type TaskRow,
 } from './rows';
@@ -222,6 +224,10 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         await request.order('created_at', { ascending: false }).order('id', { ascending: false }).limit(limit),
       );
       return rows.map(toTaskRecord);
+    },
+
+    async countTasks() {
+      return rowsOf<TaskCountsRow>('count tasks', await db.rpc('jo_task_counts')).map(toTaskCounts);
     },
 
     async findTaskBySession(session) {

@@ -25,6 +25,8 @@ export interface DevServerOptions {
   codecEndpoint?: string;
   /** Server log level (`debug`, `info`, `warn`, `error`, `never`); default `warn`. */
   logLevel?: string;
+  /** Port of the server's own Prometheus `/metrics` (`--metrics-port`, on `ip`); default a random one, not reported. */
+  metricsPort?: number;
 }
 
 /** A running dev server. */
@@ -34,6 +36,8 @@ export interface DevServer {
   namespace: string;
   /** Web UI URL when the UI is on. */
   uiUrl?: string;
+  /** The server's Prometheus endpoint, when {@link DevServerOptions.metricsPort} was given. */
+  metricsUrl?: string;
   /** Stops the server; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -61,6 +65,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
 
   const ip = opts.ip ?? '127.0.0.1';
+  // The SDK's launcher passes no --metrics-port, and the CLI then picks a random one that only its banner tells.
+  if (opts.metricsPort !== undefined) extraArgs.push('--metrics-port', String(opts.metricsPort));
   let env: TestWorkflowEnvironment;
   try {
     env = await TestWorkflowEnvironment.createLocal({
@@ -90,6 +96,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     address: env.address,
     namespace: opts.namespace,
     uiUrl: opts.ui ? uiUrl(ip, env.address, opts.uiPort) : undefined,
+    ...(opts.metricsPort !== undefined ? { metricsUrl: `http://${hostOf(ip)}:${opts.metricsPort}/metrics` } : {}),
     stop: () => (stopping ??= env.teardown()),
   };
 }
@@ -124,6 +131,9 @@ function describe(resolved: ResolvedExecutable): string {
 function uiUrl(ip: string, address: string, uiPort: number | undefined): string {
   // The CLI's default UI port is the gRPC port + 1000.
   const grpcPort = Number(address.slice(address.lastIndexOf(':') + 1));
-  const host = ip === '0.0.0.0' || ip === '::' ? 'localhost' : ip.includes(':') ? `[${ip}]` : ip;
-  return `http://${host}:${uiPort ?? grpcPort + 1000}`;
+  return `http://${hostOf(ip)}:${uiPort ?? grpcPort + 1000}`;
+}
+
+function hostOf(ip: string): string {
+  return ip === '0.0.0.0' || ip === '::' ? 'localhost' : ip.includes(':') ? `[${ip}]` : ip;
 }

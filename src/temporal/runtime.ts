@@ -1,17 +1,33 @@
 import { Runtime, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
 import type { Logger } from 'pino';
 
+/** Options of {@link installTemporalRuntime}. */
+export interface TemporalRuntimeOptions {
+  /**
+   * `host:port` where the SDK serves its own Prometheus `/metrics` (worker slots, schedule-to-start latency, sticky
+   * cache, RPCs: `temporal_*`, histograms in ms, counters without `_total`). Its own HTTP server, apart from fastify.
+   * @see https://typescript.temporal.io/api/interfaces/worker.PrometheusMetricsExporter
+   */
+  readonly metricsBindAddress?: string;
+}
+
 /**
- * Sends the Temporal SDK's own log lines (worker state, activity failures) through the service's pino
- * logger, so they are structured, filtered by LOG_LEVEL and redacted like every other line.
- * The Temporal Runtime is one per process and must be installed before the first connection; a second
- * call (another worker in the same process, as in tests) keeps the first logger.
+ * Installs the process's Temporal Runtime: the SDK's own log lines (worker state, activity failures) go through
+ * the service's pino logger, so they are structured, filtered by LOG_LEVEL and redacted like every other line,
+ * and with `metricsBindAddress` its metrics are served in Prometheus' format there.
+ * The Runtime is one per process and must be installed before the first connection; a second call (another
+ * worker in the same process, as in tests) keeps the first. Returns whether this call installed it.
  */
-export function installTemporalLogger(log: Logger): void {
+export function installTemporalRuntime(log: Logger, options: TemporalRuntimeOptions = {}): boolean {
   try {
-    Runtime.install({ logger: fromPino(log.child({ component: 'temporal' })) });
+    Runtime.install({
+      logger: fromPino(log.child({ component: 'temporal' })),
+      ...(options.metricsBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.metricsBindAddress } } } } : {}),
+    });
+    return true;
   } catch (err) {
     if (!(err instanceof Error && /already (been )?(installed|instantiated)|instance already/i.test(err.message))) throw err;
+    return false;
   }
 }
 

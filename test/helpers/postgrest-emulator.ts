@@ -157,8 +157,9 @@ async function answer(tx: SqlExecutor, method: string, path: string, query: URLS
     const given = Object.keys((body ?? {}) as object);
     const named = given.map((arg) => `${ident(arg)} => _.${ident(arg)}`).join(', ');
     const call = `public.${ident(name)}(${named})`;
-    const from = `from json_to_record($1::json) as _(${fn.args})`;
-    const args = [JSON.stringify(body ?? {})];
+    // A function without arguments takes no record (an empty column list is not SQL).
+    const from = fn.args ? `from json_to_record($1::json) as _(${fn.args})` : '';
+    const args = fn.args ? [JSON.stringify(body ?? {})] : [];
     if (fn.void) {
       await tx.query(`select ${call} ${from}`, args);
       return { status: 204 };
@@ -167,7 +168,7 @@ async function answer(tx: SqlExecutor, method: string, path: string, query: URLS
       const [row] = await tx.query<{ result: unknown }>(`select to_json(${call}) as result ${from}`, args);
       return { status: 200, json: row?.result ?? null };
     }
-    const [row] = await tx.query<{ rows: unknown }>(`select coalesce(json_agg(f), '[]'::json) as rows ${from}, lateral ${call} as f`, args);
+    const [row] = await tx.query<{ rows: unknown }>(`select coalesce(json_agg(f), '[]'::json) as rows ${from ? `${from}, lateral` : 'from'} ${call} as f`, args);
     return { status: 200, json: row?.rows };
   }
 

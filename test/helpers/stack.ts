@@ -9,6 +9,7 @@ import type { GatewayIngress } from '../../src/discord/gateway';
 import { buildApp } from '../../src/http/app';
 import { createOctokitGitHubClient } from '../../src/github/octokit-github-client';
 import { createLogger } from '../../src/logger';
+import { createServiceMetrics, gitHubObserverOf, type ServiceMetrics } from '../../src/metrics/service-metrics';
 import { startDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../src/sandbox/discord-emulator';
 import { startGatewayEmulator, type GatewayEmulator } from '../../src/sandbox/discord-gateway';
 import { startGitHubEmulator, type GitHubEmulator } from '../../src/sandbox/github-emulator';
@@ -23,7 +24,7 @@ import type { Store } from '../../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
 import { connectClient, connectWorker, type TemporalConnectionOptions } from '../../src/temporal/connection';
 import { createDataConverter } from '../../src/temporal/data-converter';
-import { installTemporalLogger } from '../../src/temporal/runtime';
+import { installTemporalRuntime } from '../../src/temporal/runtime';
 import { createPullRequestEventSink } from '../../src/temporal/pull-request-events';
 import { createPullRequestWakes } from '../../src/tasks/pull-request-wakes';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
@@ -76,6 +77,8 @@ export interface TestStack {
   readonly taskQueue: string;
   /** Every log line the worker and ingress wrote. */
   readonly logs: string[];
+  /** The stack's one registry, shared by its worker and ingress as in one `start` process; `GET /metrics` serves it. */
+  readonly metrics: ServiceMetrics;
   /** With `github: true`: the GitHub emulator, where Jules' sessions open their PRs and whose webhooks reach the stack. */
   readonly github?: GitHubEmulator;
   /** Gateway mode only: the emulated gateway, and the bot's real `@discordjs/ws` connection to it. */
@@ -162,6 +165,8 @@ export interface TestStackOptions {
    * so the ingress signals each one, as for follow-throughs started before they could.
    */
   readonly pullRequestWakes?: 'in-process' | 'store' | 'signal';
+  /** `METRICS_TOKEN`: `GET /metrics` then asks for it as a bearer token. */
+  readonly metricsToken?: string;
   /** With `github`: how plan runs are paced (default: a minute to approve, a look at the items every 2 s). */
   readonly plans?: Partial<Omit<PlanSettings, 'task'>>;
 }
@@ -179,7 +184,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const githubToken = options.githubToken ?? GITHUB.token;
   const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
 
-  installTemporalLogger(log);
+  installTemporalRuntime(log);
   const store = await openStore(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { inMemory: true });
   const secretsKey = options.secretsKey ?? generateEncryptionKey();
   const secrets = createSecretBox(secretsKey);
@@ -199,7 +204,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       : {}),
     ...options.jules,
   });
-  const githubClient = github ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: githubToken }, retryAfterBaseMs: 10, writeSpacingMs: 0 }) : undefined;
+  const metrics = createServiceMetrics();
+  const githubClient = github
+    ? createOctokitGitHubClient({ baseUrl: github.url, auth: { token: githubToken }, retryAfterBaseMs: 10, writeSpacingMs: 0, observe: gitHubObserverOf(metrics) })
+    : undefined;
   const pullRequestWakes = github && options.pullRequestWakes !== 'signal' ? createPullRequestWakes({ deliveries: store.deliveries, log }) : undefined;
   const signer = createInteractionSigner();
   // One retry, so a REST fault a test injects shows at once.
@@ -231,6 +239,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         log,
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: '1s',
+        metrics,
       }),
     );
     local = { worker, running: worker.run(), connection: nativeConnection };
@@ -254,6 +263,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     discordPublicKey: signer.publicKeyHex,
     log,
     answerWithinMs: options.answerWithinMs ?? TEST_ANSWER_WITHIN_MS,
+    metrics,
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(github ? { planSettings: { approvalTimeoutMs: 60_000, runDeadlineMs: 600_000, lookEveryMs: 2_000, ...options.plans, task: settings } } : {}),
     ...(options.julesWebhookSecret ? { julesWebhookSecret: options.julesWebhookSecret } : {}),
     ...(github
@@ -308,6 +319,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(local ? { worker: local.worker } : {}),
     taskQueue,
     logs,
+    metrics,
     ...(gateway && ingress ? { gateway, ingress } : {}),
     ...(github ? { github } : {}),
     send,

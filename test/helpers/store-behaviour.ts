@@ -252,6 +252,22 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         await expect(store.createTask(newTask({ status: 'on_fire' as TaskStatus }))).rejects.toMatchObject({ code: '23514' });
       });
 
+      it('counts tasks by status, Jules state and whether they are open, in one grouped answer', async () => {
+        const count = (rows: Awaited<ReturnType<Store['countTasks']>>, status: TaskStatus, julesState: string | null, open: boolean) =>
+          rows.find((r) => r.status === status && r.julesState === julesState && r.open === open)?.count ?? 0;
+        const before = await store.countTasks();
+        await store.createTask(newTask({ status: 'pending_confirmation' }));
+        const asking = await store.createTask(newTask({ status: 'in_progress' }));
+        await store.updateTask(asking.id, { julesState: 'AWAITING_USER_FEEDBACK' });
+        const done = await store.createTask(newTask({ status: 'in_progress' }));
+        await store.updateTask(done.id, { status: 'completed', endedAt: new Date().toISOString() });
+        const after = await store.countTasks();
+        expect(count(after, 'pending_confirmation', null, true) - count(before, 'pending_confirmation', null, true)).toBe(1);
+        expect(count(after, 'in_progress', 'AWAITING_USER_FEEDBACK', true) - count(before, 'in_progress', 'AWAITING_USER_FEEDBACK', true)).toBe(1);
+        expect(count(after, 'completed', null, false) - count(before, 'completed', null, false)).toBe(1);
+        expect(after.every((r) => Number.isInteger(r.count) && r.count > 0)).toBe(true);
+      });
+
       it('records a new task with empty progress fields', async () => {
         const input = newTask({ branch: null, keySource: 'guild' });
         const task = await store.createTask(input);
