@@ -18,7 +18,8 @@ import { removePlanSchedule } from '../src/temporal/plan-schedule';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'jules-orchestrator.mjs');
-const SPAWN_TIMEOUT_MS = 30_000;
+// Generous: one command takes 2–3 s alone, but over 30 s was seen on the loaded 2-core machine in a full run.
+const SPAWN_TIMEOUT_MS = 90_000;
 /** Commands that open the embedded database take a few seconds each (PGlite start and migrations). */
 const STORE_TEST_TIMEOUT_MS = 120_000;
 
