@@ -337,7 +337,7 @@ describe('starting servers', () => {
 
 describe('the self-hosted cluster compose file', () => {
   it('registers every custom search attribute the workflows set, as Keyword', async () => {
-    const compose = await readFile(join(PROJECT_ROOT, 'docker-compose.temporal.yml'), 'utf8');
+    const compose = await readFile(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8');
 
     const names = /for name in ([^;]+); do/.exec(compose)?.[1]?.trim().split(/\s+/);
 

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ToolError } from './errors';
+import { findLockDrift, type LockDriftInput, type ManifestDependencies } from './lockfile-drift';
 import { runCommand } from './tool-cache';
 
 /**
@@ -24,20 +25,25 @@ export const LOCKFILE_LINT_ARGS = [
 export interface LockfileReport {
   /** Package entries in the lock (the root project not counted). */
   packages: number;
-  /** One line per problem: lockfile-lint's, then entries without any integrity. */
+  /** One line per problem: lockfile-lint's, then entries without any integrity, then drift (lockfile-drift.ts). */
   issues: string[];
 }
 
 /**
  * Lints an npm lockfile with lockfile-lint's policy above, and checks what lockfile-lint does not: that every
- * package entry has an integrity at all (lockfile-lint checks the hash type of those that have one). Linked
- * workspace packages and packages bundled inside another carry none by design and are skipped.
+ * package entry has an integrity at all (lockfile-lint checks the hash type of those that have one; linked
+ * workspace packages and packages bundled inside another carry none by design and are skipped), and that the
+ * lock has not drifted from `manifestPath` (default: the package.json beside it) or from itself, so `npm ci`
+ * takes it.
  */
-export async function lintLockfile(lockfilePath: string): Promise<LockfileReport> {
+export async function lintLockfile(
+  lockfilePath: string,
+  manifestPath: string = join(dirname(lockfilePath), 'package.json'),
+): Promise<LockfileReport> {
   const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve('lockfile-lint/package.json');
-  const manifest = require(manifestPath) as { bin: Record<string, string> };
-  const bin = join(dirname(manifestPath), manifest.bin['lockfile-lint'] ?? 'bin/lockfile-lint.js');
+  const toolManifestPath = require.resolve('lockfile-lint/package.json');
+  const toolManifest = require(toolManifestPath) as { bin: Record<string, string> };
+  const bin = join(dirname(toolManifestPath), toolManifest.bin['lockfile-lint'] ?? 'bin/lockfile-lint.js');
   const result = await runCommand(process.execPath, [bin, '--path', lockfilePath, ...LOCKFILE_LINT_ARGS]);
   const output = `${result.stdout}\n${result.stderr}`;
   const issues = output
@@ -52,6 +58,8 @@ export async function lintLockfile(lockfilePath: string): Promise<LockfileReport
     if (entry.link || entry.inBundle || entry.integrity) continue;
     issues.push(`missing integrity for package: ${key.replace(/^.*node_modules\//, '')}@${entry.version ?? '?'}`);
   }
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ManifestDependencies;
+  issues.push(...findLockDrift(lock as LockDriftInput, manifest));
   return { packages: entries.length, issues };
 }
 

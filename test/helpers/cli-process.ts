@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'jules-orchestrator.mjs');
-const SPAWN_TIMEOUT_MS = 30_000;
+// Generous: one command takes 2–3 s alone, but over 30 s was seen on the loaded 2-core machine in a full run.
+const SPAWN_TIMEOUT_MS = 90_000;
 
 /** What one run of the CLI left: its exit code and what it printed. */
 export interface CliRun {
