@@ -145,6 +145,8 @@ const envSchema = z
     PR_FOLLOW_DEADLINE: duration('7d'),
     PR_RECONCILE_INTERVAL: duration('10m'),
     PLAN_APPROVAL_TIMEOUT: duration('12h'),
+    // How long running activities may finish on SIGTERM before the worker cancels them through their heartbeats.
+    SHUTDOWN_GRACE_TIME: duration('10s'),
   })
   .superRefine((env, ctx) => {
     checkTemporalConnection(env, ctx);
@@ -306,6 +308,10 @@ export interface Config {
     /** PLAN_APPROVAL_TIMEOUT: how long a proposed plan waits for approval before it expires (default 12 hours). */
     readonly planApprovalMs: number;
   };
+  readonly shutdown: {
+    /** SHUTDOWN_GRACE_TIME: on SIGTERM, how long running activities may finish before they are cancelled (default 10 s). */
+    readonly graceMs: number;
+  };
 }
 
 /** Thrown by {@link loadConfig} when the environment is missing or malformed; lists every problem. */
@@ -382,6 +388,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
+    shutdown: { graceMs: e.SHUTDOWN_GRACE_TIME },
   };
   return deepFreeze(config);
 }

@@ -92,6 +92,11 @@ export interface StartServiceOptions {
    * (default true). False makes them learn of deliveries through the store only, as separate processes do (bench).
    */
   readonly wakeInProcess?: boolean;
+  /**
+   * Aborted when a stop is asked for during start-up (the CLI's SIGTERM): each step checks it, so the start stops
+   * what it opened and throws the abort reason instead of finishing.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Starts the service: embedded Temporal, store, emulators where no credentials are set, worker, ingress. */
@@ -103,10 +108,14 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     for (const fn of stops.reverse()) await fn().catch((err) => log.warn({ err }, 'error while stopping'));
   };
 
+  const checkNotAborted = () => options.signal?.throwIfAborted();
+
   installTemporalLogger(log);
   try {
+    checkNotAborted();
     const store = await openConfiguredStore(config, { inMemory: options.inMemoryStore ?? false });
     stops.push(() => store.close());
+    checkNotAborted();
     const secrets = openSecrets(config, log);
     // One data converter for every Client and Worker: payloads and failure messages are ciphertext in Temporal.
     const codec = openPayloadCodec(config);
@@ -119,6 +128,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
     const temporal = await openTemporal(config, log, print, codecEndpoint);
     stops.push(() => temporal.stop());
+    checkNotAborted();
 
     let sandbox: RunningService['sandbox'];
     let discordApiUrl = config.discord.apiUrl;
@@ -178,6 +188,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     }
 
     if (parts.worker) {
+      checkNotAborted();
       const connection = await connectWorker(temporal.connection);
       const worker: Worker = await createTaskWorker(
         wireWorker({
@@ -192,6 +203,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           ...(github ? { github } : {}),
           ...(pullRequestWakes ? { pullRequestWakes } : {}),
           log,
+          shutdownGraceTime: `${config.shutdown.graceMs}ms`,
         }),
       );
       const running = worker.run();
@@ -217,6 +229,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     let client: Client | undefined;
     let ingressUrl: string | undefined;
     if (parts.ingress) {
+      checkNotAborted();
       const connection = await connectClient(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
@@ -248,6 +261,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         ...(config.discord.mode === 'gateway' ? { gateway: { forwardThreadMessages: config.discord.forwardThreadMessages } } : {}),
       });
       const app: FastifyInstance = buildApp(ingress.appDeps);
+      checkNotAborted();
       ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
       stops.push(() => app.close());
       githubEmulator?.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: githubWebhookSecrets[0]! });

@@ -6,10 +6,13 @@ import type { Logger } from 'pino';
  * logger, so they are structured, filtered by LOG_LEVEL and redacted like every other line.
  * The Temporal Runtime is one per process and must be installed before the first connection; a second
  * call (another worker in the same process, as in tests) keeps the first logger.
+ *
+ * The Runtime gets no signals (`shutdownSignals: []`): by default it would take SIGINT, SIGTERM, SIGQUIT and
+ * SIGUSR2 and stop only the worker, leaving the ingress answering. The CLI owns them (src/lifecycle/shutdown-signals.ts).
  */
 export function installTemporalLogger(log: Logger): void {
   try {
-    Runtime.install({ logger: fromPino(log.child({ component: 'temporal' })) });
+    Runtime.install({ logger: fromPino(log.child({ component: 'temporal' })), shutdownSignals: [] });
   } catch (err) {
     if (!(err instanceof Error && /already (been )?(installed|instantiated)|instance already/i.test(err.message))) throw err;
   }
