@@ -16,11 +16,12 @@ import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-ga
 import { startGitHubEmulator, type GitHubEmulator } from './sandbox/github-emulator';
 import { createInteractionSigner, type InteractionSigner } from './sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator } from './sandbox/jules-emulator';
-import { openStore, type OpenedStore } from './store/open-store';
+import { CHECK_TIMEOUT_MS, createReadiness } from './lifecycle/readiness';
+import { openStore, storeProblem, type OpenedStore } from './store/open-store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { connectClient, connectWorker, temporalConnectionOptions, type TemporalConnectionOptions } from './temporal/connection';
+import { connectClient, connectWorker, temporalConnectionOptions, temporalProblem, type TemporalConnectionOptions } from './temporal/connection';
 import { createPullRequestWakes } from './tasks/pull-request-wakes';
 import { createPullRequestEventSink } from './temporal/pull-request-events';
 import { registerSearchAttributes } from './temporal/search-attributes';
@@ -187,6 +188,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       if (jules) print(`Jules emulator:   ${jules.url}`);
     }
 
+    // `/readyz`'s worker check: undefined while the worker runs, otherwise what it is doing instead.
+    let workerProblem: (() => string | undefined) | undefined;
     if (parts.worker) {
       checkNotAborted();
       const connection = await connectWorker(temporal.connection);
@@ -207,6 +210,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         }),
       );
       const running = worker.run();
+      workerProblem = () => (worker.getState() === 'RUNNING' ? undefined : `the worker is ${worker.getState().toLowerCase()}`);
       stops.push(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch((err) => log.error({ err }, 'worker stopped with an error'));
@@ -233,6 +237,11 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       const connection = await connectClient(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
+      const readiness = createReadiness({
+        temporal: () => temporalProblem(connection, temporal.address, CHECK_TIMEOUT_MS - 250),
+        store: () => storeProblem(store),
+        ...(workerProblem ? { worker: async () => workerProblem!() } : {}),
+      });
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
       const ingress = wireIngress({
         client,
@@ -259,13 +268,20 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           ? { codec: { codec, authToken: codecAuth.token, allowedOrigins: config.temporal.uiOrigins ?? defaultUiOrigins(temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`) } }
           : {}),
         ...(config.discord.mode === 'gateway' ? { gateway: { forwardThreadMessages: config.discord.forwardThreadMessages } } : {}),
+        readiness,
       });
       const app: FastifyInstance = buildApp(ingress.appDeps);
       checkNotAborted();
       ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
-      stops.push(() => app.close());
+      stops.push(async () => {
+        // New work goes elsewhere (503 with Retry-After, /readyz not ready); answers already promised are delivered.
+        readiness.startDraining();
+        const undelivered = await ingress.drainLateAnswers(config.shutdown.graceMs);
+        if (undelivered > 0) log.warn({ undelivered }, 'stopping with late interaction answers still undelivered');
+        await app.close();
+      });
       githubEmulator?.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: githubWebhookSecrets[0]! });
-      const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz'];
+      const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz', 'GET /readyz'];
       print(`Ingress:          ${ingressUrl} (${routes.join(', ')})`);
       const { gateway } = ingress;
       if (gateway) {

@@ -1,5 +1,6 @@
 import { InteractionResponseType, InteractionType, type APIInteraction, type APIInteractionResponse } from '@discordjs/core/http-only';
 import type { Logger } from 'pino';
+import type { InFlight } from '../lifecycle/in-flight';
 import { ephemeral, FAILURE_TEXT } from './interaction-kit';
 import { buildInteractionRegistry, routeOf, type InteractionPorts } from './interaction-registry';
 import { deferralFor, deliverLateAnswer, type LateAnswerApi } from './late-answer';
@@ -17,6 +18,8 @@ export interface DispatcherDeps extends InteractionPorts {
    * interaction failed"; the default leaves room for the trip back.
    */
   readonly answerWithinMs?: number;
+  /** Where late answers still being delivered are tracked, so a stopping process waits for them. */
+  readonly lateDeliveries?: InFlight;
 }
 
 /** Turns one verified interaction into Discord's answer. Serves the HTTP endpoint and the gateway. */
@@ -29,7 +32,7 @@ export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
  * The one dispatcher: routes by interaction type, command name and `custom_id`, and contains every failure
  * so the member always gets words, never "This interaction failed".
  */
-export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, ...ports }: DispatcherDeps): InteractionDispatcher {
+export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, lateDeliveries, ...ports }: DispatcherDeps): InteractionDispatcher {
   const registry = buildInteractionRegistry(ports);
   return async (interaction) => {
     const started = Date.now();
@@ -40,12 +43,13 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
 
     const deferral = deferralFor(interaction);
     log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: answerWithinMs }, 'interaction answer deferred: the work outlasted the answer deadline');
-    void answer
+    const delivered = answer
       .then((late) => deliverLateAnswer(lateAnswers, interaction, deferral, late))
       .then(
         (delivery) => log.info({ interactionId: interaction.id, delivery, tookMs: Date.now() - started }, 'late interaction answer delivered'),
         (err: unknown) => log.error({ err, interactionId: interaction.id }, 'a late interaction answer could not be delivered'),
       );
+    lateDeliveries?.track(delivered);
     return deferral;
   };
 

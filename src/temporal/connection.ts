@@ -73,3 +73,16 @@ function tlsConfig(tls: NonNullable<Config['temporal']['tls']>, readFile: (path:
   // `true` rather than `{}`: plain TLS with the system's roots, as for an API key on Temporal Cloud.
   return Object.keys(config).length === 0 ? true : config;
 }
+
+/**
+ * Why Temporal cannot be used through `connection` right now, or undefined when it answers: one cheap call
+ * (`GetSystemInfo`) under a deadline, for `/readyz`.
+ */
+export async function temporalProblem(connection: Connection, address: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
+    return undefined;
+  } catch (err) {
+    return `Temporal at ${address} is unreachable: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
