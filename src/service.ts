@@ -16,12 +16,13 @@ import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-ga
 import { startGitHubEmulator, type GitHubEmulator } from './sandbox/github-emulator';
 import { createInteractionSigner, type InteractionSigner } from './sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator } from './sandbox/jules-emulator';
+import { retryWithBackoff } from './lifecycle/backoff';
 import { CHECK_TIMEOUT_MS, createReadiness } from './lifecycle/readiness';
 import { openStore, storeProblem, type OpenedStore } from './store/open-store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { connectClient, connectWorker, temporalConnectionOptions, temporalProblem, type TemporalConnectionOptions } from './temporal/connection';
+import { connectClient, connectClientLazily, connectWorker, isTemporalUnreachable, temporalConnectionOptions, temporalProblem, type TemporalConnectionOptions } from './temporal/connection';
 import { createPullRequestWakes } from './tasks/pull-request-wakes';
 import { createPullRequestEventSink } from './temporal/pull-request-events';
 import { registerSearchAttributes } from './temporal/search-attributes';
@@ -192,49 +193,85 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     let workerProblem: (() => string | undefined) | undefined;
     if (parts.worker) {
       checkNotAborted();
-      const connection = await connectWorker(temporal.connection);
-      const worker: Worker = await createTaskWorker(
-        wireWorker({
-          connection,
-          namespace: temporal.namespace,
-          taskQueue: config.temporal.taskQueue,
+      // Stops the wait for Temporal when the service is stopped (or the start aborted) before it came up.
+      const stopWaiting = new AbortController();
+      const waitSignal = options.signal ? AbortSignal.any([options.signal, stopWaiting.signal]) : stopWaiting.signal;
+      let worker: Worker | undefined;
+      let notRunning = `waiting for Temporal at ${temporal.address}`;
+      const workerStops: (() => Promise<unknown>)[] = [];
+      const startWorker = async () => {
+        // A worker whose Temporal is down waits for it, saying so, rather than failing or idling: /readyz says why.
+        const connection = await retryWithBackoff(() => connectWorker(temporal.connection), {
+          signal: waitSignal,
+          retryable: isTemporalUnreachable,
+          onRetry: ({ attempt, delayMs, error }) => {
+            const why = error instanceof Error ? error.message : String(error);
+            notRunning = `waiting for Temporal at ${temporal.address}: attempt ${attempt} failed (${why}), next in ${Math.round(delayMs / 1000)} s`;
+            log.warn({ address: temporal.address, attempt, retryInMs: delayMs, reason: why }, 'Temporal is unreachable: the worker tries again');
+          },
+        });
+        workerStops.push(() => connection.close());
+        const created: Worker = await createTaskWorker(
+          wireWorker({
+            connection,
+            namespace: temporal.namespace,
+            taskQueue: config.temporal.taskQueue,
+            store,
+            secrets,
+            dataConverter,
+            discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
+            julesApiUrl: julesApiUrl!,
+            ...(github ? { github } : {}),
+            ...(pullRequestWakes ? { pullRequestWakes } : {}),
+            log,
+            shutdownGraceTime: `${config.shutdown.graceMs}ms`,
+          }),
+        );
+        const running = created.run();
+        worker = created;
+        workerStops.push(async () => {
+          if (created.getState() === 'RUNNING') created.shutdown();
+          await running.catch((err) => log.error({ err }, 'worker stopped with an error'));
+        });
+        // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
+        const reconcilerConnection = await connectClient(temporal.connection);
+        const reconciler = startTaskReconciler({
+          client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
           store,
-          secrets,
-          dataConverter,
-          discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
-          julesApiUrl: julesApiUrl!,
-          ...(github ? { github } : {}),
-          ...(pullRequestWakes ? { pullRequestWakes } : {}),
           log,
-          shutdownGraceTime: `${config.shutdown.graceMs}ms`,
-        }),
-      );
-      const running = worker.run();
-      workerProblem = () => (worker.getState() === 'RUNNING' ? undefined : `the worker is ${worker.getState().toLowerCase()}`);
+          everyMs: TASK_RECONCILE_EVERY_MS,
+        });
+        workerStops.push(async () => {
+          await reconciler.stop();
+          await reconcilerConnection.close();
+        });
+        log.info({ address: temporal.address, taskQueue: config.temporal.taskQueue }, 'worker running');
+      };
+      const started = startWorker();
       stops.push(async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch((err) => log.error({ err }, 'worker stopped with an error'));
-        await connection.close();
+        stopWaiting.abort();
+        await started.catch(() => undefined);
+        for (const fn of workerStops.reverse()) await fn().catch((err) => log.warn({ err }, 'error while stopping the worker'));
       });
-      // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
-      const reconcilerConnection = await connectClient(temporal.connection);
-      const reconciler = startTaskReconciler({
-        client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
-        store,
-        log,
-        everyMs: TASK_RECONCILE_EVERY_MS,
-      });
-      stops.push(async () => {
-        await reconciler.stop();
-        await reconcilerConnection.close();
-      });
+      workerProblem = () => (worker ? (worker.getState() === 'RUNNING' ? undefined : `the worker is ${worker.getState().toLowerCase()}`) : notRunning);
+      if (parts.ingress && !temporal.embedded) {
+        // The ingress comes up meanwhile: Discord gets "try again" answers and /readyz a 503 with the reason.
+        started.catch((err: unknown) => {
+          if (waitSignal.aborted) return;
+          notRunning = `the worker could not start: ${err instanceof Error ? err.message : String(err)}`;
+          log.error({ err }, 'the worker could not start');
+        });
+      } else {
+        await started;
+      }
     }
 
     let client: Client | undefined;
     let ingressUrl: string | undefined;
     if (parts.ingress) {
       checkNotAborted();
-      const connection = await connectClient(temporal.connection);
+      // Lazily: with Temporal down the ingress still comes up, answers "try again" and says why on /readyz.
+      const connection = connectClientLazily(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
       const readiness = createReadiness({
