@@ -4,5 +4,9 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// The CLI owns SIGTERM and SIGINT before the rest of it loads: a signal during start-up is a clean stop, never
+// Node's default (killed, no cleanup) nor the Temporal SDK's (worker stopped, process and ingress still up).
+const { ownShutdownSignals } = await import('../src/lifecycle/shutdown-signals.ts');
+const shutdown = ownShutdownSignals();
 const { runCli } = await import('../src/cli.ts');
-process.exitCode = await runCli(process.argv.slice(2));
+process.exitCode = await runCli(process.argv.slice(2), process.env, shutdown);

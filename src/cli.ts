@@ -4,10 +4,11 @@ import { runGuildSet, runGuildSetQuotas, runMigrate, runSetKey, UsageError, type
 import { runKeysRotate } from './cli/keys.commands';
 import { runRegisterCommands } from './cli/register-commands';
 import { runScheduleList, runScheduleRemove, runScheduleSet, ScheduleCommandError } from './cli/schedule.commands';
+import { ownShutdownSignals, type ShutdownSignals } from './lifecycle/shutdown-signals';
 import { createLogger } from './logger';
 import { runDemo } from './sandbox/demo';
 import { runPlanDemo } from './sandbox/demo-plan';
-import { startService, type ServiceParts } from './service';
+import { startService, type RunningService, type ServiceParts } from './service';
 import { StoreLockedError } from './store/errors';
 
 const USAGE = `Usage: jules-orchestrator <command>
@@ -40,9 +41,24 @@ const USAGE = `Usage: jules-orchestrator <command>
 
 Configuration comes from the environment; see README.md.`;
 
-/** Runs the CLI and returns the process exit code. */
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Commands that run until a signal stops them. */
+const SERVICE_COMMANDS: Readonly<Record<string, ServiceParts>> = {
+  start: { worker: true, ingress: true },
+  worker: { worker: true, ingress: false },
+  ingress: { worker: false, ingress: true },
+};
+
+/** Time a clean stop may take beyond the worker's grace time before the process exits anyway. */
+const STOP_MARGIN_MS = 10_000;
+
+/**
+ * Runs the CLI and returns the process exit code. `shutdown`: the signal handlers bin/ installs before loading
+ * anything else; without it, a service command installs its own here.
+ */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env, shutdown?: ShutdownSignals): Promise<number> {
   const [command, ...rest] = argv;
+  const serviceParts = command === undefined ? undefined : SERVICE_COMMANDS[command];
+  if (!serviceParts) shutdown?.release();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`${line}\n`);
   if (!command || command === 'help' || command === '--help' || command === '-h') {
@@ -67,14 +83,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   try {
     switch (command) {
       case 'start':
-        takesNoArguments(command, rest);
-        return await runUntilSignal(config, log, { worker: true, ingress: true }, out);
       case 'worker':
-        takesNoArguments(command, rest);
-        return await runUntilSignal(config, log, { worker: true, ingress: false }, out);
       case 'ingress':
         takesNoArguments(command, rest);
-        return await runUntilSignal(config, log, { worker: false, ingress: true }, out);
+        return await runService(config, log, serviceParts!, out, shutdown ?? ownShutdownSignals());
       case 'demo': {
         const { values, positionals: scenario } = parseArgs({ args: rest, options: { 'no-wait': { type: 'boolean' } }, allowPositionals: true, strict: true });
         const noWait = values['no-wait'] === true || !process.stdout.isTTY;
@@ -135,12 +147,32 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
 }
 
-async function runUntilSignal(config: Config, log: ReturnType<typeof createLogger>, parts: ServiceParts, out: (line: string) => void): Promise<number> {
-  const service = await startService({ config, log, parts, print: out });
-  out('Ready. Press Ctrl+C to stop.');
-  await untilSignal();
-  out('Stopping…');
+/**
+ * Runs the service until SIGTERM or SIGINT, then stops it cleanly: a signal during start-up stops the start, a
+ * second signal exits at once, and a stop that outlasts the worker's grace time plus a margin exits anyway.
+ */
+async function runService(config: Config, log: ReturnType<typeof createLogger>, parts: ServiceParts, out: (line: string) => void, shutdown: ShutdownSignals): Promise<number> {
+  void shutdown.requested.then((signal) => {
+    const boundMs = config.shutdown.graceMs + STOP_MARGIN_MS;
+    log.info({ signal, boundMs }, 'shutdown requested: stopping cleanly');
+    setTimeout(() => {
+      log.error({ boundMs }, 'the clean stop did not finish in time: exiting anyway');
+      process.exit(1);
+    }, boundMs).unref();
+  });
+  let service: RunningService;
+  try {
+    service = await startService({ config, log, parts, print: out, signal: shutdown.signal });
+  } catch (error) {
+    if (!shutdown.signal.aborted) throw error;
+    out('Stopped before start-up finished.');
+    return 0;
+  }
+  if (!shutdown.signal.aborted) out('Ready. Press Ctrl+C to stop.');
+  const signal = await shutdown.requested;
+  out(`${signal}: stopping…`);
   await service.stop();
+  out('Stopped.');
   return 0;
 }
 

@@ -186,6 +186,8 @@ const envSchema = z
     PR_FOLLOW_DEADLINE: duration('7d', '365d'),
     PR_RECONCILE_INTERVAL: duration('10m', '1d'),
     PLAN_APPROVAL_TIMEOUT: duration('12h', '30d'),
+    // How long running activities may finish on SIGTERM before the worker cancels them through their heartbeats.
+    SHUTDOWN_GRACE_TIME: duration('10s', '1h'),
   })
   .superRefine((env, ctx) => {
     checkTemporalConnection(env, ctx);
@@ -357,6 +359,10 @@ export interface Config {
     /** PLAN_APPROVAL_TIMEOUT: how long a proposed plan waits for approval before it expires (default 12 hours). */
     readonly planApprovalMs: number;
   };
+  readonly shutdown: {
+    /** SHUTDOWN_GRACE_TIME: on SIGTERM, how long running activities may finish before they are cancelled (default 10 s). */
+    readonly graceMs: number;
+  };
 }
 
 /** Thrown by {@link loadConfig} when the environment is missing or malformed; lists every problem. */
@@ -439,6 +445,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: e.LOG_LEVEL,
     timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
+    shutdown: { graceMs: e.SHUTDOWN_GRACE_TIME },
   };
   return deepFreeze(config);
 }

@@ -16,11 +16,13 @@ import { startGatewayEmulator, type GatewayEmulator } from './sandbox/discord-ga
 import { startGitHubEmulator, type GitHubEmulator } from './sandbox/github-emulator';
 import { createInteractionSigner, type InteractionSigner } from './sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator } from './sandbox/jules-emulator';
-import { openStore, type OpenedStore } from './store/open-store';
+import { retryWithBackoff } from './lifecycle/backoff';
+import { CHECK_TIMEOUT_MS, createReadiness } from './lifecycle/readiness';
+import { openStore, storeProblem, type OpenedStore } from './store/open-store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { connectClient, connectWorker, temporalConnectionOptions, type TemporalConnectionOptions } from './temporal/connection';
+import { connectClient, connectClientLazily, connectWorker, isTemporalUnreachable, temporalConnectionOptions, temporalProblem, type TemporalConnectionOptions } from './temporal/connection';
 import { createPullRequestWakes } from './tasks/pull-request-wakes';
 import { createPullRequestEventSink } from './temporal/pull-request-events';
 import { registerSearchAttributes } from './temporal/search-attributes';
@@ -94,6 +96,11 @@ export interface StartServiceOptions {
    * (default true). False makes them learn of deliveries through the store only, as separate processes do (bench).
    */
   readonly wakeInProcess?: boolean;
+  /**
+   * Aborted when a stop is asked for during start-up (the CLI's SIGTERM): each step checks it, so the start stops
+   * what it opened and throws the abort reason instead of finishing.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Starts the service: embedded Temporal, store, emulators where no credentials are set, worker, ingress. */
@@ -105,6 +112,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     for (const fn of stops.reverse()) await fn().catch((err) => log.warn({ err }, 'error while stopping'));
   };
 
+  const checkNotAborted = () => options.signal?.throwIfAborted();
+
   // The SDK's metrics (worker slots, schedule-to-start, sticky cache) on a port of their own, when asked for.
   const sdkMetrics = config.metrics.sdkPort ? `${config.http.host}:${config.metrics.sdkPort}` : undefined;
   const installed = installTemporalRuntime(log, sdkMetrics ? { metricsBindAddress: sdkMetrics } : {});
@@ -115,8 +124,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   // One registry per process: the worker's activities and the ingress count into it, /metrics serves it.
   const metrics = createServiceMetrics();
   try {
+    checkNotAborted();
     const store = await openConfiguredStore(config, { inMemory: options.inMemoryStore ?? false });
     stops.push(() => store.close());
+    checkNotAborted();
     const secrets = openSecrets(config, log);
     // One data converter for every Client and Worker: payloads and failure messages are ciphertext in Temporal.
     const codec = openPayloadCodec(config);
@@ -129,6 +140,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
     const temporal = await openTemporal(config, log, print, codecEndpoint);
     stops.push(() => temporal.stop());
+    checkNotAborted();
 
     let sandbox: RunningService['sandbox'];
     let discordApiUrl = config.discord.apiUrl;
@@ -187,42 +199,82 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       if (jules) print(`Jules emulator:   ${jules.url}`);
     }
 
+    // `/readyz`'s worker check: undefined while the worker runs, otherwise what it is doing instead.
+    let workerProblem: (() => string | undefined) | undefined;
     if (parts.worker) {
-      const connection = await connectWorker(temporal.connection);
-      const worker: Worker = await createTaskWorker(
-        wireWorker({
-          connection,
-          namespace: temporal.namespace,
-          taskQueue: config.temporal.taskQueue,
+      checkNotAborted();
+      // Stops the wait for Temporal when the service is stopped (or the start aborted) before it came up.
+      const stopWaiting = new AbortController();
+      const waitSignal = options.signal ? AbortSignal.any([options.signal, stopWaiting.signal]) : stopWaiting.signal;
+      let worker: Worker | undefined;
+      let notRunning = `waiting for Temporal at ${temporal.address}`;
+      const workerStops: (() => Promise<unknown>)[] = [];
+      const startWorker = async () => {
+        // A worker whose Temporal is down waits for it, saying so, rather than failing or idling: /readyz says why.
+        const connection = await retryWithBackoff(() => connectWorker(temporal.connection), {
+          signal: waitSignal,
+          retryable: isTemporalUnreachable,
+          onRetry: ({ attempt, delayMs, error }) => {
+            const why = error instanceof Error ? error.message : String(error);
+            notRunning = `waiting for Temporal at ${temporal.address}: attempt ${attempt} failed (${why}), next in ${Math.round(delayMs / 1000)} s`;
+            log.warn({ address: temporal.address, attempt, retryInMs: delayMs, reason: why }, 'Temporal is unreachable: the worker tries again');
+          },
+        });
+        workerStops.push(() => connection.close());
+        const created: Worker = await createTaskWorker(
+          wireWorker({
+            connection,
+            namespace: temporal.namespace,
+            taskQueue: config.temporal.taskQueue,
+            store,
+            secrets,
+            dataConverter,
+            discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
+            julesApiUrl: julesApiUrl!,
+            ...(github ? { github } : {}),
+            ...(pullRequestWakes ? { pullRequestWakes } : {}),
+            log,
+            metrics,
+            shutdownGraceTime: `${config.shutdown.graceMs}ms`,
+          }),
+        );
+        const running = created.run();
+        worker = created;
+        workerStops.push(async () => {
+          if (created.getState() === 'RUNNING') created.shutdown();
+          await running.catch((err) => log.error({ err }, 'worker stopped with an error'));
+        });
+        // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
+        const reconcilerConnection = await connectClient(temporal.connection);
+        const reconciler = startTaskReconciler({
+          client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
           store,
-          secrets,
-          dataConverter,
-          discord: { apiUrl: discordApiUrl, token: discordToken ?? '' },
-          julesApiUrl: julesApiUrl!,
-          ...(github ? { github } : {}),
-          ...(pullRequestWakes ? { pullRequestWakes } : {}),
           log,
-          metrics,
-        }),
-      );
-      const running = worker.run();
+          everyMs: TASK_RECONCILE_EVERY_MS,
+        });
+        workerStops.push(async () => {
+          await reconciler.stop();
+          await reconcilerConnection.close();
+        });
+        log.info({ address: temporal.address, taskQueue: config.temporal.taskQueue }, 'worker running');
+      };
+      const started = startWorker();
       stops.push(async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch((err) => log.error({ err }, 'worker stopped with an error'));
-        await connection.close();
+        stopWaiting.abort();
+        await started.catch(() => undefined);
+        for (const fn of workerStops.reverse()) await fn().catch((err) => log.warn({ err }, 'error while stopping the worker'));
       });
-      // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
-      const reconcilerConnection = await connectClient(temporal.connection);
-      const reconciler = startTaskReconciler({
-        client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
-        store,
-        log,
-        everyMs: TASK_RECONCILE_EVERY_MS,
-      });
-      stops.push(async () => {
-        await reconciler.stop();
-        await reconcilerConnection.close();
-      });
+      workerProblem = () => (worker ? (worker.getState() === 'RUNNING' ? undefined : `the worker is ${worker.getState().toLowerCase()}`) : notRunning);
+      if (parts.ingress && !temporal.embedded) {
+        // The ingress comes up meanwhile: Discord gets "try again" answers and /readyz a 503 with the reason.
+        started.catch((err: unknown) => {
+          if (waitSignal.aborted) return;
+          notRunning = `the worker could not start: ${err instanceof Error ? err.message : String(err)}`;
+          log.error({ err }, 'the worker could not start');
+        });
+      } else {
+        await started;
+      }
       if (!parts.ingress && config.metrics.workerPort) {
         // No ingress here to serve /metrics: the worker's own counts (Jules, Discord, GitHub, admission) on METRICS_PORT.
         const metricsApp = buildMetricsApp({ registry: metrics.registry, ...(config.metrics.token ? { token: config.metrics.token } : {}) });
@@ -235,9 +287,16 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     let client: Client | undefined;
     let ingressUrl: string | undefined;
     if (parts.ingress) {
-      const connection = await connectClient(temporal.connection);
+      checkNotAborted();
+      // Lazily: with Temporal down the ingress still comes up, answers "try again" and says why on /readyz.
+      const connection = connectClientLazily(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
+      const readiness = createReadiness({
+        temporal: () => temporalProblem(connection, temporal.address, CHECK_TIMEOUT_MS - 250),
+        store: () => storeProblem(store),
+        ...(workerProblem ? { worker: async () => workerProblem!() } : {}),
+      });
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
       const ingress = wireIngress({
         client,
@@ -266,12 +325,20 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           ? { codec: { codec, authToken: codecAuth.token, allowedOrigins: config.temporal.uiOrigins ?? defaultUiOrigins(temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`) } }
           : {}),
         ...(config.discord.mode === 'gateway' ? { gateway: { forwardThreadMessages: config.discord.forwardThreadMessages } } : {}),
+        readiness,
       });
       const app: FastifyInstance = buildApp(ingress.appDeps);
+      checkNotAborted();
       ingressUrl = await app.listen({ host: config.http.host, port: ingressPort });
-      stops.push(() => app.close());
+      stops.push(async () => {
+        // New work goes elsewhere (503 with Retry-After, /readyz not ready); answers already promised are delivered.
+        readiness.startDraining();
+        const undelivered = await ingress.drainLateAnswers(config.shutdown.graceMs);
+        if (undelivered > 0) log.warn({ undelivered }, 'stopping with late interaction answers still undelivered');
+        await app.close();
+      });
       githubEmulator?.setWebhook({ url: `${ingressUrl}/webhook/github`, secret: githubWebhookSecrets[0]! });
-      const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz', `GET /metrics${config.metrics.token ? ' (METRICS_TOKEN)' : ''}`];
+      const routes = ['POST /interactions', ...(julesWebhookSecret ? ['POST /webhook/jules'] : []), ...(githubWebhookSecrets.length ? ['POST /webhook/github'] : []), 'GET /healthz', 'GET /readyz', `GET /metrics${config.metrics.token ? ' (METRICS_TOKEN)' : ''}`];
       print(`Ingress:          ${ingressUrl} (${routes.join(', ')})`);
       const { gateway } = ingress;
       if (gateway) {

@@ -12,6 +12,8 @@ import { createInteractionDispatcher, type InteractionDispatcher } from './disco
 import { createGatewayIngress, type GatewayIngress } from './discord/gateway';
 import { createRestMessenger } from './discord/messenger';
 import type { AppDeps } from './http/app';
+import { createInFlight } from './lifecycle/in-flight';
+import type { Readiness } from './lifecycle/readiness';
 import type { CodecRouteOptions } from './http/codec.route';
 import type { GitHubWebhookDeps } from './http/github-webhook.route';
 import type { GitHubClient } from './github/github-client';
@@ -124,6 +126,8 @@ export interface IngressPorts {
   readonly metrics?: ServiceMetrics;
   /** `METRICS_TOKEN`: `GET /metrics` then asks for `Authorization: Bearer <token>`. */
   readonly metricsToken?: string;
+  /** `GET /readyz` and the 503s while stopping; absent, `/readyz` is a 404. */
+  readonly readiness?: Readiness;
 }
 
 /** The ingress's parts: pass `appDeps` to `buildApp`, then `listen()` (or `inject()`) and `gateway?.start()`. */
@@ -134,6 +138,11 @@ export interface WiredIngress {
   readonly appDeps: AppDeps;
   /** In gateway mode: the bot's gateway connection, not yet started. */
   readonly gateway?: GatewayIngress;
+  /**
+   * Waits for the answers that came after the deadline and are still being delivered through the interaction
+   * webhook, at most `timeoutMs`; resolves with how many were still going. Call it before the process stops.
+   */
+  drainLateAnswers(timeoutMs: number): Promise<number>;
 }
 
 /** Wires task control, the interaction dispatcher, the HTTP app's routes and, in gateway mode, the gateway ingress. */
@@ -145,7 +154,9 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
   const plans = ports.planSettings ? createTemporalPlanControl({ client, taskQueue: ports.taskQueue, settings: ports.planSettings }) : undefined;
   // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
   const rest = discordRest(ports.discord, metrics);
+  const lateDeliveries = createInFlight();
   const dispatch = createInteractionDispatcher({
+    lateDeliveries,
     tasks,
     ...(plans ? { plans } : {}),
     log,
@@ -162,6 +173,7 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     ...(ports.githubWebhook ? { githubWebhook: { ...ports.githubWebhook, metrics } } : {}),
     ...(ports.codec ? { codec: ports.codec } : {}),
     metrics: { registry: metrics.registry, ...(ports.metricsToken ? { token: ports.metricsToken } : {}) },
+    ...(ports.readiness ? { readiness: ports.readiness } : {}),
     logger: log,
   };
   const gateway = ports.gateway
@@ -175,7 +187,7 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
         ...(ports.gateway.forwardThreadMessages !== undefined ? { forwardThreadMessages: ports.gateway.forwardThreadMessages } : {}),
       })
     : undefined;
-  return { tasks, dispatch, appDeps, ...(gateway ? { gateway } : {}) };
+  return { tasks, dispatch, appDeps, ...(gateway ? { gateway } : {}), drainLateAnswers: (timeoutMs) => lateDeliveries.settled(timeoutMs) };
 }
 
 /** A REST client for Discord's API (or the emulator's), its requests and rate limits counted. */

@@ -133,6 +133,12 @@ describe('loading the configuration', () => {
     expect(config.timeouts).toMatchObject({ prFollowDeadlineMs: 2 * 86_400_000, prReconcileMs: 90_000 });
   });
 
+  it('gives running activities SHUTDOWN_GRACE_TIME to finish on a stop, 10 s unless set', () => {
+    expect(loadConfig({}).shutdown.graceMs).toBe(10_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_TIME: '30s' }).shutdown.graceMs).toBe(30_000);
+    expect(problemsOf({ SHUTDOWN_GRACE_TIME: '0s' })[0]).toMatch(/^SHUTDOWN_GRACE_TIME .*positive duration/);
+  });
+
   it('refuses a duration without a unit, naming the variable', () => {
     const problems = problemsOf({ CONFIRMATION_TIMEOUT: '15' });
     expect(problems).toHaveLength(1);

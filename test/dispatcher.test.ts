@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { decodeModalId, encodeCustomId, encodeModalId, MODAL_TEXT_FIELD, type ButtonAction, type ModalAction } from '../src/discord/custom-id';
 import { createInteractionDispatcher, FAILURE_TEXT, type InteractionDispatcher } from '../src/discord/dispatcher';
 import { deliverLateAnswer, LATE_FORM_TEXT, type LateAnswerApi } from '../src/discord/late-answer';
+import { createInFlight } from '../src/lifecycle/in-flight';
 import { MODAL_SPECS } from '../src/discord/modals';
 import { renderQuestionMessage, statusLabel } from '../src/discord/task-card';
 import { createLogger } from '../src/logger';
@@ -545,6 +546,17 @@ describe('answers that come after the deadline', () => {
     expect(edit).toMatchObject({ route: 'editReply', token: click.token });
     expect(JSON.stringify(edit.body.embeds)).toContain(statusLabel('in_progress'));
     expect(buttonLabels(edit.body.components as unknown[])).toEqual(['Cancel']);
+    expect(webhook.sent).toHaveLength(1);
+  });
+
+  it('a stopping process waits for a late answer still on its way, then finds nothing left to deliver', async () => {
+    const lateDeliveries = createInFlight();
+    const draining = createInteractionDispatcher({ tasks: tasks.control, log: createLogger('silent'), store, lateAnswers: webhook.api, answerWithinMs: 300, lateDeliveries });
+    tasks.views.set(TASK, taskView());
+    expect(await draining(button('confirm'))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    expect(lateDeliveries.size).toBe(1);
+    expect(webhook.sent).toHaveLength(0);
+    expect(await lateDeliveries.settled(30_000)).toBe(0);
     expect(webhook.sent).toHaveLength(1);
   });
 

@@ -1,6 +1,7 @@
 import { InteractionResponseType, InteractionType, type APIInteraction, type APIInteractionResponse } from '@discordjs/core/http-only';
 import type { Logger } from 'pino';
 import type { InteractionOutcome, ServiceMetrics } from '../metrics/service-metrics';
+import type { InFlight } from '../lifecycle/in-flight';
 import { ephemeral, FAILURE_TEXT } from './interaction-kit';
 import { assertInteractionShape } from './interaction-shape';
 import { buildInteractionRegistry, routeOf, type InteractionPorts } from './interaction-registry';
@@ -21,6 +22,8 @@ export interface DispatcherDeps extends InteractionPorts {
   readonly answerWithinMs?: number;
   /** Counts each interaction by command and outcome and observes how long its answer took. */
   readonly metrics?: Pick<ServiceMetrics, 'interactions' | 'ackSeconds' | 'lastHour'>;
+  /** Where late answers still being delivered are tracked, so a stopping process waits for them. */
+  readonly lateDeliveries?: InFlight;
 }
 
 /**
@@ -36,7 +39,7 @@ export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
  * The one dispatcher: routes by interaction type, command name and `custom_id`, and contains every failure
  * so the member always gets words, never "This interaction failed".
  */
-export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, metrics, ...ports }: DispatcherDeps): InteractionDispatcher {
+export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, metrics, lateDeliveries, ...ports }: DispatcherDeps): InteractionDispatcher {
   const registry = buildInteractionRegistry({ ...ports, ...(metrics ? { metrics } : {}) });
   const count = (interaction: APIInteraction, outcome: InteractionOutcome, startedAt: bigint) => {
     if (!metrics) return;
@@ -64,12 +67,13 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
 
     const deferral = deferralFor(interaction);
     log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: answerWithinMs }, 'interaction answer deferred: the work outlasted the answer deadline');
-    void answer
+    const delivered = answer
       .then((late) => deliverLateAnswer(lateAnswers, interaction, deferral, late))
       .then(
         (delivery) => log.info({ interactionId: interaction.id, delivery, tookMs: Date.now() - started }, 'late interaction answer delivered'),
         (err: unknown) => log.error({ err, interactionId: interaction.id }, 'a late interaction answer could not be delivered'),
       );
+    lateDeliveries?.track(delivered);
     return deferral;
   };
 

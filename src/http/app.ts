@@ -12,6 +12,8 @@ import { createRouteTable } from './route-table';
 
 export { HTTP_LIMITS, type HttpLimits } from './limits';
 import { registerMetricsRoute, type MetricsRouteOptions } from './metrics.route';
+import type { Readiness } from '../lifecycle/readiness';
+import { registerDrain, registerReadinessRoute } from './readiness.route';
 
 /** What the HTTP ingress needs. `main` wires real ones; tests pass the same with emulator-backed parts. */
 export interface AppDeps {
@@ -25,6 +27,8 @@ export interface AppDeps {
   readonly codec?: CodecRouteOptions;
   /** `GET /metrics` (Prometheus), registered only when given; otherwise a 404. */
   readonly metrics?: MetricsRouteOptions;
+  /** `GET /readyz` and the 503s while the process stops, registered only when given; otherwise `/readyz` is a 404. */
+  readonly readiness?: Readiness;
   /** Fastify's logger option: a pino instance, or false. */
   readonly logger?: FastifyServerOptions['loggerInstance'] | false;
   /** How long a client has to send its request; default `HTTP_LIMITS.requestTimeoutMs` (tests shorten it). */
@@ -50,8 +54,9 @@ function clientErrorOf(error: FastifyError, bodyLimit: number): HttpRequestError
 /**
  * Builds the ingress without listening, so tests use `inject()` and `main` decides where to listen.
  * Routes: `POST /interactions`, `POST /webhook/jules` and `POST /webhook/github` (each when configured),
- * `POST /codec/{decode,encode}` (when configured), `GET /metrics` (when configured), `GET /healthz`, `GET /openapi.json`.
- * A known path asked with another method is 405 with `Allow`; the limits are {@link HTTP_LIMITS}.
+ * `POST /codec/{decode,encode}` (when configured), `GET /metrics` (when configured), `GET /healthz` (liveness),
+ * `GET /readyz` (when configured), `GET /openapi.json`. A known path asked with another method is 405 with `Allow`;
+ * the limits are {@link HTTP_LIMITS}.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const requestTimeoutMs = deps.requestTimeoutMs ?? HTTP_LIMITS.requestTimeoutMs;
@@ -92,6 +97,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, async (_request: FastifyRequest, raw: Buffer) => parseJsonBody(raw));
 
+  // First, so its drain hook covers every route.
+  if (deps.readiness) registerDrain(app, deps.readiness);
   registerOpenApi(app);
   registerInteractionsRoute(app, { verify: deps.verifyDiscordSignature, dispatch: deps.dispatch });
   if (deps.julesWebhook) registerJulesWebhookRoute(app, deps.julesWebhook);
@@ -106,6 +113,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       { schema: { summary: 'Liveness: the process answers', response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } }, ...ERROR_RESPONSES } } },
       async () => ({ status: 'ok' }),
     );
+    if (deps.readiness) registerReadinessRoute(scope, deps.readiness);
     if (deps.metrics) registerMetricsRoute(scope, deps.metrics);
     registerOpenApiRoute(scope);
   });

@@ -69,3 +69,14 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
   }
   return { ...createPostgresStore(executor), executor, deliveries: createPostgresDeliveryLog(executor) };
 }
+
+/** Why the store cannot be used right now, or undefined when it answers: `select 1`, or one read over the Data API. */
+export async function storeProblem(store: OpenedStore): Promise<string | undefined> {
+  try {
+    if (store.executor) await store.executor.query('select 1');
+    else await store.getGuild('0');
+    return undefined;
+  } catch (err) {
+    return `the store is unreachable: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}

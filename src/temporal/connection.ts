@@ -41,6 +41,20 @@ export async function connectClient(options: TemporalConnectionOptions): Promise
   return Connection.connect(sdkOptions(options));
 }
 
+/** A Client connection that connects on its first call: the ingress comes up even while Temporal is down. */
+export function connectClientLazily(options: TemporalConnectionOptions): Connection {
+  return Connection.lazy(sdkOptions(options));
+}
+
+/**
+ * Whether a failed connect means Temporal is not there (yet): the native connection's `TransportError` (refused,
+ * reset, no route) or gRPC UNAVAILABLE. Worth waiting for, unlike a refused API key.
+ */
+export function isTemporalUnreachable(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | undefined;
+  return e?.name === 'TransportError' || e?.code === 14;
+}
+
 /** Opens a Worker's native connection. */
 export async function connectWorker(options: TemporalConnectionOptions): Promise<NativeConnection> {
   return NativeConnection.connect(sdkOptions(options));
@@ -72,4 +86,17 @@ function tlsConfig(tls: NonNullable<Config['temporal']['tls']>, readFile: (path:
   };
   // `true` rather than `{}`: plain TLS with the system's roots, as for an API key on Temporal Cloud.
   return Object.keys(config).length === 0 ? true : config;
+}
+
+/**
+ * Why Temporal cannot be used through `connection` right now, or undefined when it answers: one cheap call
+ * (`GetSystemInfo`) under a deadline, for `/readyz`.
+ */
+export async function temporalProblem(connection: Connection, address: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
+    return undefined;
+  } catch (err) {
+    return `Temporal at ${address} is unreachable: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }

@@ -17,11 +17,15 @@ export interface TemporalRuntimeOptions {
  * and with `metricsBindAddress` its metrics are served in Prometheus' format there.
  * The Runtime is one per process and must be installed before the first connection; a second call (another
  * worker in the same process, as in tests) keeps the first. Returns whether this call installed it.
+ *
+ * The Runtime gets no signals (`shutdownSignals: []`): by default it would take SIGINT, SIGTERM, SIGQUIT and
+ * SIGUSR2 and stop only the worker, leaving the ingress answering. The CLI owns them (src/lifecycle/shutdown-signals.ts).
  */
 export function installTemporalRuntime(log: Logger, options: TemporalRuntimeOptions = {}): boolean {
   try {
     Runtime.install({
       logger: fromPino(log.child({ component: 'temporal' })),
+      shutdownSignals: [],
       ...(options.metricsBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.metricsBindAddress } } } } : {}),
     });
     return true;
