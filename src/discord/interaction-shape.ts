@@ -1,4 +1,4 @@
-import { ApplicationCommandOptionType, ComponentType, InteractionType, type APIInteraction } from '@discordjs/core/http-only';
+import { ApplicationCommandOptionType, InteractionType, type APIInteraction } from '@discordjs/core/http-only';
 import { MalformedInteractionError } from './errors';
 
 /**
@@ -85,8 +85,11 @@ function checkOptions(options: unknown, path: string): void {
   });
 }
 
-/** A modal's rows or labels, down to the text inputs whose `value` handlers read. */
-function checkModalComponents(components: unknown, path: string): void {
+/**
+ * A modal's rows or labels (depth 1), and the text inputs in them whose `value` handlers read (depth 2); nothing
+ * deeper exists in a modal, so nothing deeper is looked at. The route's schema states the same two levels.
+ */
+function checkModalComponents(components: unknown, path: string, depth = 1): void {
   if (!Array.isArray(components)) throw new MalformedInteractionError(path, 'a list of components');
   components.forEach((component: unknown, index) => {
     const at = `${path}[${index}]`;
@@ -94,9 +97,10 @@ function checkModalComponents(components: unknown, path: string): void {
       required(c, 'type', (type) => Number.isSafeInteger(type), 'a component type', `${at}.type`);
       optional(c, 'custom_id', isString, 'a string', `${at}.custom_id`);
       optional(c, 'value', isString, 'a string', `${at}.value`);
-      // A Label holds one component, an action row a list of them (older clients).
-      if (c.type === ComponentType.Label || c.component !== undefined) checkModalComponents([c.component], `${at}.component`);
-      if (c.type === ComponentType.ActionRow || c.components !== undefined) checkModalComponents(c.components, `${at}.components`);
+      if (depth > 1) return;
+      // A Label holds one component, an action row a list of them (older clients); one without reads as empty.
+      if (c.component !== undefined) checkModalComponents([c.component], `${at}.component`, depth + 1);
+      if (c.components !== undefined) checkModalComponents(c.components, `${at}.components`, depth + 1);
     });
   });
 }

@@ -40,13 +40,31 @@ function interactionOfType(type: number, data?: object) {
 const NAMED = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 32 } } } as const;
 const WITH_CUSTOM_ID = { type: 'object', required: ['custom_id'], properties: { custom_id: { type: 'string', maxLength: 100 } } } as const;
 
+/** A component of a submitted modal: its type, and the id and text a text input carries. */
+const modalComponent = <Extra extends object>(extra: Extra) =>
+  ({ type: 'object', required: ['type'], properties: { type: { type: 'integer' }, custom_id: { type: 'string' }, value: { type: 'string' }, ...extra } }) as const;
+const MODAL_INPUT = modalComponent({});
+/**
+ * MODAL_SUBMIT's data: the modal's rows or labels, each holding the inputs (src/discord/interaction-shape.ts checks
+ * the same two levels; a Label's `type` is 18, an action row's 1).
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-modal-submit-data-structure
+ */
+const MODAL_SUBMIT = {
+  type: 'object',
+  required: ['custom_id', 'components'],
+  properties: {
+    custom_id: { type: 'string', maxLength: 100 },
+    components: { type: 'array', items: modalComponent({ component: MODAL_INPUT, components: { type: 'array', items: MODAL_INPUT } }) },
+  },
+} as const;
+
 /**
  * The body per interaction type: PING (1), APPLICATION_COMMAND (2) and its AUTOCOMPLETE (4) name a command,
  * MESSAGE_COMPONENT (3) and MODAL_SUBMIT (5) carry the `custom_id` the service gave them.
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-interaction-type
  */
 const interactionSchema = {
-  oneOf: [interactionOfType(1), interactionOfType(2, NAMED), interactionOfType(3, WITH_CUSTOM_ID), interactionOfType(4, NAMED), interactionOfType(5, WITH_CUSTOM_ID)],
+  oneOf: [interactionOfType(1), interactionOfType(2, NAMED), interactionOfType(3, WITH_CUSTOM_ID), interactionOfType(4, NAMED), interactionOfType(5, MODAL_SUBMIT)],
 } as const;
 
 /** The answer: an interaction response (a PONG, a message, a deferral, a modal…). `data` is passed on as it is. */

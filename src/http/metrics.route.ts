@@ -22,7 +22,15 @@ export function registerMetricsRoute(app: FastifyInstance, options: MetricsRoute
   const authorized = options.token ? createBearerCheck(options.token) : () => true;
   app.get(
     METRICS_PATH,
-    { schema: { response: { 200: { type: 'string' }, 401: { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } } } } } },
+    {
+      schema: {
+        summary: 'Prometheus metrics of this process',
+        response: {
+          200: { description: "Prometheus' text format", content: { 'text/plain': { schema: { type: 'string' } } } },
+          401: { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } } },
+        },
+      },
+    },
     async (request, reply) => {
       if (!authorized(request.headers.authorization)) {
         return reply

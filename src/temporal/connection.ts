@@ -93,10 +93,16 @@ function tlsConfig(tls: NonNullable<Config['temporal']['tls']>, readFile: (path:
  * (`GetSystemInfo`) under a deadline, for `/readyz`.
  */
 export async function temporalProblem(connection: Connection, address: string, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  // The deadline bounds the call, not a lazy connection's first connect, which can take longer: hence a timer too.
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`Temporal at ${address} is unreachable: no answer within ${timeoutMs} ms`), timeoutMs)));
+  const asked = connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({})).then(
+    () => undefined,
+    (err: unknown) => `Temporal at ${address} is unreachable: ${err instanceof Error ? err.message : String(err)}`,
+  );
   try {
-    await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
-    return undefined;
-  } catch (err) {
-    return `Temporal at ${address} is unreachable: ${err instanceof Error ? err.message : String(err)}`;
+    return await Promise.race([asked, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
