@@ -162,6 +162,15 @@ describe('POST /interactions with signed bodies of every shape', () => {
     expect(submitted.length).toBe(before);
   });
 
+  it('answers a modal whose Label or row came empty without a handler that threw (found by the property above)', async () => {
+    for (const components of [[{ type: 18, id: 1 }], [{ type: 1 }]]) {
+      const signed = signer.sign(JSON.stringify(bend(SEEDS[10], [{ path: ['data', 'components'], replacement: components }])));
+      const response = await app.inject({ method: 'POST', url: '/interactions', headers: signed.headers, payload: signed.body });
+      expect(response.statusCode, JSON.stringify(components)).toBeLessThan(500);
+      expect(response.body).not.toContain(FAILURE_TEXT.internal);
+    }
+  });
+
   it('answers 401 to a body signed with another key, or changed after signing, and runs nothing', async () => {
     const stranger = createInteractionSigner();
     const before = submitted.length;

@@ -82,15 +82,16 @@ export function buildTaskModal(action: ModalAction, taskId: string): APIModalInt
 
 /**
  * The value of our one text input in a modal submission, whether the client sent it inside a Label (current
- * layout) or an action row (older clients); undefined when the field is missing.
+ * layout) or an action row (older clients); undefined when the field is missing, as when a Label or a row comes
+ * empty (the dispatcher's shape check lets those through: they are well typed, only empty).
  */
 export function readModalText(components: readonly APIModalSubmissionComponent[]): string | undefined {
   for (const component of components) {
     if (component.type === ComponentType.Label) {
-      const inner = component.component;
-      if (inner.type === ComponentType.TextInput && inner.custom_id === MODAL_TEXT_FIELD) return inner.value;
+      const inner = component.component as typeof component.component | undefined;
+      if (inner?.type === ComponentType.TextInput && inner.custom_id === MODAL_TEXT_FIELD) return inner.value;
     } else if (component.type === ComponentType.ActionRow) {
-      const input = component.components.find((c) => c.custom_id === MODAL_TEXT_FIELD);
+      const input = (component.components as typeof component.components | undefined)?.find((c) => c.custom_id === MODAL_TEXT_FIELD);
       if (input) return input.value;
     }
   }
