@@ -19,6 +19,8 @@ import { eventually, GUILD, MEMBERS } from './helpers/stack';
 
 const TEST_TIMEOUT_MS = 240_000;
 const STOP_BOUND_MS = 20_000;
+/** For the start that ran a late answer and a worker: its grace time is raised to 30 s in its environment. */
+const SLOW_STOP_BOUND_MS = 50_000;
 
 const dirs: string[] = [];
 let service: ServiceProcess | undefined;
@@ -65,6 +67,7 @@ describe('a worker started while Temporal is down', { timeout: TEST_TIMEOUT_MS }
       DISCORD_TOKEN: discord.token,
       DISCORD_APPLICATION_ID: discord.applicationId,
       DISCORD_PUBLIC_KEY: signer.publicKeyHex,
+      SHUTDOWN_GRACE_TIME: '30s',
     };
     service = startServiceProcess('start', env);
     await service.waitFor(/^Ready\./m);
@@ -93,7 +96,9 @@ describe('a worker started while Temporal is down', { timeout: TEST_TIMEOUT_MS }
     expect(service.output()).toContain('"msg":"worker running"');
 
     service.child.kill('SIGTERM');
-    expect(await exitWithin(service, STOP_BOUND_MS)).toBe(0);
+    // This test is about Temporal being down, not about the stop's bound (test/shutdown*.test.ts hold that): on a
+    // loaded machine the stop after this much work has been seen to pass the default grace time plus its margin.
+    expect(await exitWithin(service, SLOW_STOP_BOUND_MS), service.output().slice(-4_000)).toBe(0);
   });
 
   it('worker: keeps trying until stopped, and a SIGTERM while it waits ends it with exit 0', async () => {
