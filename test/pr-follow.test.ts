@@ -179,8 +179,12 @@ describe('a task’s pull request', () => {
     // Jules pushes again, and the webhook of it is lost: the follow-through still believes the old head green.
     s.github!.setWebhook(undefined);
     s.github!.pushCommit({ repo: REPO, branch: s.github!.pullRequest({ repo: REPO, number }).head.ref as string });
-    const answer = await s.click(MEMBERS.lead, buttonId(green.components, 'Merge')!, green.id);
-    expect(answer.body.data.content).toMatch(/New commits arrived on PR #\d+ since its checks passed, so it was not merged/);
+    // The watch edits the message before the workflow hears of the look: until then the click is told to wait.
+    const answer = await eventually(async () => {
+      const text = String((await s.click(MEMBERS.lead, buttonId(green.components, 'Merge')!, green.id)).body.data.content);
+      return /still reading this pull request/.test(text) ? undefined : text;
+    }, 'the Merge click after the workflow heard of the first look');
+    expect(answer).toMatch(/New commits arrived on PR #\d+ since its checks passed, so it was not merged/);
     expect(s.github!.pullRequest({ repo: REPO, number }).merged).toBe(false);
     await s.client.workflow.getHandle(follow.workflowId).terminate('end of test');
   });
