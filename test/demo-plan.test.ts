@@ -1,16 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliProcess, type CliRun } from './helpers/cli-process';
 
 /**
  * `npx jules-orchestrator demo plan` as a newcomer runs it: a child process through bin/, a fresh DATA_DIR, no
  * credentials, its own embedded Temporal dev server. The printed transcript is what is checked.
  */
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'jules-orchestrator.mjs');
 /** A dev server of its own, PGlite, three Jules sessions and GitHub's write pacing: tens of seconds on a busy machine. */
 const DEMO_TIMEOUT_MS = 240_000;
 
@@ -19,31 +17,11 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function runDemoPlan(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runDemoPlan(): Promise<CliRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jo-demo-plan-'));
   dirs.push(dataDir);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, 'demo', 'plan', '--no-wait'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        DATA_DIR: dataDir,
-        ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: DEMO_TIMEOUT_MS - 10_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (signal) reject(new Error(`demo plan was killed by ${signal}\n${stdout}\n${stderr}`));
-      else resolvePromise({ code, stdout, stderr });
-    });
-  });
+  const extraEnv: Record<string, string> = process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {};
+  return runCliProcess(['demo', 'plan', '--no-wait'], { dataDir, extraEnv, timeoutMs: DEMO_TIMEOUT_MS - 10_000 });
 }
 
 describe('demo plan', () => {

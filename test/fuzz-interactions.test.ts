@@ -12,6 +12,7 @@ import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import type { TaskControl } from '../src/temporal/task-control';
 import { createTally } from './helpers/reliability-tally';
+import { bend } from './helpers/bend';
 
 /**
  * Signed interaction bodies, real ones bent out of shape, through `POST /interactions` with the real verifier,
@@ -91,20 +92,6 @@ const oddValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.constantFrom(null, '', 0, -1, 1.5, 2 ** 53, 1e308, true, '1', [], {}, [1], ['x'], '\u0000', 'x'.repeat(5000), '1200000000000000002', 'task-1', { id: 1 }),
 );
-
-/** A copy of `value` with the value at each path replaced (or removed, for undefined). */
-function bend(value: unknown, edits: readonly { path: readonly string[]; replacement: unknown }[]): unknown {
-  const copy = structuredClone(value) as Record<string, unknown>;
-  for (const { path, replacement } of edits) {
-    let node: unknown = copy;
-    for (const key of path.slice(0, -1)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
-    if (!node || typeof node !== 'object') continue;
-    const last = path[path.length - 1]!;
-    if (replacement === undefined) delete (node as Record<string, unknown>)[last];
-    else (node as Record<string, unknown>)[last] = replacement;
-  }
-  return copy;
-}
 
 const body = fc.oneof(
   { arbitrary: fc.tuple(fc.constantFrom(...SEEDS), fc.array(fc.record({ path: fc.constantFrom(...PATHS), replacement: oddValue }), { minLength: 1, maxLength: 3 })).map(([seed, edits]) => JSON.stringify(bend(seed, edits))), weight: 8 },

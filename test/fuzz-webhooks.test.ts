@@ -14,6 +14,7 @@ import { openStore } from '../src/store/open-store';
 import type { SqlExecutor } from '../src/store/sql-executor';
 import type { Store } from '../src/store/store';
 import { createTally } from './helpers/reliability-tally';
+import { bend } from './helpers/bend';
 
 /**
  * Signed webhook bodies, recorded GitHub payloads bent out of shape and plain noise, through the real routes on a
@@ -57,20 +58,6 @@ afterAll(async () => {
 /** Whether a delivery left its row in `webhook_deliveries`. */
 async function recorded(source: string, deliveryId: string): Promise<boolean> {
   return (await store.executor.query('select 1 from webhook_deliveries where source = $1 and delivery_id = $2', [source, deliveryId])).length === 1;
-}
-
-/** A copy of `payload` with the values at some paths replaced by `replacement` (or removed when it is undefined). */
-function bend(payload: unknown, edits: readonly { path: readonly string[]; replacement: unknown }[]): unknown {
-  const copy = structuredClone(payload) as Record<string, unknown>;
-  for (const { path, replacement } of edits) {
-    let node: unknown = copy;
-    for (const key of path.slice(0, -1)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
-    if (!node || typeof node !== 'object') continue;
-    const last = path[path.length - 1]!;
-    if (replacement === undefined) delete (node as Record<string, unknown>)[last];
-    else (node as Record<string, unknown>)[last] = replacement;
-  }
-  return copy;
 }
 
 /** Paths GitHub's mappers read, and some they do not. */

@@ -7,11 +7,12 @@ import { createSecretBox } from '../src/crypto/secret-box';
 import { startDiscordEmulator, type DiscordEmulator } from '../src/sandbox/discord-emulator';
 import { deliverInteraction } from '../src/sandbox/http-delivery';
 import { buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
-import { startJulesEmulator, type JulesEmulator, type SessionScript } from '../src/sandbox/jules-emulator';
+import { startJulesEmulator, type JulesEmulator } from '../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../src/shared/ids';
 import { openStore } from '../src/store/open-store';
 import { exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
 import { eventually, GUILD, KEYS, MEMBERS } from './helpers/stack';
+import { longSession } from './helpers/session-scripts';
 
 /**
  * Issue 10's proof of a clean stop: `start` (embedded Temporal and PGlite in one DATA_DIR) runs a task halfway,
@@ -19,20 +20,11 @@ import { eventually, GUILD, KEYS, MEMBERS } from './helpers/stack';
  * session and one "PR ready" message. Discord and Jules are emulated in this process so they outlive both runs.
  */
 
-const PR = 'https://github.com/{owner}/{repo}/pull/{number}';
 const PROGRESS_STEPS = 60;
 /** What issue 10 asks of a stop. */
 const STOP_BOUND_MS = 20_000;
-
-// A progress update every 300 ms for 18 s, then a pull request: long enough to stop `start` in the middle.
-const LONG_SESSION: SessionScript = [
-  ...Array.from({ length: PROGRESS_STEPS }, (_, i) => ({
-    afterMs: 300,
-    state: 'IN_PROGRESS',
-    activity: { originator: 'agent' as const, progressUpdated: { title: `Editing file ${i + 1} of ${PROGRESS_STEPS}` } },
-  })),
-  { afterMs: 300, state: 'COMPLETED', pullRequestUrl: PR, activity: { originator: 'system', sessionCompleted: {} } },
-];
+// A progress update every 300 ms, then a pull request: long enough to stop the process in the middle.
+const LONG_SESSION = longSession(PROGRESS_STEPS);
 
 const dirs: string[] = [];
 let service: ServiceProcess | undefined;

@@ -1,10 +1,10 @@
 import { temporal } from '@temporalio/proto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateEncryptionKey } from '../src/crypto/secret-box';
-import type { SessionScript } from '../src/sandbox/jules-emulator';
 import { startPostgres, type PostgresServer } from './helpers/postgres';
 import { eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 import { startWorkerProcess, stopWorkerProcesses, type WorkerProcess } from './helpers/worker-process';
+import { longSession } from './helpers/session-scripts';
 
 /**
  * A worker that crashes in the middle of a Jules session. The worker runs in a child process (the service's own
@@ -17,18 +17,9 @@ import { startWorkerProcess, stopWorkerProcesses, type WorkerProcess } from './h
  * (about 3 s each, mostly bundling the workflows), and the 9 s Jules session runs to its end while no worker is up.
  */
 
-const PR = 'https://github.com/{owner}/{repo}/pull/{number}';
 const PROGRESS_STEPS = 30;
-
-// Long enough to crash the worker in the middle: a progress update every 300 ms for 9 s, then a pull request.
-const LONG_SESSION: SessionScript = [
-  ...Array.from({ length: PROGRESS_STEPS }, (_, i) => ({
-    afterMs: 300,
-    state: 'IN_PROGRESS',
-    activity: { originator: 'agent' as const, progressUpdated: { title: `Editing file ${i + 1} of ${PROGRESS_STEPS}` } },
-  })),
-  { afterMs: 300, state: 'COMPLETED', pullRequestUrl: PR, activity: { originator: 'system', sessionCompleted: {} } },
-];
+// A progress update every 300 ms, then a pull request: long enough to stop the process in the middle.
+const LONG_SESSION = longSession(PROGRESS_STEPS);
 
 let postgres: PostgresServer;
 let stack: TestStack | undefined;

@@ -77,49 +77,39 @@ export function createServiceMetrics(): ServiceMetrics {
     return pending;
   };
 
-  new Gauge({
-    name: 'jules_tasks',
-    help: 'Tasks in the store by status, ended or not.',
-    labelNames: ['status'],
-    ...on,
-    async collect() {
-      const rows = await counts();
-      this.reset();
-      if (!rows) return;
-      for (const status of TASK_STATUSES) this.set({ status }, 0);
-      for (const row of rows) this.inc({ status: row.status }, row.count);
-    },
-  });
-  new Gauge({
-    name: 'jules_open_tasks',
-    help: 'Tasks whose workflow still runs, by status (stalled: alerted once; needs_attention: ended, see jules_tasks).',
-    labelNames: ['status'],
-    ...on,
-    async collect() {
-      const rows = await counts();
-      this.reset();
-      if (!rows) return;
-      for (const status of TASK_STATUSES) this.set({ status }, 0);
-      for (const row of rows) if (row.open) this.inc({ status: row.status }, row.count);
-    },
-  });
-  new Gauge({
-    name: 'jules_tasks_waiting',
-    help: 'Open tasks waiting for a person: a confirmation, a plan approval or a reply to Jules.',
-    labelNames: ['for'],
-    ...on,
-    async collect() {
-      const rows = await counts();
-      this.reset();
-      if (!rows) return;
-      for (const what of ['confirmation', 'plan_approval', 'reply']) this.set({ for: what }, 0);
-      for (const row of rows) {
-        if (!row.open) continue;
-        const what = row.status === 'pending_confirmation' ? 'confirmation' : row.julesState ? WAITING_STATES[row.julesState] : undefined;
-        if (what) this.inc({ for: what }, row.count);
-      }
-    },
-  });
+  /** A gauge filled from the scrape's one read of task counts: every label value at 0, then each row's share. */
+  const countsGauge = (name: string, help: string, label: string, values: readonly string[], labelOf: (row: TaskCounts) => string | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      ...on,
+      async collect() {
+        const rows = await counts();
+        this.reset();
+        if (!rows) return;
+        for (const value of values) this.set({ [label]: value }, 0);
+        for (const row of rows) {
+          const value = labelOf(row);
+          if (value) this.inc({ [label]: value }, row.count);
+        }
+      },
+    });
+  countsGauge('jules_tasks', 'Tasks in the store by status, ended or not.', 'status', TASK_STATUSES, (row) => row.status);
+  countsGauge(
+    'jules_open_tasks',
+    'Tasks whose workflow still runs, by status (stalled: alerted once; needs_attention: ended, see jules_tasks).',
+    'status',
+    TASK_STATUSES,
+    (row) => (row.open ? row.status : undefined),
+  );
+  countsGauge(
+    'jules_tasks_waiting',
+    'Open tasks waiting for a person: a confirmation, a plan approval or a reply to Jules.',
+    'for',
+    ['confirmation', 'plan_approval', 'reply'],
+    (row) => (!row.open ? undefined : row.status === 'pending_confirmation' ? 'confirmation' : row.julesState ? WAITING_STATES[row.julesState] : undefined),
+  );
   // Per-minute counts of the last hour: 60 slots, each stamped with its minute, so stale ones read as zero.
   const minutes = new Map<RecentKind, { minute: number; count: number }[]>(RECENT_KINDS.map((kind) => [kind, []]));
   const minuteNow = () => Math.floor(Date.now() / 60_000);

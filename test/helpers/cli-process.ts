@@ -17,15 +17,16 @@ export interface CliRun {
 
 /**
  * Runs the CLI with only PATH, HOME, DATA_DIR and LOG_LEVEL set (plus `extraEnv`), piping `stdin` in. Rejects when
- * the process had to be killed (it ran past 30 s, e.g. a command that should have refused its arguments started).
+ * the process had to be killed (it ran past `timeoutMs`, 90 s by default, e.g. a command that should have refused
+ * its arguments started).
  */
-export function runCliProcess(args: string[], options: { dataDir: string; stdin?: string; extraEnv?: Record<string, string> }): Promise<CliRun> {
+export function runCliProcess(args: string[], options: { dataDir: string; stdin?: string; extraEnv?: Record<string, string>; timeoutMs?: number }): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: SPAWN_TIMEOUT_MS,
+      timeout: options.timeoutMs ?? SPAWN_TIMEOUT_MS,
     });
     let stdout = '';
     let stderr = '';
