@@ -1,8 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerTokenOf, createTokenCheck } from './bearer-token';
 import { HTTP_LIMITS } from './limits';
 import { ERROR_RESPONSES, requires } from './openapi';
 
@@ -59,7 +60,7 @@ const tokenParams = { type: 'object', required: ['token'], properties: { token: 
 /** Registers `POST /codec/{decode,encode}`, their `/codec/<token>/…` forms and the CORS preflights. */
 export function registerCodecRoutes(app: FastifyInstance, options: CodecRouteOptions): void {
   const allowed = new Set(options.allowedOrigins.map(normalizeOrigin));
-  const expected = digest(options.authToken);
+  const tokenMatches = createTokenCheck(options.authToken);
 
   void app.register(
     async (scope) => {
@@ -67,7 +68,7 @@ export function registerCodecRoutes(app: FastifyInstance, options: CodecRouteOpt
       // checked first, so only a caller holding it learns which origins are allowed; a CORS preflight carries no
       // credentials (browsers never send them on one), so it is judged by its origin alone.
       scope.addHook('onRequest', async (request, reply) => {
-        if (request.method !== 'OPTIONS' && !timingSafeEqual(digest(presentedToken(request) ?? ''), expected)) {
+        if (request.method !== 'OPTIONS' && !tokenMatches(presentedToken(request))) {
           return reply
             .code(401)
             .header('www-authenticate', 'Bearer realm="codec"')
@@ -152,13 +153,7 @@ async function answerPreflight(request: FastifyRequest, reply: FastifyReply): Pr
 function presentedToken(request: FastifyRequest): string | undefined {
   const fromPath = (request.params as { token?: string } | undefined)?.token;
   if (fromPath) return fromPath;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
-}
-
-/** Hashing first gives timingSafeEqual two equal-length inputs whatever was presented. */
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return bearerTokenOf(request.headers.authorization);
 }
 
 function normalizeOrigin(origin: string): string {
