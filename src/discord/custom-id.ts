@@ -77,6 +77,12 @@ export function decodeModalId(customId: string): ModalId | undefined {
   return { action: match[1] as ModalAction, taskId: match[2]! };
 }
 
+/** The namespace of the personal key form (`/jules-key set`); it carries no id: the key is the submitter's. */
+export const KEY_MODAL_PREFIX = 'jk1m:';
+
+/** The custom id of the personal key form. */
+export const KEY_MODAL_ID = `${KEY_MODAL_PREFIX}set`;
+
 /** The namespace of a plan card's buttons and menu. */
 export const PLAN_PREFIX = 'jp1:';
 

@@ -256,6 +256,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
   const wired = wireIngress({
     client,
+    secrets,
     taskQueue,
     settings,
     store,
