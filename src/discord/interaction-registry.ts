@@ -1,11 +1,13 @@
 import type { PlanControl } from '../temporal/plan-control';
 import type { TaskControl } from '../temporal/task-control';
 import type { ComponentRoute, SlashCommand } from './interaction-kit';
+import { createHistoryCommand } from './history.command';
 import { createJulesCommand } from './jules.command';
 import { createKeyCommand, type KeyPorts } from './key.command';
 import { createOpsCommand, type OpsPorts } from './ops.command';
 import { createPlanCommands, type PlanReader } from './plan.commands';
 import { createPlanComponents } from './plan.components';
+import { createRetryCommand, type RetryPorts } from './retry.command';
 import { createStatusCommand, type TaskLister } from './status.command';
 import { createTaskComponents } from './task.components';
 
@@ -15,7 +17,7 @@ export interface InteractionPorts {
   /** Absent without GitHub: the plan commands then say what is missing. */
   readonly plans?: PlanControl;
   /** The projection, read by `/jules-status`, `/status` and the run id autocomplete; members' keys for `/jules-key`. */
-  readonly store: TaskLister & PlanReader & OpsPorts['store'] & KeyPorts['store'];
+  readonly store: TaskLister & PlanReader & OpsPorts['store'] & KeyPorts['store'] & RetryPorts['store'];
   /** Seals a key typed into a form before it is stored. */
   readonly secrets: KeyPorts['secrets'];
   /** The process's metrics, whose last hour `/jules-ops` reports. */
@@ -34,8 +36,9 @@ export interface InteractionRegistry {
  */
 export function buildInteractionRegistry(ports: InteractionPorts): InteractionRegistry {
   const key = createKeyCommand(ports);
-  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports), key.command];
-  const components = [...createTaskComponents(ports), createPlanComponents(ports), key.form];
+  const history = createHistoryCommand(ports);
+  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports), key.command, history.command, createRetryCommand(ports)];
+  const components = [...createTaskComponents(ports), createPlanComponents(ports), key.form, history.pages];
   return { commands: new Map(commands.map((command) => [command.definition.name, command])), components };
 }
 

@@ -55,6 +55,11 @@ export function renderTaskCard(view: TaskView): MessageBody {
   if (view.sessionUrl) fields.push({ name: 'Jules session', value: view.sessionUrl, inline: false });
   if (view.prUrl) fields.push({ name: 'Pull request', value: view.prStatus ? `${view.prUrl}\n${view.prStatus}` : view.prUrl, inline: false });
   if (view.error) fields.push({ name: 'Why', value: truncate(view.error, 1000), inline: false });
+  if (view.retryOf) {
+    // Only our own Discord link is shown as one; the id alone otherwise.
+    const earlier = view.retryOf.cardUrl?.startsWith('https://discord.com/channels/') ? `[the earlier task](${view.retryOf.cardUrl})` : `\`${view.retryOf.taskId}\``;
+    fields.push({ name: 'Retry of', value: earlier, inline: false });
+  }
   return {
     embeds: [
       {
