@@ -31,7 +31,9 @@ let stack: TestStack | undefined;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  [postgres, toxiproxy] = await Promise.all([startPostgres(), startToxiproxy()]);
+  // One after the other: if the second cannot start, afterAll still stops the first.
+  postgres = await startPostgres();
+  toxiproxy = await startToxiproxy();
 }, 300_000);
 afterAll(async () => {
   await toxiproxy?.close();

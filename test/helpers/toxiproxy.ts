@@ -54,7 +54,12 @@ export async function startToxiproxy(): Promise<Toxiproxy> {
       await api('GET', '/version');
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`toxiproxy-server did not answer within 20 s:\n${output}`);
+      if (Date.now() > deadline) {
+        // A server that never answered must not outlive the test.
+        process.off('exit', killOnExit);
+        child.kill('SIGKILL');
+        throw new Error(`toxiproxy-server did not answer within 20 s:\n${output}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
