@@ -88,6 +88,8 @@ describe('a worker whose every link has latency, goes down and is reset (toxipro
     const thread = await threadOf(s, asked.taskId);
     await eventually(() => s.discord.channelMessages(thread).some((m) => (m.content ?? '').includes('Editing file')), 'progress in the thread', 60_000);
 
+    // The links go down in the middle of the task: Jules is still working.
+    expect(s.jules.sessions()[0]?.state).toBe('IN_PROGRESS');
     await toxiproxy.setEnabled(false, names);
     await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
     await toxiproxy.setEnabled(true, names);
