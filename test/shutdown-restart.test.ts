@@ -13,6 +13,7 @@ import { openStore } from '../src/store/open-store';
 import { exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
 import { eventually, GUILD, KEYS, MEMBERS } from './helpers/stack';
 import { longSession } from './helpers/session-scripts';
+import { tryFault } from './helpers/reliability-tally';
 
 /**
  * Issue 10's proof of a clean stop: `start` (embedded Temporal and PGlite in one DATA_DIR) runs a task halfway,
@@ -46,6 +47,7 @@ describe('start stopped by SIGTERM in the middle of a task', () => {
   it(
     'exits 0 within 20 s, and started again on the same data finishes the task with one Jules session and one PR message',
     async () => {
+      const trial = tryFault('start-sigterm-restart', 'SIGTERM of start mid-task, started again on the same DATA_DIR');
       const dataDir = mkdtempSync(join(tmpdir(), 'jo-restart-'));
       dirs.push(dataDir);
       // The guild, as `guild set` and `guild set-key` leave it, under the embedded store's local key.
@@ -113,6 +115,7 @@ describe('start stopped by SIGTERM in the middle of a task', () => {
       } finally {
         await store.close();
       }
+      trial.survived();
     },
     300_000,
   );
