@@ -1,9 +1,6 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateLocalKey } from '../src/crypto/local-key';
-import { createSecretBox } from '../src/crypto/secret-box';
 import { startDiscordEmulator, type DiscordEmulator } from '../src/sandbox/discord-emulator';
 import { deliverInteraction } from '../src/sandbox/http-delivery';
 import { buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
@@ -16,9 +13,9 @@ import { connectClient } from '../src/temporal/connection';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { expectNothingLostOrDoubled, readRuns, type RunSummary } from './helpers/fault-checks';
 import { tryFault } from './helpers/reliability-tally';
-import { freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
+import { dataDirWithGuild, emulatorEnv, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
 import { longSession } from './helpers/session-scripts';
-import { eventually, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 import { startExternalTemporal, type ExternalTemporal } from './helpers/temporal-server';
 
 /**
@@ -84,14 +81,8 @@ describe('Temporal killed with kill -9 in the middle of a task', { timeout: 240_
 
   it('embedded in start: the server and then the process killed, start again on the same DATA_DIR finishes the task once', async () => {
     const trial = tryFault('temporal-kill-9-embedded', 'kill -9 of start’s embedded dev server and then of start itself mid-session, start again on the same DATA_DIR');
-    const dataDir = mkdtempSync(join(tmpdir(), 'jo-temporal-crash-'));
+    const dataDir = await dataDirWithGuild('jo-temporal-crash-');
     dirs.push(dataDir);
-    // The guild, as `guild set` and `guild set-key` leave it, under the embedded store's local key.
-    const secrets = createSecretBox(loadOrCreateLocalKey(dataDir).key);
-    const setup = await openStore({ dataDir });
-    await setup.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo });
-    await setup.setGuildKey(GUILD.id, secrets.encrypt(KEYS.guild));
-    await setup.close();
 
     discord = await startDiscordEmulator();
     jules = await startJulesEmulator({ script: () => longSession(PROGRESS_STEPS * 2), timeScale: 1 });
@@ -105,12 +96,7 @@ describe('Temporal killed with kill -9 in the middle of a task', { timeout: 240_
       TEMPORAL_PORT: temporalPort,
       TEMPORAL_UI_PORT: String(await freePort()),
       TEMPORAL_SERVER_METRICS_PORT: '0',
-      DISCORD_API_URL: discord.apiUrl,
-      DISCORD_TOKEN: discord.token,
-      DISCORD_APPLICATION_ID: discord.applicationId,
-      DISCORD_PUBLIC_KEY: signer.publicKeyHex,
-      JULES_API_URL: jules.url,
-      JULES_POLL_INTERVAL: '500ms',
+      ...emulatorEnv(discord, signer, jules),
       SHUTDOWN_GRACE_TIME: '2s',
     };
     service = startServiceProcess('start', env);
