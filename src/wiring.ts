@@ -1,4 +1,4 @@
-import { API } from '@discordjs/core/http-only';
+import { API, InteractionType, type APIInteraction } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -27,6 +27,8 @@ import { createTemporalPlanControl } from './temporal/plan-control';
 import { createTemporalTaskControl, type TaskControl } from './temporal/task-control';
 import type { PlanSettings } from '../workflows/plan.workflow';
 import type { TaskWorkerOptions } from './temporal/worker';
+import { webUiWorkflowUrl } from './temporal/web-ui';
+import type { Tracing } from './telemetry/tracing';
 
 /**
  * The one place that turns opened ports into the worker's and the ingress's parts. `startService` opens what the
@@ -67,6 +69,10 @@ export interface WorkerPorts {
   readonly shutdownGraceTime?: string;
   /** The process's `jules_` series (shared with its ingress when it runs here); absent, counted where nobody scrapes. */
   readonly metrics?: ServiceMetrics;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT's tracing; absent, the worker runs without interceptors (and its bundle without them). */
+  readonly tracing?: Tracing;
+  /** The Temporal Web UI's base URL, when known: each task's thread then links to its run. */
+  readonly webUiUrl?: string;
 }
 
 /** The options of the task worker, activities included: pass them to `createTaskWorker`. */
@@ -81,6 +87,7 @@ export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
     metrics,
     ...(ports.github ? { github: ports.github } : {}),
     ...(ports.pullRequestWakes ? { pullRequestWakes: ports.pullRequestWakes } : {}),
+    ...(ports.webUiUrl ? { workflowUrl: (workflowId: string) => webUiWorkflowUrl(ports.webUiUrl!, ports.namespace, workflowId) } : {}),
     log,
   });
   return {
@@ -91,6 +98,7 @@ export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
     dataConverter: ports.dataConverter,
     ...(ports.workflowBundle ? { workflowBundle: ports.workflowBundle } : {}),
     ...(ports.shutdownGraceTime ? { shutdownGraceTime: ports.shutdownGraceTime } : {}),
+    ...(ports.tracing ? { tracing: ports.tracing } : {}),
   };
 }
 
@@ -128,6 +136,8 @@ export interface IngressPorts {
   readonly metricsToken?: string;
   /** `GET /readyz` and the 503s while stopping; absent, `/readyz` is a 404. */
   readonly readiness?: Readiness;
+  /** With tracing on, each interaction is a root span that the workflow start or update it makes continues. */
+  readonly tracing?: Tracing;
 }
 
 /** The ingress's parts: pass `appDeps` to `buildApp`, then `listen()` (or `inject()`) and `gateway?.start()`. */
@@ -155,7 +165,7 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
   // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
   const rest = discordRest(ports.discord, metrics);
   const lateDeliveries = createInFlight();
-  const dispatch = createInteractionDispatcher({
+  const dispatchInteraction = createInteractionDispatcher({
     lateDeliveries,
     tasks,
     ...(plans ? { plans } : {}),
@@ -165,6 +175,8 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     ...(ports.answerWithinMs !== undefined ? { answerWithinMs: ports.answerWithinMs } : {}),
     metrics,
   });
+  const { tracing } = ports;
+  const dispatch: InteractionDispatcher = tracing ? (interaction) => tracing.inSpan(interactionSpanName(interaction), interactionSpanAttributes(interaction), () => dispatchInteraction(interaction)) : dispatchInteraction;
   const appDeps: AppDeps = {
     verifyDiscordSignature: createDiscordVerifier(ports.discordPublicKey),
     dispatch,
@@ -195,4 +207,26 @@ function discordRest(port: DiscordRestPort, metrics: ServiceMetrics): REST {
   const rest = new REST({ api: port.apiUrl, ...(port.retries !== undefined ? { retries: port.retries } : {}) }).setToken(port.token);
   observeDiscordRest(rest, metrics);
   return rest;
+}
+
+/** `interaction /jules`, `interaction component`…: the command for commands, the kind otherwise (custom ids carry ids). */
+function interactionSpanName(interaction: APIInteraction): string {
+  const name = interaction.type === InteractionType.ApplicationCommand || interaction.type === InteractionType.ApplicationCommandAutocomplete ? `/${interaction.data.name}` : (INTERACTION_KINDS[interaction.type] ?? 'unknown');
+  return `interaction ${name}`;
+}
+
+const INTERACTION_KINDS: Partial<Record<InteractionType, string>> = {
+  [InteractionType.Ping]: 'ping',
+  [InteractionType.MessageComponent]: 'component',
+  [InteractionType.ModalSubmit]: 'modal',
+};
+
+/** Ids only, never the prompt or options a member typed. */
+function interactionSpanAttributes(interaction: APIInteraction): Record<string, string | number> {
+  return {
+    'discord.interaction.id': interaction.id,
+    'discord.interaction.type': interaction.type,
+    ...(interaction.guild_id ? { 'discord.guild.id': interaction.guild_id } : {}),
+    ...(interaction.channel?.id ? { 'discord.channel.id': interaction.channel.id } : {}),
+  };
 }
