@@ -28,6 +28,7 @@ import { createTemporalTaskControl, type TaskControl } from './temporal/task-con
 import type { PlanSettings } from '../workflows/plan.workflow';
 import type { TaskWorkerOptions } from './temporal/worker';
 import { webUiWorkflowUrl } from './temporal/web-ui';
+import { createTaskQueueInspector } from './temporal/task-queue-state';
 import type { Tracing } from './telemetry/tracing';
 
 /**
@@ -174,6 +175,8 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     lateAnswers: new API(rest).interactions,
     ...(ports.answerWithinMs !== undefined ? { answerWithinMs: ports.answerWithinMs } : {}),
     metrics,
+    // `/jules-ops` reports who polls the task queue and what waits there.
+    workers: createTaskQueueInspector({ client, taskQueue: ports.taskQueue }),
   });
   const { tracing } = ports;
   const dispatch: InteractionDispatcher = tracing ? (interaction) => tracing.inSpan(interactionSpanName(interaction), interactionSpanAttributes(interaction), () => dispatchInteraction(interaction)) : dispatchInteraction;
