@@ -1,4 +1,4 @@
-import { API, InteractionType, type APIInteraction } from '@discordjs/core/http-only';
+import { API } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -166,7 +166,7 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
   // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
   const rest = discordRest(ports.discord, metrics);
   const lateDeliveries = createInFlight();
-  const dispatchInteraction = createInteractionDispatcher({
+  const dispatch = createInteractionDispatcher({
     lateDeliveries,
     tasks,
     ...(plans ? { plans } : {}),
@@ -177,9 +177,8 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     metrics,
     // `/jules-ops` reports who polls the task queue and what waits there.
     workers: createTaskQueueInspector({ client, taskQueue: ports.taskQueue }),
+    ...(ports.tracing ? { tracing: ports.tracing } : {}),
   });
-  const { tracing } = ports;
-  const dispatch: InteractionDispatcher = tracing ? (interaction) => tracing.inSpan(interactionSpanName(interaction), interactionSpanAttributes(interaction), () => dispatchInteraction(interaction)) : dispatchInteraction;
   const appDeps: AppDeps = {
     verifyDiscordSignature: createDiscordVerifier(ports.discordPublicKey),
     dispatch,
@@ -212,24 +211,3 @@ function discordRest(port: DiscordRestPort, metrics: ServiceMetrics): REST {
   return rest;
 }
 
-/** `interaction /jules`, `interaction component`…: the command for commands, the kind otherwise (custom ids carry ids). */
-function interactionSpanName(interaction: APIInteraction): string {
-  const name = interaction.type === InteractionType.ApplicationCommand || interaction.type === InteractionType.ApplicationCommandAutocomplete ? `/${interaction.data.name}` : (INTERACTION_KINDS[interaction.type] ?? 'unknown');
-  return `interaction ${name}`;
-}
-
-const INTERACTION_KINDS: Partial<Record<InteractionType, string>> = {
-  [InteractionType.Ping]: 'ping',
-  [InteractionType.MessageComponent]: 'component',
-  [InteractionType.ModalSubmit]: 'modal',
-};
-
-/** Ids only, never the prompt or options a member typed. */
-function interactionSpanAttributes(interaction: APIInteraction): Record<string, string | number> {
-  return {
-    'discord.interaction.id': interaction.id,
-    'discord.interaction.type': interaction.type,
-    ...(interaction.guild_id ? { 'discord.guild.id': interaction.guild_id } : {}),
-    ...(interaction.channel?.id ? { 'discord.channel.id': interaction.channel.id } : {}),
-  };
-}

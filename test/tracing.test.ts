@@ -52,7 +52,7 @@ describe('tracing', () => {
     tracing = (await openTracing({ otlpEndpoint: collector.url }))!;
 
     expect(collector.rejected).toEqual([]);
-    const interaction = collector.spans.find((span) => span.name === 'interaction /jules' && span.attributes['discord.interaction.id'] === taskId.replace(/^task-/, ''));
+    const interaction = collector.spans.find((span) => span.name === 'interaction jules' && span.attributes['discord.interaction.id'] === taskId.replace(/^task-/, ''));
     expect(interaction, 'the interaction span').toBeDefined();
     const trace = collector.spans.filter((span) => span.traceId === interaction!.traceId);
     const names = trace.map((span) => span.name);
@@ -70,6 +70,26 @@ describe('tracing', () => {
 
     const traced = s.logs.map((line) => JSON.parse(line) as { trace_id?: string }).filter((line) => line.trace_id === interaction!.traceId);
     expect(traced.length, 'log lines with the trace id').toBeGreaterThan(0);
+  });
+
+  it('costs nothing but the spans when the collector is down: answers go on, the stop says what was lost', async () => {
+    await tracing.shutdown();
+    const closed = await startOtlpCollector();
+    await closed.close();
+    const orphaned = (await openTracing({ otlpEndpoint: closed.url }))!;
+    try {
+      await expect(orphaned.inSpan('interaction jules', { 'discord.interaction.id': '1' }, async () => 'answered')).resolves.toBe('answered');
+      await expect(orphaned.inSpan('interaction jules', {}, async () => Promise.reject(new Error('handler failed')))).rejects.toThrow('handler failed');
+    } finally {
+      // The CLI logs this as a warning and exits as usual.
+      await expect(orphaned.shutdown()).rejects.toThrow(/ECONNREFUSED/);
+      // Stopped all the same: a new start registers afresh and exports again.
+      tracing = (await openTracing({ otlpEndpoint: collector.url }))!;
+      await tracing.inSpan('interaction ping', {}, async () => undefined);
+      await tracing.shutdown();
+      expect(collector.spans.some((span) => span.name === 'interaction ping')).toBe(true);
+      tracing = (await openTracing({ otlpEndpoint: collector.url }))!;
+    }
   });
 
   it('keeps the committed histories replaying with its workflow interceptors on', async () => {

@@ -72,11 +72,15 @@ export function startOtelTracing(options: OtelTracingOptions): Tracing {
     },
     async shutdown() {
       undici.disable();
-      await provider.shutdown();
-      // Unregistered, so a later start in the same process (tests) registers its own.
-      trace.disable();
-      context.disable();
-      propagation.disable();
+      try {
+        // Rejects when the last batch cannot be exported (collector down): the caller logs it.
+        await provider.shutdown();
+      } finally {
+        // Unregistered either way, so a later start in the same process (tests) registers its own.
+        trace.disable();
+        context.disable();
+        propagation.disable();
+      }
     },
   };
 }

@@ -21,7 +21,7 @@ export interface Tracing {
   inSpan<T>(name: string, attributes: Readonly<Record<string, string | number>>, fn: () => Promise<T>): Promise<T>;
   /** The active span's ids, for pino's `mixin`: `{ trace_id, span_id }`, or `{}` outside a span. */
   logFields(): Record<string, string>;
-  /** Exports what is still buffered and stops. */
+  /** Exports what is still buffered and stops; rejects when that last export fails (stopped all the same). */
   shutdown(): Promise<void>;
 }
 

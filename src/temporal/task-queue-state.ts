@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { optionalTsToDate, optionalTsToMs } from '@temporalio/common/lib/time';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
 /** Who polls one kind of task on the task queue, and what waits there. */
 export interface TaskQueueKindState {
@@ -25,7 +25,8 @@ export interface TaskQueueInspector {
   describe(): Promise<TaskQueueState>;
 }
 
-const { TaskQueueType, TaskQueueKind } = temporal.api.enums.v1;
+// The default import: @temporalio/proto is CommonJS, and Node's ESM loader finds no named `temporal` export in it.
+const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
 
 /**
  * Reads the task queue with `DescribeTaskQueue`: its pollers (with their last access time) and, with `reportStats`,
@@ -35,7 +36,7 @@ const { TaskQueueType, TaskQueueKind } = temporal.api.enums.v1;
  */
 export function createTaskQueueInspector(options: { readonly client: Client; readonly taskQueue: string }): TaskQueueInspector {
   const { client, taskQueue } = options;
-  const describeKind = async (taskQueueType: temporal.api.enums.v1.TaskQueueType): Promise<TaskQueueKindState> => {
+  const describeKind = async (taskQueueType: proto.temporal.api.enums.v1.TaskQueueType): Promise<TaskQueueKindState> => {
     const response = await client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,
       taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
