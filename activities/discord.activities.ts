@@ -122,7 +122,14 @@ export function createDiscordActivities({ discord, store, log, planBoard, workfl
           await store.updateTask(taskId, { cardMessageId, threadId });
           // Operators go from the thread straight to the run; without a known Web UI address the thread starts as before.
           const runUrl = workflowUrl?.(taskId); // a task's id is its workflow id (`task-<interaction id>`)
-          if (runUrl) await discord.postMessage(threadId, renderWebUiLink(runUrl), { nonce: nonceFor(taskId, 'web-ui'), signal });
+          if (runUrl) {
+            // Best effort: a link Discord refuses must not read as the step failing (the card and thread are there).
+            await discord.postMessage(threadId, renderWebUiLink(runUrl), { nonce: nonceFor(taskId, 'web-ui'), signal }).catch((err: unknown) => {
+              const refusal = discordRefusal(err);
+              if (!refusal) throw err;
+              log.warn({ taskId, threadId, code: refusal.code }, `could not post the Web UI link: ${refusal.message}`);
+            });
+          }
         }
         const where = threadId ?? input.channelId;
         if (input.announce) {
