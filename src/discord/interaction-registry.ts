@@ -22,6 +22,8 @@ export interface InteractionPorts {
   readonly secrets: KeyPorts['secrets'];
   /** The process's metrics, whose last hour `/jules-ops` reports. */
   readonly metrics?: OpsPorts['metrics'];
+  /** The task queue's workers and backlog, which `/jules-ops` reports. */
+  readonly workers?: OpsPorts['workers'];
 }
 
 /** The handlers the dispatcher routes to: commands by name, components by `custom_id` prefix. */

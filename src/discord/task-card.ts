@@ -273,3 +273,11 @@ function truncate(text: string, max: number): string {
   }
   return `${out}…`;
 }
+
+/**
+ * The first line of a task's thread when the Temporal Web UI's address is known: the run's page, for operators
+ * (members without access to the UI simply cannot open it). Links in angle brackets, so Discord shows no preview.
+ */
+export function renderWebUiLink(url: string): MessageBody {
+  return { content: `🔎 For operators: this run in the Temporal Web UI: <${url}>`, allowed_mentions: { parse: [] } };
+}

@@ -29,6 +29,7 @@ import { createPullRequestEventSink } from '../../src/temporal/pull-request-even
 import { createPullRequestWakes } from '../../src/tasks/pull-request-wakes';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
 import { wireIngress, wireWorker } from '../../src/wiring';
+import type { Tracing } from '../../src/telemetry/tracing';
 import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
 import type { PlanSettings } from '../../workflows/plan.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
@@ -57,6 +58,14 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflows();
   return bundle;
+}
+
+let tracedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The bundle with tracing's workflow interceptors in it, once per test file (one `Tracing` per process). */
+export function tracedWorkflowBundle(tracing: Tracing): Promise<WorkflowBundleWithSourceMap> {
+  tracedBundle ??= bundleWorkflows({ tracing });
+  return tracedBundle;
 }
 
 /** A whole service on real engines: the shared Temporal dev server, PGlite, and both emulators over loopback. */
@@ -171,6 +180,10 @@ export interface TestStackOptions {
   readonly metricsToken?: string;
   /** With `github`: how plan runs are paced (default: a minute to approve, a look at the items every 2 s). */
   readonly plans?: Partial<Omit<PlanSettings, 'task'>>;
+  /** Tracing on, as `main` wires it with OTEL_EXPORTER_OTLP_ENDPOINT: client, worker, ingress and log lines. */
+  readonly tracing?: Tracing;
+  /** A Web UI address (TEMPORAL_UI_URL): tasks' threads then link to their runs. */
+  readonly webUiUrl?: string;
 }
 
 /** The GitHub emulator's token and webhook secret in a test stack. */
@@ -184,7 +197,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const logs: string[] = [];
   const keys = { ...KEYS, ...options.keys };
   const githubToken = options.githubToken ?? GITHUB.token;
-  const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
+  const { tracing } = options;
+  const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }), tracing ? { fields: () => tracing.logFields() } : {});
 
   installTemporalRuntime(log);
   const store = await openStore(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { inMemory: true });
@@ -239,16 +253,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         ...(githubClient ? { github: githubClient } : {}),
         ...(pullRequestWakes ? { pullRequestWakes } : {}),
         log,
-        workflowBundle: await workflowBundle(),
+        workflowBundle: await (tracing ? tracedWorkflowBundle(tracing) : workflowBundle()),
         shutdownGraceTime: '1s',
         metrics,
+        ...(tracing ? { tracing } : {}),
+        ...(options.webUiUrl ? { webUiUrl: options.webUiUrl } : {}),
       }),
     );
     local = { worker, running: worker.run(), connection: nativeConnection };
   }
 
   const connection = await connectClient(temporal);
-  const client = new Client({ connection, namespace, dataConverter });
+  const client = new Client({ connection, namespace, dataConverter, ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
   const settings: TaskSettings = {
     confirmationTimeoutMs: 60_000,
     pollIntervalMs: 100,
@@ -281,6 +297,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
     ...(options.mode === 'gateway' ? { gateway: {} } : {}),
+    ...(tracing ? { tracing } : {}),
   });
   const app = buildApp(wired.appDeps);
   await app.ready();
