@@ -37,16 +37,22 @@ interface Figures {
   readonly ms: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
 }
 
+// Every call in the run gets its own index (warm-ups negative), so no two phases reuse a workflow ID.
+let warmedUp = 0;
+let measured = 0;
+
 /** Runs `one` `requests` times, `concurrency` at a time, after a warm-up, and sums it up. */
 async function measure(requests: number, concurrency: number, one: (index: number) => Promise<void>): Promise<Figures> {
-  for (let i = 0; i < WARMUP; i++) await one(-1 - i);
+  for (let i = 0; i < WARMUP; i++) await one(-1 - warmedUp++);
   const samples: number[] = [];
+  const base = measured;
+  measured += requests;
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < requests) {
-        const index = next++;
+        const index = base + next++;
         const at = performance.now();
         await one(index);
         samples.push(performance.now() - at);
@@ -68,7 +74,8 @@ try {
   // ---- The floors: a worker of their own, on the same server, with the trivial workflow ----
   const taskQueue = `ack-floor-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: service.temporal.address });
-  const worker = await Worker.create({ connection, namespace: service.temporal.namespace, taskQueue, workflowsPath: fileURLToPath(new URL('./floor/floor.workflow.ts', import.meta.url)) });
+  // The service's client encrypts payloads, so the floor's worker shares its data converter (the floors pay the codec too).
+  const worker = await Worker.create({ connection, namespace: service.temporal.namespace, taskQueue, dataConverter: client.options.dataConverter, workflowsPath: fileURLToPath(new URL('./floor/floor.workflow.ts', import.meta.url)) });
   const running = worker.run();
   const run = randomUUID().slice(0, 8);
   const bareStart = async (index: number) => {
