@@ -21,7 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import type { APIInteraction } from '@discordjs/core/http-only';
+import { MessageFlags, type APIInteraction } from '@discordjs/core/http-only';
 import { deliverInteraction, rememberDeferral } from '../src/sandbox/http-delivery';
 import type { RunningService } from '../src/service';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres';
@@ -42,7 +42,7 @@ const RATES = values.rates.split(',').map(Number);
 const STORES = values.stores.split(',') as ('pglite' | 'postgres')[];
 const SOAK_TASKS = Number(values.soak);
 const SOAK_CONCURRENCY = Number(values['soak-concurrency']);
-const DRAIN_TIMEOUT_MS = 300_000;
+const DRAIN_TIMEOUT_MS = 120_000;
 const GOAL_MEMORY_PER_OPEN_TASK_MB = 1.5;
 for (const store of STORES) if (store !== 'pglite' && store !== 'postgres') throw new Error(`--stores takes pglite and postgres, not ${store}`);
 
@@ -55,14 +55,37 @@ async function taskCount(service: RunningService): Promise<number> {
   return (await service.store.countTasks()).reduce((total, group) => total + group.count, 0);
 }
 
-/** Waits until the store holds `expected` tasks (every request sent so far admitted); returns the seconds waited. */
-async function drain(service: RunningService, expected: number): Promise<{ seconds: number; drained: boolean }> {
+/**
+ * Waits until the store holds `expected` tasks (every request sent so far admitted), at most DRAIN_TIMEOUT_MS;
+ * returns the seconds waited and how many were still not admitted then.
+ */
+async function drain(service: RunningService, expected: number): Promise<{ seconds: number; drained: boolean; notAdmitted: number }> {
   const started = Date.now();
-  while ((await taskCount(service)) < expected) {
-    if (Date.now() - started > DRAIN_TIMEOUT_MS) return { seconds: round((Date.now() - started) / 1000), drained: false };
+  for (;;) {
+    const missing = expected - (await taskCount(service));
+    if (missing <= 0 || Date.now() - started > DRAIN_TIMEOUT_MS) return { seconds: round((Date.now() - started) / 1000), drained: missing <= 0, notAdmitted: Math.max(0, missing) };
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { seconds: round((Date.now() - started) / 1000), drained: true };
+}
+
+/**
+ * What became of the deferred answers: the late answer edited in with the admission, with other words (a refusal
+ * or "try again"), or not yet (still "thinking…" in the emulated Discord).
+ */
+function lateAnswers(service: RunningService, deferredIds: readonly string[]) {
+  const fates = { admitted: 0, otherWords: 0, stillThinking: 0 };
+  const samples = new Set<string>();
+  for (const id of deferredIds) {
+    const message = service.sandbox?.discord.originalResponse(id);
+    const loading = message === undefined || ((message.flags ?? 0) & MessageFlags.Loading) !== 0;
+    if (loading) fates.stillThinking += 1;
+    else if (message.content.includes('Request received')) fates.admitted += 1;
+    else {
+      fates.otherWords += 1;
+      if (samples.size < 3) samples.add(message.content);
+    }
+  }
+  return { ...fates, otherWordsSeen: [...samples] };
 }
 
 /** One rate for DURATION_S seconds; `member` numbers the requesters so no two requests share an interaction. */
@@ -71,6 +94,7 @@ async function atRate(service: RunningService, guild: BenchGuild, rate: number, 
   if (!sandbox || !ingressUrl) throw new Error('the benchmark needs the embedded sandbox');
   const counts = { in_line: 0, deferred: 0, unexpected: 0 };
   const ids = new Set<string>();
+  const deferredIds: string[] = [];
   let member = 0;
   const result = await autocannon({
     url: `${ingressUrl}/interactions`,
@@ -83,20 +107,23 @@ async function atRate(service: RunningService, guild: BenchGuild, rate: number, 
     requests: [
       {
         method: 'POST',
-        setupRequest(request, context: { interaction?: APIInteraction }) {
+        setupRequest(request, context: RequestContext) {
           const interaction = julesRequest(sandbox.discord.applicationId, guild, member++, `load ${label} ${rate}/s`);
           ids.add(interaction.id);
           context.interaction = interaction;
           const signed = sandbox.signer.sign(JSON.stringify(interaction));
           return { ...request, headers: { ...signed.headers }, body: signed.body };
         },
-        onResponse(status, body, context: { interaction?: APIInteraction }) {
+        onResponse(status, body, context: RequestContext) {
           try {
             const answer: unknown = JSON.parse(body);
             const kind = ackKindOf(status, answer);
             counts[kind] += 1;
             // As Discord would, so the late answer finds the interaction's webhook.
-            if (kind === 'deferred' && context.interaction) rememberDeferral(sandbox.discord, context.interaction, answer);
+            if (kind === 'deferred' && context.interaction) {
+              rememberDeferral(sandbox.discord, context.interaction, answer);
+              deferredIds.push(context.interaction.id);
+            }
           } catch {
             counts.unexpected += 1;
           }
@@ -117,12 +144,19 @@ async function atRate(service: RunningService, guild: BenchGuild, rate: number, 
     timeouts: result.timeouts,
     unexpectedAnswers: counts.unexpected,
     distinctInteractions: ids.size,
-    ackMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    // Discord shows "This interaction failed" for an answer later than 3,000 ms: a p99 or max above it means some were.
+    ackMs: { p50: result.latency.p50, p90: result.latency.p90, p97_5: result.latency.p97_5, p99: result.latency.p99, max: result.latency.max },
     inLine: counts.in_line,
     deferred: counts.deferred,
     inLineShare: answered ? ratio(counts.in_line, answered) : 0,
-    admitted: answered,
+    answered,
+    deferredIds,
   };
+}
+
+/** What autocannon keeps per connection: the request in flight. */
+interface RequestContext {
+  interaction?: APIInteraction;
 }
 
 /** Starts the stack on `store`: PGlite in memory, or a throwaway PostgreSQL 15 (the tests' server helper). */
@@ -144,11 +178,13 @@ async function loadOn(store: 'pglite' | 'postgres') {
     const { service } = stack;
     const guild = await prepareBenchGuild(service, 740000000000000000n);
     const rates = [];
-    let admitted = await taskCount(service);
+    let expected = await taskCount(service);
     for (const rate of RATES) {
-      const figures = await atRate(service, guild, rate, store);
-      admitted += figures.admitted;
-      rates.push({ ...figures, drain: await drain(service, admitted) });
+      const { deferredIds, ...figures } = await atRate(service, guild, rate, store);
+      expected += figures.answered;
+      const drained = await drain(service, expected);
+      // A backlog left over stays expected: the next rate's drain waits for it too.
+      rates.push({ ...figures, drain: drained, lateAnswers: lateAnswers(service, deferredIds) });
       console.error(JSON.stringify({ store, ...rates.at(-1) }));
     }
     return { store, ...(postgres ? { postgres: postgres.source } : {}), rates };
