@@ -80,16 +80,24 @@ export function saveBenchJson(bench: string, figures: unknown): string {
   return file;
 }
 
-/** The latest saved JSON of `bench` (file names sort by time), or undefined when it never ran here. */
-export function latestBenchJson(bench: string): { file: string; figures: unknown } | undefined {
+/** Every saved JSON of `bench`, oldest first (file names sort by time); empty when it never ran here. */
+export function savedBenchJsons(bench: string): { file: string; figures: unknown }[] {
   let names: string[];
   try {
     names = readdirSync(BENCH_DIR);
   } catch {
-    return undefined;
+    return [];
   }
-  const latest = names.filter((name) => name.startsWith(`${bench}-`) && name.endsWith('.json')).sort().at(-1);
-  if (!latest) return undefined;
-  const file = join(BENCH_DIR, latest);
-  return { file, figures: JSON.parse(readFileSync(file, 'utf8')) };
+  return names
+    .filter((name) => name.startsWith(`${bench}-`) && name.endsWith('.json'))
+    .sort()
+    .map((name) => {
+      const file = join(BENCH_DIR, name);
+      return { file, figures: JSON.parse(readFileSync(file, 'utf8')) as unknown };
+    });
+}
+
+/** The latest saved JSON of `bench`, or undefined when it never ran here. */
+export function latestBenchJson(bench: string): { file: string; figures: unknown } | undefined {
+  return savedBenchJsons(bench).at(-1);
 }

@@ -4,8 +4,8 @@
  *
  * - bad inputs tried, per file and in total, and how many got a 5xx or crashed (both must be 0): the tallies the
  *   fuzz and vector tests write to .data/reliability/ (test/helpers/reliability-tally.ts), and schemathesis' counts;
- * - load held: the latest bench/load JSON in .data/bench/ (non-2xx, ack p50/p99 and share in line per store and
- *   rate; memory and history events per open task);
+ * - load held: per store the latest bench/load JSON in .data/bench/ that measured it (non-2xx, ack p50/p99 and
+ *   share in line per rate), and the latest soak (memory and history events per open task);
  * - the ack ratios: the latest bench/ack-floor JSON;
  * - lint and scan findings: the latest bench/security-checks JSON (splinter, gitleaks, lockfile-lint).
  *
@@ -17,7 +17,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RELIABILITY_DIR, type ReliabilityTally } from '../test/helpers/reliability-tally';
-import { latestBenchJson, saveBenchJson } from './jules-requests';
+import { latestBenchJson, saveBenchJson, savedBenchJsons } from './jules-requests';
 
 /** The tallies the suite writes, and the test that writes each. */
 const TALLIES: Readonly<Record<string, string>> = {
@@ -77,27 +77,45 @@ interface LoadFigures {
     readonly store: string;
     readonly rates: readonly { rate: number; sent: number; non2xx: number; errors: number; timeouts: number; unexpectedAnswers: number; ackMs: { p50: number; p99: number }; inLineShare: number }[];
   }[];
-  readonly soak?: { tasks: number; perOpenTaskMb: { rss: number }; historyEventsPerTask: { mean: number; max: number }; goal: { met: boolean } };
+  readonly soak?: { tasks: number; perOpenTaskMb: { rss: number; heapUsed: number }; historyEventsPerTask: { mean: number; max: number }; goal: { met: boolean } };
 }
 
+/**
+ * Load held: per store the latest run that measured it, and the latest soak (bench/load can run a store or the soak
+ * alone: `--stores postgres`, `--stores "" --soak 1000`), each with the file it came from.
+ */
 function load() {
-  const latest = latestBenchJson('load');
-  if (!latest) {
+  const runs = savedBenchJsons('load').map(({ file, figures }) => ({ file, figures: figures as LoadFigures }));
+  if (runs.length === 0) {
     missing.push({ part: 'load', run: 'npm run bench:load' });
     return undefined;
   }
-  const figures = latest.figures as LoadFigures;
-  const rates = figures.stores.flatMap(({ store, rates }) =>
-    rates.map((r) => ({ store, rate: r.rate, sent: r.sent, non2xx: r.non2xx, failedRequests: r.errors + r.timeouts + r.unexpectedAnswers, ackP50Ms: r.ackMs.p50, ackP99Ms: r.ackMs.p99, inLineShare: r.inLineShare })),
+  const latestPerStore = new Map<string, { file: string; durationS: number; store: LoadFigures['stores'][number] }>();
+  for (const { file, figures } of runs) for (const store of figures.stores) latestPerStore.set(store.store, { file, durationS: figures.durationS, store });
+  const rates = [...latestPerStore.values()].flatMap(({ file, durationS, store }) =>
+    store.rates.map((r) => ({
+      store: store.store,
+      rate: r.rate,
+      durationS,
+      sent: r.sent,
+      non2xx: r.non2xx,
+      failedRequests: r.errors + r.timeouts + r.unexpectedAnswers,
+      ackP50Ms: r.ackMs.p50,
+      ackP99Ms: r.ackMs.p99,
+      inLineShare: r.inLineShare,
+      file,
+    })),
   );
+  for (const store of ['pglite', 'postgres']) if (!latestPerStore.has(store)) missing.push({ part: `load on ${store}`, run: `npm run bench:load -- --stores ${store} --soak 0` });
+  const soaked = runs.filter((run) => run.figures.soak).at(-1);
+  if (!soaked) missing.push({ part: 'soak', run: 'npm run bench:load -- --stores "" --soak 1000' });
+  const soak = soaked?.figures.soak;
   return {
-    file: latest.file,
-    durationS: figures.durationS,
     non2xx: rates.reduce((total, r) => total + r.non2xx, 0),
     failedRequests: rates.reduce((total, r) => total + r.failedRequests, 0),
     rates,
-    ...(figures.soak
-      ? { soak: { tasks: figures.soak.tasks, rssPerOpenTaskMb: figures.soak.perOpenTaskMb.rss, historyEventsPerTask: figures.soak.historyEventsPerTask, goalMet: figures.soak.goal.met } }
+    ...(soak && soaked
+      ? { soak: { tasks: soak.tasks, rssPerOpenTaskMb: soak.perOpenTaskMb.rss, heapPerOpenTaskMb: soak.perOpenTaskMb.heapUsed, historyEventsPerTask: soak.historyEventsPerTask, goalMet: soak.goal.met, file: soaked.file } }
       : {}),
   };
 }
