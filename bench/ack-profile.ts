@@ -16,7 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { tsToMs } from '@temporalio/common/lib/time';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { deliverInteraction } from '../src/sandbox/http-delivery';
 import { taskWorkflowId } from '../src/shared/ids';
 import { round, startBenchStack } from './embedded-stack';
@@ -25,7 +25,7 @@ import { ackKindOf, julesRequest, prepareBenchGuild, quantile, saveBenchJson } f
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '50' }, warmup: { type: 'string', default: '10' } } });
 const REQUESTS = Number(values.requests);
 const WARMUP = Number(values.warmup);
-const EventType = temporal.api.enums.v1.EventType;
+const EventType = proto.temporal.api.enums.v1.EventType;
 const PARTS = ['toStart', 'matching', 'workerTask', 'toAnswer', 'total'] as const;
 
 const stack = await startBenchStack();
@@ -44,7 +44,7 @@ try {
     ackKindOf(answer.status, answer.body);
     if (index < 0) continue;
     const events = (await client.workflow.getHandle(taskWorkflowId(command.id)).fetchHistory()).events ?? [];
-    const at = (type: temporal.api.enums.v1.EventType) => {
+    const at = (type: proto.temporal.api.enums.v1.EventType) => {
       const event = events.find((e) => e.eventType === type);
       if (!event) throw new Error(`no ${EventType[type]} in the history of ${command.id}`);
       return tsToMs(event.eventTime);
