@@ -16,13 +16,12 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { InteractionResponseType } from '@discordjs/core/http-only';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { deliverInteraction } from '../src/sandbox/http-delivery';
-import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import { round, startBenchStack } from './embedded-stack';
 import { floorAdmitUpdate, floorWorkflow } from './floor/floor.workflow';
+import { ackKindOf, julesRequest, prepareBenchGuild, quantile, ratio, saveBenchJson } from './jules-requests';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '50' }, warmup: { type: 'string', default: '10' } } });
 const REQUESTS = Number(values.requests);
@@ -37,16 +36,22 @@ interface Figures {
   readonly ms: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
 }
 
+// Every call in the run gets its own index (warm-ups negative), so no two phases reuse a workflow ID.
+let warmedUp = 0;
+let measured = 0;
+
 /** Runs `one` `requests` times, `concurrency` at a time, after a warm-up, and sums it up. */
 async function measure(requests: number, concurrency: number, one: (index: number) => Promise<void>): Promise<Figures> {
-  for (let i = 0; i < WARMUP; i++) await one(-1 - i);
+  for (let i = 0; i < WARMUP; i++) await one(-1 - warmedUp++);
   const samples: number[] = [];
+  const base = measured;
+  measured += requests;
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < requests) {
-        const index = next++;
+        const index = base + next++;
         const at = performance.now();
         await one(index);
         samples.push(performance.now() - at);
@@ -55,20 +60,21 @@ async function measure(requests: number, concurrency: number, one: (index: numbe
   );
   const wallMs = performance.now() - started;
   samples.sort((a, b) => a - b);
-  const q = (p: number) => round(samples[Math.min(samples.length - 1, Math.ceil(p * samples.length) - 1)]!);
+  const q = (p: number) => quantile(samples, p);
   return { requests, concurrency, perSecond: round((requests / wallMs) * 1000), ms: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: round(samples.at(-1)!) } };
 }
 
 const stack = await startBenchStack();
 try {
   const { service } = stack;
-  const { sandbox, store, secrets, ingressUrl, client } = service;
+  const { sandbox, ingressUrl, client } = service;
   if (!sandbox || !ingressUrl || !client) throw new Error('the benchmark needs the embedded sandbox and a Temporal client');
 
   // ---- The floors: a worker of their own, on the same server, with the trivial workflow ----
   const taskQueue = `ack-floor-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: service.temporal.address });
-  const worker = await Worker.create({ connection, namespace: service.temporal.namespace, taskQueue, workflowsPath: fileURLToPath(new URL('./floor/floor.workflow.ts', import.meta.url)) });
+  // The service's client encrypts payloads, so the floor's worker shares its data converter (the floors pay the codec too).
+  const worker = await Worker.create({ connection, namespace: service.temporal.namespace, taskQueue, dataConverter: client.options.dataConverter, workflowsPath: fileURLToPath(new URL('./floor/floor.workflow.ts', import.meta.url)) });
   const running = worker.run();
   const run = randomUUID().slice(0, 8);
   const bareStart = async (index: number) => {
@@ -81,24 +87,12 @@ try {
   };
 
   // ---- The project's ack: signed /jules over HTTP ----
-  const guildId = '730000000000000001';
-  const role = '730000000000000010';
-  await store.upsertGuild({ guildId, createRoles: [role], confirmRoles: ['730000000000000011'], defaultRepo: 'acme/widgets' });
-  await store.setGuildKey(guildId, secrets.encrypt('bench-ack-floor-key-0123456789'));
-  await store.setGuildQuotas(guildId, { guildRequestsPerDay: 100_000, userRequestsPerHour: 100_000 });
+  const guild = await prepareBenchGuild(service, 730000000000000000n);
   let deferred = 0;
   const ack = async (index: number) => {
-    const command = buildSlashCommand({
-      applicationId: sandbox.discord.applicationId,
-      guildId,
-      channelId: '730000000000000002',
-      user: { id: String(730000000000100000n + BigInt(index + 1_000)), roles: [role] },
-      name: 'jules',
-      options: { prompt: `ack floor request ${run} ${index}` },
-    });
+    const command = julesRequest(sandbox.discord.applicationId, guild, index + 1_000, `ack floor request ${run} ${index}`);
     const answer = await deliverInteraction({ ingressUrl, signer: sandbox.signer, discord: sandbox.discord }, command);
-    if (answer.status === 200 && answer.body?.type === InteractionResponseType.DeferredChannelMessageWithSource) deferred += index >= 0 ? 1 : 0;
-    else if (answer.status !== 200 || !answer.body?.data?.content?.includes('Request received')) throw new Error(`unexpected answer ${answer.status}: ${JSON.stringify(answer.body)}`);
+    if (ackKindOf(answer.status, answer.body) === 'deferred' && index >= 0) deferred += 1;
   };
 
   const figures: Record<string, { one: Figures; many: Figures }> = {};
@@ -117,30 +111,30 @@ try {
   await connection.close();
 
   const { start, updateWithStart, ack: acked } = figures as Record<'start' | 'updateWithStart' | 'ack', { one: Figures; many: Figures }>;
-  const throughputRatio = round((acked.many.perSecond / updateWithStart.many.perSecond) * 100) / 100;
-  const p50Ratio = round((acked.one.ms.p50 / updateWithStart.one.ms.p50) * 100) / 100;
-  const inLine = round(((REQUESTS - ackDeferred.many) / REQUESTS) * 1000) / 1000;
-  console.log(
-    JSON.stringify({
-      benchmark: 'ack-floor',
-      requests: REQUESTS,
-      concurrency: CONCURRENCY,
-      start,
-      updateWithStart,
-      ack: { ...acked, deferred: ackDeferred, answeredInLineAtConcurrency: inLine },
-      ratios: {
-        ackVsUpdateWithStartThroughputAtConcurrency: throughputRatio,
-        ackVsStartThroughputAtConcurrency: round((acked.many.perSecond / start.many.perSecond) * 100) / 100,
-        ackVsUpdateWithStartP50AtOne: p50Ratio,
-      },
-      goal: {
-        throughputAtConcurrencyAtLeastUpdateWithStart: { value: throughputRatio, met: throughputRatio >= GOALS.ackThroughputAtConcurrencyVsUpdateWithStartAtLeast },
-        answeredInLineAtLeast95Percent: { value: inLine, met: inLine >= GOALS.answeredInLineAtLeast },
-        p50AtOneNoWorseThanUpdateWithStart: { value: p50Ratio, met: p50Ratio <= GOALS.ackP50AtOneVsUpdateWithStartAtMost },
-      },
-      node: process.version,
-    }),
-  );
+  const throughputRatio = ratio(acked.many.perSecond, updateWithStart.many.perSecond);
+  const p50Ratio = ratio(acked.one.ms.p50, updateWithStart.one.ms.p50);
+  const inLine = Math.round(((REQUESTS - ackDeferred.many) / REQUESTS) * 1000) / 1000;
+  const printed = {
+    benchmark: 'ack-floor',
+    requests: REQUESTS,
+    concurrency: CONCURRENCY,
+    start,
+    updateWithStart,
+    ack: { ...acked, deferred: ackDeferred, answeredInLineAtConcurrency: inLine },
+    ratios: {
+      ackVsUpdateWithStartThroughputAtConcurrency: throughputRatio,
+      ackVsStartThroughputAtConcurrency: ratio(acked.many.perSecond, start.many.perSecond),
+      ackVsUpdateWithStartP50AtOne: p50Ratio,
+    },
+    goal: {
+      throughputAtConcurrencyAtLeastUpdateWithStart: { value: throughputRatio, met: throughputRatio >= GOALS.ackThroughputAtConcurrencyVsUpdateWithStartAtLeast },
+      answeredInLineAtLeast95Percent: { value: inLine, met: inLine >= GOALS.answeredInLineAtLeast },
+      p50AtOneNoWorseThanUpdateWithStart: { value: p50Ratio, met: p50Ratio <= GOALS.ackP50AtOneVsUpdateWithStartAtMost },
+    },
+    node: process.version,
+  };
+  saveBenchJson('ack-floor', printed);
+  console.log(JSON.stringify(printed));
 } finally {
   await stack.stop();
 }

@@ -9,7 +9,7 @@
  *   (cache or a build, with its time).
  * - lockfile-lint's policy over package-lock.json: packages, issues.
  *
- * The tests assert the verdicts (test/schema-lints, test/secret-scan, test/lockfile-lint); this only measures
+ * Saves the JSON under .data/bench/ as well, for bench/reliability. The tests assert the verdicts (test/schema-lints, test/secret-scan, test/lockfile-lint); this only measures
  * and prints. Never passes or fails on a figure; exits non-zero only when a tool cannot run.
  */
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { PROJECT_ROOT } from '../src/tools/tool-cache';
 import { startPostgres } from '../test/helpers/postgres';
 import { prepareSupabaseLike, serverVersion } from '../test/helpers/supabase-like';
 import { round } from './embedded-stack';
+import { saveBenchJson } from './jules-requests';
 
 const seconds = (since: number) => round((Date.now() - since) / 1000);
 
@@ -76,4 +77,5 @@ async function lockfileFigures() {
 }
 
 const figures = { splinter: await splinterFigures(), gitleaks: await gitleaksFigures(), lockfile: await lockfileFigures() };
+saveBenchJson('security', figures);
 console.log(JSON.stringify(figures, null, 2));
