@@ -499,6 +499,17 @@ describe('every failure has words', () => {
     expect(tasks.calls).toEqual([]);
   });
 
+  it('a call past Temporal’s deadline is not called “nothing was changed”: it may have gone through', async () => {
+    const late = Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4 });
+    tasks.failWith(Object.assign(new Error('Workflow Update failed', { cause: late }), { name: 'ServiceError' }));
+    for (const interaction of [button('confirm'), submit('reject', lead, 'no', {})]) {
+      const text = ephemeralText(await dispatch(interaction));
+      expect(text).toBe(FAILURE_TEXT.uncertain);
+      expect(text).not.toContain('nothing was changed');
+    }
+    expect(logs.some((line) => line.includes('Temporal did not answer in time'))).toBe(true);
+  });
+
   it('a Temporal that cannot be reached gets “try again”, and the error is logged', async () => {
     const unavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 });
     tasks.failWith(Object.assign(new Error('Workflow Update failed', { cause: unavailable }), { name: 'ServiceError' }));

@@ -63,7 +63,7 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
     let failed: InteractionOutcome | undefined;
     // Settles with words whatever happens, so the same answer serves on time or late.
     const answer = route(interaction).catch((err: unknown) => {
-      failed = isEngineUnreachable(err) ? 'unreachable' : 'failed';
+      failed = engineFailure(err) ? 'unreachable' : 'failed';
       return failureAnswer(err, interaction);
     });
     const timely = await withinMs(answer, answerWithinMs);
@@ -86,9 +86,11 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
   }
 
   function failureAnswer(err: unknown, interaction: APIInteraction): APIInteractionResponse {
-    if (isEngineUnreachable(err)) {
-      log.error({ err, interactionId: interaction.id, type: interaction.type }, 'Temporal could not be reached');
-      return ephemeral(FAILURE_TEXT.unreachable);
+    const engine = engineFailure(err);
+    if (engine) {
+      log.error({ err, interactionId: interaction.id, type: interaction.type }, engine === 'unreachable' ? 'Temporal could not be reached' : 'Temporal did not answer in time');
+      // A call past its deadline may have been carried out all the same: the member is not told "nothing was changed".
+      return ephemeral(engine === 'unreachable' ? FAILURE_TEXT.unreachable : FAILURE_TEXT.uncertain);
     }
     log.error({ err, interactionId: interaction.id, type: interaction.type }, 'interaction failed');
     return ephemeral(FAILURE_TEXT.internal);
@@ -155,15 +157,19 @@ async function withinMs<T>(work: Promise<T>, ms: number): Promise<{ value: T } |
 }
 
 /**
- * Whether Temporal could not be reached: the client's `ServiceError`, or gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED
- * (4) anywhere in the cause chain. Checked by shape so the Discord layer needs no Temporal import.
+ * How Temporal failed an interaction's call, if it did: `uncertain` for gRPC DEADLINE_EXCEEDED (4) anywhere in the
+ * cause chain (the server may have done it anyway: an update-with-start past its deadline can still have started
+ * the task), `unreachable` for the client's `ServiceError` or gRPC UNAVAILABLE (14). Checked by shape so the Discord
+ * layer needs no Temporal import.
  */
-function isEngineUnreachable(err: unknown): boolean {
+function engineFailure(err: unknown): 'unreachable' | 'uncertain' | undefined {
+  let found: 'unreachable' | undefined;
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (e.name === 'ServiceError' || code === 14 || code === 4) return true;
+    if (code === 4) return 'uncertain';
+    if (e.name === 'ServiceError' || code === 14) found = 'unreachable';
   }
-  return false;
+  return found;
 }
 
 /** A span's attributes for an interaction: ids only, never the prompt or the options a member typed. */

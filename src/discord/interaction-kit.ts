@@ -53,6 +53,9 @@ export const FAILURE_TEXT = {
   prGone: 'This pull request is no longer followed here: it was merged or closed, or its follow-through ended.',
   unsupported: 'This kind of interaction is not supported here.',
   unreachable: 'I cannot reach the task engine right now, so nothing was changed. Please try again in a minute.',
+  uncertain:
+    'The task engine did not answer in time, so I cannot tell whether that went through. If it did, you will see it in a moment ' +
+    '(a new card in this channel, or this one changing); if not, please try again.',
   internal: 'Something went wrong on our side while handling that. Please try again in a minute.',
 } as const;
 
