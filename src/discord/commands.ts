@@ -3,7 +3,7 @@ import { opsCommand } from './ops.command';
 import { approveCommand, planCommand, planStatusCommand, shipCommand } from './plan.commands';
 import { statusCommand } from './status.command';
 
-export { JULES_LIMITS, julesCommand } from './jules.command';
+export { julesCommand } from './jules.command';
 export { statusCommand };
 
 /**

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Config } from '../config';
 import { createPostgresDeliveryLog, type DeliveryLog } from './delivery-log';
 import { migrate as applyMigrations } from './migrate';
 import { createPostgresStore } from './postgres-store';
@@ -68,6 +69,17 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
     throw error;
   }
   return { ...createPostgresStore(executor), executor, deliveries: createPostgresDeliveryLog(executor) };
+}
+
+/** Opens the store the config points at: DATABASE_URL, else the Supabase Data API, else embedded PGlite. */
+export function openConfiguredStore(config: Config, options: { inMemory?: boolean; migrate?: boolean } = {}): ReturnType<typeof openStore> {
+  const { databaseUrl, supabaseUrl, supabaseServiceRoleKey, dataDir } = config.store;
+  return openStore({
+    dataDir,
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    ...(databaseUrl === undefined && supabaseUrl !== undefined ? { supabaseUrl, serviceRoleKey: supabaseServiceRoleKey } : {}),
+    ...options,
+  });
 }
 
 /** Why the store cannot be used right now, or undefined when it answers: `select 1`, or one read over the Data API. */
