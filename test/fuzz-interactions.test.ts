@@ -8,11 +8,11 @@ import { buildApp } from '../src/http/app';
 import { createLogger } from '../src/logger';
 import { buildAutocomplete, buildButtonClick, buildModalSubmit, buildPing, buildSelectMenu, buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
 import type { TaskRequest } from '../src/shared/task';
-import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import type { TaskControl } from '../src/temporal/task-control';
 import { createTally } from './helpers/reliability-tally';
 import { bend } from './helpers/bend';
+import { openMigratedStore } from './helpers/migrated-store';
 
 /**
  * Signed interaction bodies, real ones bent out of shape, through `POST /interactions` with the real verifier,
@@ -45,7 +45,7 @@ let store: Store;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
   const dispatch = createInteractionDispatcher({
     log: createLogger('silent'),
     lateAnswers: { editOriginal: async () => undefined, followUp: async () => undefined } as never,

@@ -21,6 +21,8 @@ export interface OpenStoreOptions {
   readonly dataDir?: string;
   /** Embedded database in memory (tests, `demo`); nothing is written to disk. */
   readonly inMemory?: boolean;
+  /** With `inMemory`: the data directory to start from, a PGlite dump (`createPgliteExecutor`'s `loadDataDir`). */
+  readonly loadDataDir?: Blob;
   /** Apply pending migrations before returning (default true; ignored for the Data API). */
   readonly migrate?: boolean;
   /** The fetch the supabase-js adapter uses (tests); default the global fetch. */
@@ -59,9 +61,9 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
   const executor =
     options.databaseUrl !== undefined
       ? createPgExecutor(options.databaseUrl)
-      : await createPgliteExecutor(
-          options.inMemory ? undefined : join(options.dataDir ?? DEFAULT_DATA_DIR, 'pglite'),
-        );
+      : options.inMemory
+        ? await createPgliteExecutor(undefined, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {})
+        : await createPgliteExecutor(join(options.dataDir ?? DEFAULT_DATA_DIR, 'pglite'));
   try {
     if (options.migrate ?? true) await applyMigrations(executor);
   } catch (error) {
