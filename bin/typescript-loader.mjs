@@ -13,6 +13,9 @@ const HAS_EXTENSION = /\.(?:[cm]?[jt]s|json|node|wasm)$/;
 
 /** Which way TypeScript runs in this process: `'strip'` (Node itself) or `'tsx'`. */
 export async function loadTypeScript() {
+  // V8's code cache on disk (the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 turns it off): a command's second run
+  // skips compiling the JavaScript, the stripped sources included, which is most of what `--help` does.
+  module.enableCompileCache?.();
   const native = Boolean(process.features.typescript) && typeof module.registerHooks === 'function' && !import.meta.url.includes('/node_modules/');
   if (!native) {
     const { register } = await import('tsx/esm/api');
