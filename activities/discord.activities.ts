@@ -4,7 +4,8 @@ import type { TaskPatch, TaskView } from '../src/shared/task';
 import { isFinalStatus, type TaskStatus } from '../src/shared/task-status';
 import type { TaskEventDetail, TaskEventKind } from '../src/store/store';
 import { renderNotice, type NoticeKind } from '../src/discord/notices';
-import { renderAnnouncement, renderTaskCard } from '../src/discord/task-card';
+import { renderAnnouncement, renderKeyRefused, renderTaskCard } from '../src/discord/task-card';
+import { isKeyRejectionText } from '../src/jules/errors';
 import type { ActivityDeps } from './deps';
 import { nonceFor } from '../src/discord/nonce';
 import { itemLabel } from '../src/discord/discord-announcers';
@@ -128,11 +129,15 @@ export function createDiscordActivities({ discord, store, log, planBoard }: Pick
             signal,
           });
         }
-        if (input.announce === 'outcome' && input.view.status === 'rejected' && !item) {
-          // The requester is told privately too; members who block DMs simply miss this copy.
-          await discord
-            .sendDirectMessage(input.view.requesterId, renderAnnouncement(input.view, 'outcome'), { nonce: nonceFor(taskId, 'rejected:dm') })
+        // The requester is told privately too (members who block DMs simply miss this copy): of a rejection, and of
+        // their own key refused by Jules, with how to replace it.
+        const privately = (body: MessageBody, step: string) =>
+          discord
+            .sendDirectMessage(input.view.requesterId, body, { nonce: nonceFor(taskId, step) })
             .catch((err: unknown) => log.info({ taskId, err: (err as Error).message }, 'could not DM the requester'));
+        if (input.announce === 'outcome' && input.view.status === 'rejected' && !item) await privately(renderAnnouncement(input.view, 'outcome'), 'rejected:dm');
+        if (input.announce === 'outcome' && input.view.status === 'failed' && input.view.keySource === 'personal' && isKeyRejectionText(input.view.error)) {
+          await privately(renderKeyRefused(input.view, where), 'key-refused:dm');
         }
         if (input.notice) {
           await discord.postMessage(where, label(renderNotice(input.view, input.notice.kind, input.notice.detail)), { nonce: nonceFor(taskId, input.notice.step), signal });

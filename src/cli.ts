@@ -50,6 +50,14 @@ const SERVICE_COMMANDS: Readonly<Record<string, ServiceParts>> = {
 /** Time a clean stop may take beyond the worker's grace time before the process exits anyway. */
 const STOP_MARGIN_MS = 10_000;
 
+/** The Discord command that makes the same change as a CLI command, for when `start` holds the embedded store. */
+const SAME_IN_DISCORD: Readonly<Record<string, string>> = {
+  'guild set': '`/jules-setup`',
+  'guild set-key': '`/jules-setup` (Set default key)',
+  'guild set-quotas': '`/jules-setup` (Quotas)',
+  'user set-key': '`/jules-key set` (as that member)',
+};
+
 /**
  * Runs the CLI and returns the process exit code. `shutdown`: the signal handlers bin/ installs before loading
  * anything else; without it, a service command installs its own here.
@@ -144,7 +152,13 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       err(`${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof StoreLockedError || error instanceof ScheduleCommandError) {
+    if (error instanceof StoreLockedError) {
+      const inDiscord = SAME_IN_DISCORD[`${command} ${rest[0] ?? ''}`];
+      // One line: what holds the store, and where the same change can be made without stopping it.
+      err(inDiscord ? `${error.message} Or, with \`start\` running, use ${inDiscord} in Discord: it does the same.` : error.message);
+      return 1;
+    }
+    if (error instanceof ScheduleCommandError) {
       err(error.message);
       return 1;
     }

@@ -22,10 +22,11 @@ import { openConfiguredStore, storeProblem, type OpenedStore } from './store/ope
 import { openPayloadCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { connectClient, connectClientLazily, connectWorker, isTemporalUnreachable, temporalConnectionOptions, temporalProblem, type TemporalConnectionOptions } from './temporal/connection';
+import { connectClient, connectClientLazily, connectProbeLazily, connectWorker, isTemporalUnreachable, temporalConnectionOptions, temporalCredentialsProblem, temporalProblem, type TemporalConnectionOptions } from './temporal/connection';
+import { TemporalConnectionError } from './temporal/errors';
 import { createPullRequestWakes } from './tasks/pull-request-wakes';
 import { createPullRequestEventSink } from './temporal/pull-request-events';
-import { registerSearchAttributes } from './temporal/search-attributes';
+import { checkSearchAttributes, registerSearchAttributes } from './temporal/search-attributes';
 import { startTaskReconciler } from './temporal/task-reconciler';
 import { installTemporalRuntime } from './temporal/runtime';
 import { buildMetricsApp } from './http/metrics.route';
@@ -219,6 +220,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
             notRunning = `waiting for Temporal at ${temporal.address}: attempt ${attempt} failed (${why}), next in ${Math.round(delayMs / 1000)} s`;
             log.warn({ address: temporal.address, attempt, retryInMs: delayMs, reason: why }, 'Temporal is unreachable: the worker tries again');
           },
+        }).catch((err: unknown) => {
+          // A refusal is not an outage: waiting would only hide it.
+          const refused = temporalCredentialsProblem(err);
+          throw refused ? new TemporalConnectionError(`Temporal at ${temporal.address} ${refused}`, { cause: err, code: 'refused' }) : err;
         });
         workerStops.push(() => connection.close());
         const created: Worker = await createTaskWorker(
@@ -256,6 +261,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           await reconciler.stop();
           await reconcilerConnection.close();
         });
+        if (!temporal.embedded && !config.temporal.registerSearchAttributes) {
+          // A server we may not change: a missing search attribute is named now, not by the first task's failed start.
+          await checkSearchAttributes(reconcilerConnection, temporal.namespace, log).catch((err: unknown) => log.error({ err }, 'the custom search attributes are unusable'));
+        }
         log.info({ address: temporal.address, taskQueue: config.temporal.taskQueue }, 'worker running');
       };
       const started = startWorker();
@@ -292,14 +301,17 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       const connection = connectClientLazily(temporal.connection);
       stops.push(() => connection.close());
       client = new Client({ connection, namespace: temporal.namespace, dataConverter });
+      const probe = connectProbeLazily(temporal.connection);
+      stops.push(() => probe.close());
       const readiness = createReadiness({
-        temporal: () => temporalProblem(connection, temporal.address, CHECK_TIMEOUT_MS - 250),
+        temporal: () => temporalProblem(probe, temporal.address, CHECK_TIMEOUT_MS - 250),
         store: () => storeProblem(store),
         ...(workerProblem ? { worker: async () => workerProblem!() } : {}),
       });
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
       const ingress = wireIngress({
         client,
+        secrets,
         taskQueue: config.temporal.taskQueue,
         // With GitHub, a completed task's pull request is followed through its checks to merge.
         settings: taskSettingsOf(config, { github: github !== undefined }),
@@ -422,7 +434,8 @@ async function openTemporal(config: Config, log: Logger, print: (line: string) =
   const { namespace } = config.temporal;
   if (config.temporal.address) {
     const options = temporalConnectionOptions({ ...config.temporal, address: config.temporal.address });
-    // Only when asked: Temporal Cloud manages search attributes with tcld and refuses the OperatorService call.
+    // Registered only when asked: Temporal Cloud manages search attributes with tcld and refuses the OperatorService
+    // call. Otherwise the worker checks them once connected (checkSearchAttributes), naming any that are missing.
     if (config.temporal.registerSearchAttributes) {
       const connection = await connectClient(options);
       try {

@@ -105,6 +105,8 @@ export interface IngressPorts {
   readonly planSettings?: PlanSettings;
   /** The store, with the delivery log that de-duplicates webhook pushes. */
   readonly store: Store & { readonly deliveries: DeliveryLog };
+  /** Seals the Jules keys members type into Discord forms (`/jules-key set`) before they are stored. */
+  readonly secrets: SecretBox;
   readonly discord: DiscordRestPort;
   /** DISCORD_PUBLIC_KEY (hex), or the emulator signer's: `POST /interactions` checks signatures with it. */
   readonly discordPublicKey: string;
@@ -161,6 +163,7 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     ...(plans ? { plans } : {}),
     log,
     store,
+    secrets: ports.secrets,
     lateAnswers: new API(rest).interactions,
     ...(ports.answerWithinMs !== undefined ? { answerWithinMs: ports.answerWithinMs } : {}),
     metrics,

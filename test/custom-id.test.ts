@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planItemTaskId } from '../src/shared/ids';
-import { BUTTON_ACTIONS, decodeCustomId, decodeModalId, encodeCustomId, encodeModalId, MODAL_ACTIONS } from '../src/discord/custom-id';
+import { BUTTON_ACTIONS, decodeCustomId, decodeHistoryId, decodeModalId, encodeCustomId, encodeHistoryId, encodeModalId, MODAL_ACTIONS } from '../src/discord/custom-id';
 import { taskWorkflowId } from '../src/shared/ids';
 
 /** Discord's limit on a component's custom_id. */
@@ -133,5 +133,23 @@ describe('button actions', () => {
   it('throws on an encode that could not be decoded', () => {
     expect(() => encodeCustomId({ action: 'confirm', taskId: 'plan-1' })).toThrow(RangeError);
     expect(() => encodeCustomId({ action: 'launch' as never, taskId: 'task-1' })).toThrow(RangeError);
+  });
+});
+
+describe('history page custom ids', () => {
+  it('decode to the member and page they encode, within Discord’s limit', () => {
+    for (const id of [{ memberId: '1400000000000000004', page: 0 }, { memberId: '99999999999999999999', page: 9999 }]) {
+      const customId = encodeHistoryId(id);
+      expect(customId.length).toBeLessThanOrEqual(100);
+      expect(decodeHistoryId(customId)).toEqual(id);
+    }
+  });
+
+  it('refuse forged ids: not a snowflake, a padded or negative page, extra segments, another namespace', () => {
+    for (const forged of ['jh1:abc:0', 'jh1:1400000000000000004:01', 'jh1:1400000000000000004:-1', 'jh1:1400000000000000004:0:1', 'jh1:1400000000000000004:10000', 'jo1:1400000000000000004:0', 'jh1:1400000000000000004:0\n']) {
+      expect(decodeHistoryId(forged), forged).toBeUndefined();
+    }
+    expect(() => encodeHistoryId({ memberId: 'someone', page: 0 })).toThrow(RangeError);
+    expect(() => encodeHistoryId({ memberId: '1400000000000000004', page: -1 })).toThrow(RangeError);
   });
 });

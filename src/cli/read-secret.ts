@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { julesKeyProblem } from '../shared/jules-key';
 
 /**
  * Reads a secret from standard input, never from argv (argv shows in `ps` and shell history). Piped input is
@@ -37,7 +38,5 @@ export async function readSecret(input: Readable & { isTTY?: boolean; setRawMode
 /** Checks the shape of a Jules API key without saying anything about its value. */
 export function validateApiKey(key: string): string | undefined {
   if (!key) return 'no key was given on standard input';
-  if (/\s/.test(key)) return 'the key contains whitespace';
-  if (key.length < 10 || key.length > 512) return 'the key length is not plausible for a Jules API key';
-  return undefined;
+  return julesKeyProblem(key);
 }

@@ -1,10 +1,13 @@
 import type { PlanControl } from '../temporal/plan-control';
 import type { TaskControl } from '../temporal/task-control';
 import type { ComponentRoute, SlashCommand } from './interaction-kit';
+import { createHistoryCommand } from './history.command';
 import { createJulesCommand } from './jules.command';
+import { createKeyCommand, type KeyPorts } from './key.command';
 import { createOpsCommand, type OpsPorts } from './ops.command';
 import { createPlanCommands, type PlanReader } from './plan.commands';
 import { createPlanComponents } from './plan.components';
+import { createRetryCommand, type RetryPorts } from './retry.command';
 import { createStatusCommand, type TaskLister } from './status.command';
 import { createTaskComponents } from './task.components';
 
@@ -13,8 +16,10 @@ export interface InteractionPorts {
   readonly tasks: TaskControl;
   /** Absent without GitHub: the plan commands then say what is missing. */
   readonly plans?: PlanControl;
-  /** The projection, read by `/jules-status`, `/status` and the run id autocomplete. */
-  readonly store: TaskLister & PlanReader & OpsPorts['store'];
+  /** The projection, read by `/jules-status`, `/status` and the run id autocomplete; members' keys for `/jules-key`. */
+  readonly store: TaskLister & PlanReader & OpsPorts['store'] & KeyPorts['store'] & RetryPorts['store'];
+  /** Seals a key typed into a form before it is stored. */
+  readonly secrets: KeyPorts['secrets'];
   /** The process's metrics, whose last hour `/jules-ops` reports. */
   readonly metrics?: OpsPorts['metrics'];
 }
@@ -30,8 +35,10 @@ export interface InteractionRegistry {
  * handler, and one line here (and in `commands.ts`, for registration).
  */
 export function buildInteractionRegistry(ports: InteractionPorts): InteractionRegistry {
-  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports)];
-  const components = [...createTaskComponents(ports), createPlanComponents(ports)];
+  const key = createKeyCommand(ports);
+  const history = createHistoryCommand(ports);
+  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports), key.command, history.command, createRetryCommand(ports)];
+  const components = [...createTaskComponents(ports), createPlanComponents(ports), key.form, history.pages];
   return { commands: new Map(commands.map((command) => [command.definition.name, command])), components };
 }
 

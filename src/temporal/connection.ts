@@ -47,12 +47,57 @@ export function connectClientLazily(options: TemporalConnectionOptions): Connect
 }
 
 /**
+ * A Client connection for `/readyz` alone, connecting on its first call, without the SDK's retrying interceptor:
+ * a probe should say "unreachable" at once rather than retry until its deadline, and the SDK does not clear a
+ * retry's timer on close, so a retry firing after a stop throws "Channel has been shut down" out of a timer
+ * (sdk-typescript's grpc-retry) and the stopped process exits 1.
+ */
+export function connectProbeLazily(options: TemporalConnectionOptions): Connection {
+  return Connection.lazy({ ...sdkOptions(options), interceptors: [] });
+}
+
+/**
  * Whether a failed connect means Temporal is not there (yet): the native connection's `TransportError` (refused,
- * reset, no route) or gRPC UNAVAILABLE. Worth waiting for, unlike a refused API key.
+ * reset, no route) or gRPC UNAVAILABLE. Worth waiting for, unlike a refused API key or certificate, which the
+ * native connection also reports as a `TransportError` (see {@link temporalCredentialsProblem}).
  */
 export function isTemporalUnreachable(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown } | undefined;
-  return e?.name === 'TransportError' || e?.code === 14;
+  return (e?.name === 'TransportError' || e?.code === 14) && temporalCredentialsProblem(err) === undefined;
+}
+
+// How the two connection types word a refusal: gRPC status names and codes from @grpc/grpc-js, tonic's status
+// descriptions and rustls' certificate errors from the native (Rust) connection.
+const REFUSALS: readonly { readonly pattern: RegExp; readonly grpcCode?: number; readonly problem: string }[] = [
+  {
+    pattern: /UNAUTHENTICATED|valid authentication credentials/i,
+    grpcCode: 16,
+    problem: 'refused the credentials (unauthenticated): check TEMPORAL_API_KEY, or the client pair of TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH',
+  },
+  {
+    pattern: /PERMISSION_DENIED|does not have permission/i,
+    grpcCode: 7,
+    problem: 'refused the credentials for this namespace (permission denied): check TEMPORAL_NAMESPACE and what the key or certificate may do',
+  },
+  {
+    pattern: /InvalidCertificate|UnknownIssuer|NotValidForName|CertificateRequired|BadCertificate|certificate/i,
+    problem:
+      'failed the TLS handshake: check TEMPORAL_TLS_SERVER_CA_CERT_PATH and TEMPORAL_TLS_SERVER_NAME against the server\'s certificate, ' +
+      'and the client pair where the server requires mTLS',
+  },
+];
+
+/**
+ * What is wrong when Temporal answered but refused this process (a wrong API key, a certificate it does not
+ * trust, a server certificate we do not), in words that name the variables to check; undefined for any other
+ * failure. Waiting does not help these, so a worker stops trying and says so.
+ */
+export function temporalCredentialsProblem(err: unknown): string | undefined {
+  const e = err as { message?: unknown; code?: unknown; cause?: unknown } | undefined;
+  if (e === undefined || e === null) return undefined;
+  const text = `${typeof e.message === 'string' ? e.message : ''} ${e.cause instanceof Error ? e.cause.message : ''}`;
+  const refusal = REFUSALS.find((r) => (r.grpcCode !== undefined && e.code === r.grpcCode) || r.pattern.test(text));
+  return refusal?.problem;
 }
 
 /** Opens a Worker's native connection. */
@@ -98,7 +143,10 @@ export async function temporalProblem(connection: Connection, address: string, t
   const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`Temporal at ${address} is unreachable: no answer within ${timeoutMs} ms`), timeoutMs)));
   const asked = connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({})).then(
     () => undefined,
-    (err: unknown) => `Temporal at ${address} is unreachable: ${err instanceof Error ? err.message : String(err)}`,
+    (err: unknown) => {
+      const refused = temporalCredentialsProblem(err);
+      return refused ? `Temporal at ${address} ${refused}` : `Temporal at ${address} is unreachable: ${err instanceof Error ? err.message : String(err)}`;
+    },
   );
   try {
     return await Promise.race([asked, late]);

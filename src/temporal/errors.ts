@@ -48,14 +48,17 @@ export class SearchAttributeError extends Error {
 }
 
 /**
- * Thrown while building the Temporal connection options when a TLS file the config names cannot be read
- * (`tls-file-unreadable`); the message names the variable and the path, `cause` is the file system's error.
+ * Why this process cannot use its Temporal connection, in words that name the variables to check:
+ * `tls-file-unreadable` while building the options (a TLS file the config names cannot be read; `cause` is the
+ * file system's error), `refused` when the server answered but refused the credentials or the TLS handshake
+ * failed (`cause` is the SDK's error). Neither gets better by waiting.
  */
 export class TemporalConnectionError extends Error {
   override readonly name = 'TemporalConnectionError';
-  readonly code = 'tls-file-unreadable';
+  readonly code: 'tls-file-unreadable' | 'refused';
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; code?: 'tls-file-unreadable' | 'refused' }) {
     super(message, options);
+    this.code = options?.code ?? 'tls-file-unreadable';
   }
 }

@@ -18,6 +18,17 @@ const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {
   KEYWORD_LIST: 7,
 };
 
+// How `temporal operator search-attribute create --type` spells each type.
+const CLI_TYPE: Record<SearchAttributeType, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
 // gRPC status ALREADY_EXISTS: another process registered the attribute between our list and add.
 const GRPC_ALREADY_EXISTS = 6;
 // gRPC status PERMISSION_DENIED: the credentials may run workflows but not use the OperatorService.
@@ -36,25 +47,7 @@ export async function ensureSearchAttributes(
   namespace: string,
   keys: readonly SearchAttributeKey<SearchAttributeType>[] = SEARCH_ATTRIBUTE_KEYS,
 ): Promise<string[]> {
-  const listed = await connection.operatorService.listSearchAttributes({ namespace }).catch((err: unknown) => {
-    throw isPermissionDenied(err) ? permissionDenied(namespace, err) : err;
-  });
-  const custom = listed.customAttributes ?? {};
-  const system = listed.systemAttributes ?? {};
-
-  const missing: SearchAttributeKey<SearchAttributeType>[] = [];
-  for (const key of keys) {
-    const existing = custom[key.name] ?? system[key.name];
-    if (existing === undefined || existing === null) {
-      missing.push(key);
-    } else if (Number(existing) !== INDEXED_VALUE_TYPE[key.type]) {
-      throw new SearchAttributeError(
-        'type-conflict',
-        `Search attribute ${key.name} exists in namespace "${namespace}" with another type than ${key.type}; ` +
-          `remove it (temporal operator search-attribute remove --name ${key.name}) or rename ours.`,
-      );
-    }
-  }
+  const missing = await missingSearchAttributes(connection, namespace, keys);
   if (missing.length === 0) return [];
 
   // One at a time: a batch that hits ALREADY_EXISTS for one name (a racing worker) would drop the others.
@@ -76,6 +69,63 @@ export async function ensureSearchAttributes(
     }
   }
   return missing.map((key) => key.name);
+}
+
+/**
+ * The custom search attributes `namespace` lacks, by one list call; throws when one exists with another type.
+ * @throws SearchAttributeError `permission-denied` when the OperatorService refuses these credentials, `type-conflict`.
+ */
+export async function missingSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  keys: readonly SearchAttributeKey<SearchAttributeType>[] = SEARCH_ATTRIBUTE_KEYS,
+): Promise<SearchAttributeKey<SearchAttributeType>[]> {
+  const listed = await connection.operatorService.listSearchAttributes({ namespace }).catch((err: unknown) => {
+    throw isPermissionDenied(err) ? permissionDenied(namespace, err) : err;
+  });
+  const custom = listed.customAttributes ?? {};
+  const system = listed.systemAttributes ?? {};
+  const missing: SearchAttributeKey<SearchAttributeType>[] = [];
+  for (const key of keys) {
+    const existing = custom[key.name] ?? system[key.name];
+    if (existing === undefined || existing === null) {
+      missing.push(key);
+    } else if (Number(existing) !== INDEXED_VALUE_TYPE[key.type]) {
+      throw new SearchAttributeError(
+        'type-conflict',
+        `Search attribute ${key.name} exists in namespace "${namespace}" with another type than ${key.type}; ` +
+          `remove it (temporal operator search-attribute remove --name ${key.name}) or rename ours.`,
+      );
+    }
+  }
+  return missing;
+}
+
+/**
+ * For a server the service did not start and must not change (Temporal Cloud manages search attributes with tcld
+ * and refuses the OperatorService's add): checks the attributes exist and warns, naming the missing ones and the
+ * commands that create them, since task workflows cannot start without them. Returns the missing names; a refused
+ * or failed list is a warning too (the credentials may run workflows without reading the namespace's schema).
+ */
+export async function checkSearchAttributes(connection: Connection, namespace: string, log: Logger): Promise<string[]> {
+  let missing: SearchAttributeKey<SearchAttributeType>[];
+  try {
+    missing = await missingSearchAttributes(connection, namespace);
+  } catch (err) {
+    if (err instanceof SearchAttributeError && err.code === 'type-conflict') throw err;
+    log.warn({ err, namespace }, 'Could not check the custom search attributes; task workflows cannot start if they are missing.');
+    return [];
+  }
+  if (missing.length === 0) return [];
+  const names = missing.map((key) => key.name);
+  const create = missing.map((key) => `--name ${key.name} --type ${CLI_TYPE[key.type]}`);
+  log.error(
+    { namespace, missing: names },
+    `Namespace "${namespace}" lacks the custom search attributes ${names.join(', ')}: task workflows cannot start until they exist. ` +
+      `Create them (temporal operator search-attribute create ${create.join(' ')}; on Temporal Cloud: tcld namespace search-attributes add), ` +
+      'or set TEMPORAL_REGISTER_SEARCH_ATTRIBUTES=true on a self-hosted server to let the service add them.',
+  );
+  return names;
 }
 
 /**

@@ -147,6 +147,8 @@ export interface TestStackOptions {
    * {@link TEST_ANSWER_WITHIN_MS}, so what a test reads does not depend on how busy the machine is.
    */
   readonly answerWithinMs?: number;
+  /** A Temporal server of the test's own (one it kills and restarts) instead of the run's shared one; namespace `default`. */
+  readonly temporalAddress?: string;
   /** Keep the store in this PostgreSQL database (`DATABASE_URL`) instead of an in-memory PGlite, so other processes share it. */
   readonly databaseUrl?: string;
   /** `SECRETS_ENCRYPTION_KEY` (default a new one): workers in other processes need it to read stored keys and payloads. */
@@ -177,7 +179,7 @@ export const GITHUB = { token: 'test-github-token-0123456789', webhookSecret: 't
 
 /** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  const address = inject('temporalAddress');
+  const address = options.temporalAddress ?? inject('temporalAddress');
   const namespace = inject('temporalNamespace');
   const taskQueue = `test-${newSnowflake()}`;
   const logs: string[] = [];
@@ -257,6 +259,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
   const wired = wireIngress({
     client,
+    secrets,
     taskQueue,
     settings,
     store,
