@@ -17,7 +17,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# Stage 2: what runs. TypeScript runs through tsx (a production dependency), so there is no build step.
+# Stage 2: what runs. Node 24 strips the TypeScript's types itself (bin/typescript-loader.mjs), so there is no build step.
 FROM ${NODE_IMAGE} AS runtime
 # tini as PID 1 forwards signals to node and reaps children (embedded mode starts a `temporal` child);
 # ca-certificates for TLS to Discord, Jules, GitHub and Temporal Cloud (slim lacks them).

@@ -1,8 +1,7 @@
+import { REPO_PATTERN } from '../src/shared/jules-request';
 import { planItemOrigin, type Admission, type KeySource, type TaskRequest } from '../src/shared/task';
 import type { GuildConfig } from '../src/store/store';
 import type { ActivityDeps } from './deps';
-
-const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** What admission knows besides the request: the guild's config and which keys exist (never their values). */
 export interface AdmissionFacts {

@@ -23,7 +23,7 @@ import { buildSlashCommand } from '../src/sandbox/interaction-signer';
 import type { ScriptStep } from '../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../src/shared/ids';
 import type { TaskOutcome } from '../src/shared/task';
-import { openPayloadCodec } from '../src/service';
+import { openPayloadCodec } from '../src/temporal/codec';
 import { createDataConverter } from '../src/temporal/data-converter';
 import { connectWorker } from '../src/temporal/connection';
 import { createTaskWorker } from '../src/temporal/worker';

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Runs one TypeScript file (a benchmark or script) through tsx: `node bin/run-ts.mjs bench/ack-latency.ts`.
-import { register } from 'tsx/esm/api';
+// Runs one TypeScript file (a benchmark or script) the way bin/jules-orchestrator.mjs runs the CLI:
+// `node bin/run-ts.mjs bench/ack-latency.ts`.
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { loadTypeScript } from './typescript-loader.mjs';
 
-register();
+await loadTypeScript();
 const [file, ...rest] = process.argv.slice(2);
 if (!file) {
   console.error('usage: node bin/run-ts.mjs FILE.ts [args…]');

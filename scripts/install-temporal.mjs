@@ -6,7 +6,7 @@
 //   node scripts/install-temporal.mjs             # CI and `npm run setup:temporal`: fail loudly
 //   node scripts/install-temporal.mjs --optional  # npm postinstall: warn, never break `npm ci`
 //
-// It reuses src/temporal/toolchain.ts through tsx (as bin/ does), so the cache layout, the version check
+// It reuses src/temporal/toolchain.ts through tsx, so the cache layout, the version check
 // and the race-safe install exist once.
 import { register } from 'tsx/esm/api';
 

@@ -1,16 +1,15 @@
 import { parseArgs } from 'node:util';
+import type { AdminContext } from './cli/admin.commands';
+import { ScheduleCommandError, UsageError } from './cli/errors';
 import { ConfigError, loadConfig, type Config } from './config';
-import { runGuildSet, runGuildSetQuotas, runMigrate, runSetKey, UsageError, type AdminContext } from './cli/admin.commands';
-import { runKeysRotate } from './cli/keys.commands';
-import { runRegisterCommands } from './cli/register-commands';
-import { runScheduleList, runScheduleRemove, runScheduleSet, ScheduleCommandError } from './cli/schedule.commands';
 import { ownShutdownSignals, type ShutdownSignals } from './lifecycle/shutdown-signals';
 import { createLogger } from './logger';
 import { openTracing, type Tracing } from './telemetry/tracing';
-import { runDemo } from './sandbox/demo';
-import { runPlanDemo } from './sandbox/demo-plan';
-import { startService, type RunningService, type ServiceParts } from './service';
+import type { RunningService, ServiceParts } from './service';
 import { StoreLockedError } from './store/errors';
+
+// Each command loads its own modules when it runs (`await import`): `--help` or `guild set` should not wait for
+// Temporal's worker, fastify and discord.js to load when they use none of them.
 
 const USAGE = `Usage: jules-orchestrator <command>
 
@@ -107,23 +106,29 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         const noWait = values['no-wait'] === true || !process.stdout.isTTY;
         if (scenario.length > 1 || (scenario[0] !== undefined && scenario[0] !== 'plan')) throw new UsageError('demo takes `plan` or nothing');
         const options = { config, log, print: out, ...(noWait ? {} : { holdOpen: untilSignal() }) };
-        if (scenario[0] === 'plan') return (await runPlanDemo(options)).asScripted ? 0 : 1;
+        if (scenario[0] === 'plan') {
+          const { runPlanDemo } = await import('./sandbox/demo-plan');
+          return (await runPlanDemo(options)).asScripted ? 0 : 1;
+        }
+        const { runDemo } = await import('./sandbox/demo');
         const outcome = await runDemo(options);
         return outcome.status === 'completed' ? 0 : 1;
       }
       case 'migrate':
         takesNoArguments(command, rest);
-        await runMigrate(ctx);
+        await (await import('./cli/admin.commands')).runMigrate(ctx);
         return 0;
-      case 'guild':
+      case 'guild': {
+        const { runGuildSet, runGuildSetQuotas, runSetKey } = await import('./cli/admin.commands');
         if (rest[0] === 'set') await runGuildSet(ctx, rest.slice(1));
         else if (rest[0] === 'set-key') await runSetKey(ctx, 'guild', rest.slice(1));
         else if (rest[0] === 'set-quotas') await runGuildSetQuotas(ctx, rest.slice(1));
         else throw new UsageError('guild takes `set`, `set-key` or `set-quotas`');
         return 0;
+      }
       case 'register-commands':
         try {
-          await runRegisterCommands(ctx, rest);
+          await (await import('./cli/register-commands')).runRegisterCommands(ctx, rest);
         } catch (error) {
           if (!(error instanceof ConfigError)) throw error;
           err(error.message);
@@ -131,18 +136,20 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         }
         return 0;
       case 'user':
-        if (rest[0] === 'set-key') await runSetKey(ctx, 'user', rest.slice(1));
+        if (rest[0] === 'set-key') await (await import('./cli/admin.commands')).runSetKey(ctx, 'user', rest.slice(1));
         else throw new UsageError('user takes `set-key`');
         return 0;
-      case 'schedule':
+      case 'schedule': {
+        const { runScheduleList, runScheduleRemove, runScheduleSet } = await import('./cli/schedule.commands');
         if (rest[0] === 'set') await runScheduleSet(ctx, rest.slice(1));
         else if (rest[0] === 'list') await runScheduleList(ctx, rest.slice(1));
         else if (rest[0] === 'remove') await runScheduleRemove(ctx, rest.slice(1));
         else throw new UsageError('schedule takes `set`, `list` or `remove`');
         return 0;
+      }
       case 'keys':
         if (rest[0] !== 'rotate') throw new UsageError('keys takes `rotate`');
-        await runKeysRotate(ctx, rest.slice(1));
+        await (await import('./cli/keys.commands')).runKeysRotate(ctx, rest.slice(1));
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -183,6 +190,7 @@ async function runService(config: Config, log: ReturnType<typeof createLogger>, 
   });
   let service: RunningService;
   try {
+    const { startService } = await import('./service');
     service = await startService({ config, log, parts, print: out, signal: shutdown.signal, ...(tracing ? { tracing } : {}) });
   } catch (error) {
     if (!shutdown.signal.aborted) throw error;

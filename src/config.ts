@@ -378,8 +378,10 @@ export interface Config {
 /** Thrown by {@link loadConfig} when the environment is missing or malformed; lists every problem. */
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
-  constructor(readonly problems: readonly string[]) {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
     super(`The configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee README.md, "Configuration".`);
+    this.problems = problems;
     this.name = 'ConfigError';
   }
 }

@@ -6,8 +6,8 @@ import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import { loadOrCreateLocalKey } from './crypto/local-key';
-import { createSecretBox, type SecretBox } from './crypto/secret-box';
+import { openSecrets } from './crypto/open-secrets';
+import type { SecretBox } from './crypto/secret-box';
 import { buildApp } from './http/app';
 import { codecEndpointForUi, defaultUiOrigins, loadOrCreateCodecAuthToken } from './http/codec.route';
 import { createOctokitGitHubClient, gitHubClientOptionsOf } from './github/octokit-github-client';
@@ -18,8 +18,8 @@ import { createInteractionSigner, type InteractionSigner } from './sandbox/inter
 import { startJulesEmulator, type JulesEmulator } from './sandbox/jules-emulator';
 import { retryWithBackoff } from './lifecycle/backoff';
 import { CHECK_TIMEOUT_MS, createReadiness } from './lifecycle/readiness';
-import { openStore, storeProblem, type OpenedStore } from './store/open-store';
-import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from './temporal/codec';
+import { openConfiguredStore, storeProblem, type OpenedStore } from './store/open-store';
+import { openPayloadCodec } from './temporal/codec';
 import { createDataConverter } from './temporal/data-converter';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectClient, connectClientLazily, connectProbeLazily, connectWorker, isTemporalUnreachable, temporalConnectionOptions, temporalCredentialsProblem, temporalProblem, type TemporalConnectionOptions } from './temporal/connection';
@@ -397,42 +397,6 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     await stop();
     throw err;
   }
-}
-
-/** Opens the store the config points at: DATABASE_URL, else the Supabase Data API, else embedded PGlite. */
-export function openConfiguredStore(config: Config, options: { inMemory?: boolean; migrate?: boolean } = {}): ReturnType<typeof openStore> {
-  const { databaseUrl, supabaseUrl, supabaseServiceRoleKey, dataDir } = config.store;
-  return openStore({
-    dataDir,
-    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
-    ...(databaseUrl === undefined && supabaseUrl !== undefined ? { supabaseUrl, serviceRoleKey: supabaseServiceRoleKey } : {}),
-    ...options,
-  });
-}
-
-/** The secret box for stored keys: the configured key, or for the embedded store a generated local one. */
-export function openSecrets(config: Config, log: Logger): SecretBox {
-  // Previous keys stay readable until `keys rotate` has moved every stored key to the current one.
-  if (config.secrets.encryptionKey) return createSecretBox(config.secrets.encryptionKey, { previousKeys: [...config.secrets.previousEncryptionKeys] });
-  const { key, created } = loadOrCreateLocalKey(config.store.dataDir);
-  if (created) log.warn({ file: join(config.store.dataDir, 'secrets.key') }, 'SECRETS_ENCRYPTION_KEY is unset: generated a local key for the embedded store');
-  return createSecretBox(key);
-}
-
-/**
- * The payload codec every Client and Worker shares: TEMPORAL_PAYLOAD_KEY, else a key derived (HKDF) from
- * SECRETS_ENCRYPTION_KEY, or from the embedded store's local key when that is unset, so there is one secret to keep.
- */
-export function openPayloadCodec(config: Config): EncryptionCodec {
-  const secretsKey = config.secrets.encryptionKey ?? loadOrCreateLocalKey(config.store.dataDir).key;
-  return createEncryptionCodec(
-    createPayloadKeyring({
-      secretsKey,
-      secretsPreviousKeys: config.secrets.previousEncryptionKeys,
-      ...(config.secrets.payloadKey ? { payloadKey: config.secrets.payloadKey } : {}),
-      payloadPreviousKeys: config.secrets.payloadPreviousKeys,
-    }),
-  );
 }
 
 /**

@@ -10,10 +10,12 @@ import { openStore } from '../src/store/open-store';
 import { connectClient } from '../src/temporal/connection';
 import { removePlanSchedule } from '../src/temporal/plan-schedule';
 import { runCliProcess as runCli, type CliRun } from './helpers/cli-process';
+import { copyMigratedStore } from './helpers/migrated-store';
 
 /**
  * The `jules-orchestrator` command as an operator runs it: a real child process through bin/, a fresh DATA_DIR
- * each time, and an environment holding nothing but what a shell would give it.
+ * each time (empty, or with the migrated database copied in), and an environment holding nothing but what a shell
+ * would give it.
  */
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -36,6 +38,17 @@ afterAll(() => {
 function freshDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'jo-cli-'));
   dirs.push(dir);
+  return dir;
+}
+
+/**
+ * A fresh DATA_DIR holding a copy of the migrated embedded database, for tests of what a command writes: the
+ * CLI still opens and checks it, but no test waits for PGlite's initdb and every migration again (`migrate` on an
+ * empty DATA_DIR has its own test).
+ */
+function migratedDataDir(): string {
+  const dir = freshDataDir();
+  copyMigratedStore(dir);
   return dir;
 }
 
@@ -71,7 +84,7 @@ describe('jules-orchestrator migrate', { timeout: STORE_TEST_TIMEOUT_MS }, () =>
 
 describe('jules-orchestrator guild set', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
   it('saves the guild’s roles and default repository and prints the resulting config', async () => {
-    const dataDir = freshDataDir();
+    const dataDir = migratedDataDir();
     const run = await runCli(
       ['guild', 'set', '--guild-id', guildId, '--create-roles', `${roleA},${roleB}`, '--confirm-roles', roleC, '--default-repo', 'acme/widgets'],
       { dataDir },
@@ -130,7 +143,7 @@ describe('jules-orchestrator guild set: the daily plan’s settings', { timeout:
   const roles = ['--guild-id', guildId, '--create-roles', roleA, '--confirm-roles', roleC];
 
   it('shows the plan defaults, saves the settings given, and keeps them when a later `guild set` leaves them out', async () => {
-    const dataDir = freshDataDir();
+    const dataDir = migratedDataDir();
     const first = await runCli(['guild', 'set', ...roles], { dataDir });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('plan label "ready", in-progress label "jules-in-progress", at most 10 issues a plan; two-person rule off; auto-ship off; fix failing checks off (at most 2 attempts); default key not set.');
@@ -187,7 +200,7 @@ describe('jules-orchestrator guild set: the daily plan’s settings', { timeout:
   });
 
   it('refuses a plan label that is the guild’s in-progress label, changing nothing', async () => {
-    const dataDir = freshDataDir();
+    const dataDir = migratedDataDir();
     const run = await runCli(['guild', 'set', ...roles, '--plan-label', 'Jules-In-Progress'], { dataDir });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--plan-label must differ from the guild's in-progress label/);
@@ -198,7 +211,7 @@ describe('jules-orchestrator guild set: the daily plan’s settings', { timeout:
 
 describe('jules-orchestrator guild set-quotas', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
   it('sets the quotas given, keeps the others, returns one to its default, and prints what is in force', async () => {
-    const dataDir = freshDataDir();
+    const dataDir = migratedDataDir();
     const first = await runCli(['guild', 'set-quotas', '--guild-id', guildId, '--sessions-at-once', '15', '--sessions-per-day', '100'], { dataDir });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -299,7 +312,7 @@ describe('commands and help', () => {
 
 describe('setting Jules keys from standard input', { timeout: STORE_TEST_TIMEOUT_MS }, () => {
   it('saves a member’s personal key encrypted, printing only a masked form', async () => {
-    const dataDir = freshDataDir();
+    const dataDir = migratedDataDir();
     const run = await runCli(['user', 'set-key', '--discord-id', userId], { dataDir, stdin: `${julesKey}\n` });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`personal Jules key of user ${userId}`);
@@ -315,7 +328,7 @@ describe('setting Jules keys from standard input', { timeout: STORE_TEST_TIMEOUT
   });
 
   it('saves a guild’s default key encrypted, printing only a masked form', async () => {
-    const dataDir = freshDataDir();
+    const dataDir = migratedDataDir();
     const setKey = await runCli(['guild', 'set-key', '--guild-id', guildId], { dataDir, stdin: julesKey });
     expect(setKey.code).toBe(0);
     expect(setKey.stdout).toContain(`default Jules key of guild ${guildId}`);

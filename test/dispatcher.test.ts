@@ -22,10 +22,10 @@ import type { EmulatedMessage } from '../src/sandbox/discord-emulator';
 import { buildButtonClick, buildModalSubmit, buildSlashCommand, newSnowflake } from '../src/sandbox/interaction-signer';
 import { askingScript } from '../src/sandbox/jules-emulator';
 import type { Member, TaskView } from '../src/shared/task';
-import { openStore } from '../src/store/open-store';
 import type { Store, TaskRecord } from '../src/store/store';
 import { createTemporalTaskControl, type DecideResult, type TaskControl } from '../src/temporal/task-control';
 import { buttonId, eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { openMigratedStore } from './helpers/migrated-store';
 import { createSecretBox, generateEncryptionKey } from '../src/crypto/secret-box';
 
 /** Seals what a form submits as a key; these tests never read it back in plaintext. */
@@ -217,7 +217,7 @@ let store: Store;
 let dispatch: InteractionDispatcher;
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
 });
 
 afterAll(async () => {

@@ -8,11 +8,11 @@ import { buildApp } from '../src/http/app';
 import { createLogger } from '../src/logger';
 import { buildAutocomplete, buildButtonClick, buildModalSubmit, buildPing, buildSelectMenu, buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
 import type { TaskRequest } from '../src/shared/task';
-import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import type { TaskControl } from '../src/temporal/task-control';
 import { createTally } from './helpers/reliability-tally';
 import { bend } from './helpers/bend';
+import { openMigratedStore } from './helpers/migrated-store';
 import { createSecretBox, generateEncryptionKey } from '../src/crypto/secret-box';
 
 /** Seals what a form submits as a key; these tests never read it back in plaintext. */
@@ -49,7 +49,7 @@ let store: Store;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
   const dispatch = createInteractionDispatcher({ secrets: TEST_SECRETS,
     log: createLogger('silent'),
     lateAnswers: { editOriginal: async () => undefined, followUp: async () => undefined } as never,

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runGuildSet, runGuildSetQuotas, runSetKey, UsageError, type AdminContext } from '../src/cli/admin.commands';
+import { runGuildSet, runGuildSetQuotas, runSetKey, type AdminContext } from '../src/cli/admin.commands';
+import { UsageError } from '../src/cli/errors';
 import { runKeysRotate } from '../src/cli/keys.commands';
 import { runRegisterCommands } from '../src/cli/register-commands';
 import { cronProblem, ianaTimeZone, runScheduleList, runScheduleRemove, runScheduleSet } from '../src/cli/schedule.commands';
@@ -17,7 +18,7 @@ import {
   MODAL_ACTIONS,
   PLAN_ACTIONS,
 } from '../src/discord/custom-id';
-import { isBranchName } from '../src/discord/jules.command';
+import { isBranchName } from '../src/shared/jules-request';
 import { createTally } from './helpers/reliability-tally';
 
 /**

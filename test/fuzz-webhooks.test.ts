@@ -10,11 +10,11 @@ import { GITHUB_WEBHOOK_PATH } from '../src/http/github-webhook.route';
 import { JULES_DELIVERY_SOURCE, JULES_WEBHOOK_PATH } from '../src/http/jules-webhook.route';
 import { signJulesWebhookRequest } from '../src/sandbox/jules-relay';
 import { createPostgresDeliveryLog } from '../src/store/delivery-log';
-import { openStore } from '../src/store/open-store';
 import type { SqlExecutor } from '../src/store/sql-executor';
 import type { Store } from '../src/store/store';
 import { createTally } from './helpers/reliability-tally';
 import { bend } from './helpers/bend';
+import { openMigratedStore } from './helpers/migrated-store';
 
 /**
  * Signed webhook bodies, recorded GitHub payloads bent out of shape and plain noise, through the real routes on a
@@ -34,7 +34,7 @@ const handed: GitHubEvent[] = [];
 const tally = createTally('fuzz-webhooks');
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
   const deliveries = createPostgresDeliveryLog(store.executor);
   app = buildApp({
     verifyDiscordSignature: () => false,

@@ -8,10 +8,10 @@ import { buildApp } from '../src/http/app';
 import { GITHUB_DELIVERY_MEMORY_MS, GITHUB_DELIVERY_SOURCE, GITHUB_WEBHOOK_PATH } from '../src/http/github-webhook.route';
 import { signJulesWebhookRequest } from '../src/sandbox/jules-relay';
 import { createPostgresDeliveryLog, type DeliveryLog } from '../src/store/delivery-log';
-import { openStore } from '../src/store/open-store';
 import type { SqlExecutor } from '../src/store/sql-executor';
 import type { Store } from '../src/store/store';
 import { eventually } from './helpers/stack';
+import { openMigratedStore } from './helpers/migrated-store';
 
 const SECRET = 'gh-whsec-current-0123456789';
 const PREVIOUS_SECRET = 'gh-whsec-previous-9876543210';
@@ -24,7 +24,7 @@ let store: Store & { executor: SqlExecutor };
 let deliveries: DeliveryLog;
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
   deliveries = createPostgresDeliveryLog(store.executor);
 });
 

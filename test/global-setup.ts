@@ -1,6 +1,12 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
 // Loads vitest's types so the ProvidedContext augmentation below has a module to merge into.
 import type {} from 'vitest';
+import { migrate } from '../src/store/migrate';
+import { createPgliteExecutor } from '../src/store/sql-executor';
 import { startDevServer } from '../src/temporal/dev-server';
 import { resolveTemporalCli, resolveTestServer } from '../src/temporal/toolchain';
 
@@ -12,7 +18,35 @@ declare module 'vitest' {
     temporalNamespace: string;
     /** The time-skipping test server binary, or '' when only the SDK's download could provide it. */
     testServerPath: string;
+    /** A PGlite dump of a migrated in-memory database (test/helpers/migrated-store.ts starts stores from it). */
+    migratedStoreDump: string;
+    /** A migrated on-disk PGlite directory, to copy into a DATA_DIR as its `pglite/`. */
+    migratedStoreDir: string;
   }
+}
+
+/**
+ * Runs PGlite's initdb and every migration once for the whole run, in memory (dumped to a file) and on disk: each
+ * stack and CLI test then starts from a copy instead of paying a few seconds for an empty database. Migrations on
+ * empty databases keep their own tests (test/store.test.ts, the CLI's `migrate`).
+ */
+async function prepareMigratedStores(dir: string): Promise<{ dump: string; dataDir: string }> {
+  const dump = join(dir, 'migrated.tar');
+  const dataDir = join(dir, 'pglite');
+  const executor = await createPgliteExecutor(dataDir);
+  try {
+    await migrate(executor);
+  } finally {
+    await executor.close();
+  }
+  // The same directory as a dump, for in-memory stores (PGlite's own format; loadDataDir reads it back).
+  const db = await PGlite.create(dataDir);
+  try {
+    await writeFile(dump, Buffer.from(await (await db.dumpDataDir('none')).arrayBuffer()));
+  } finally {
+    await db.close();
+  }
+  return { dump, dataDir };
 }
 
 /**
@@ -27,8 +61,9 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   ]);
 
   const started = Date.now();
-  const server = await startDevServer({ cli, namespace: 'default', ui: false, logLevel: 'error' });
-  log(`Dev server (${cli.source}) up at ${server.address} in ${Date.now() - started} ms.`);
+  const storesDir = await mkdtemp(join(tmpdir(), 'jo-test-stores-'));
+  const [server, stores] = await Promise.all([startDevServer({ cli, namespace: 'default', ui: false, logLevel: 'error' }), prepareMigratedStores(storesDir)]);
+  log(`Dev server (${cli.source}) up at ${server.address}, migrated stores ready, in ${Date.now() - started} ms.`);
 
   project.provide('temporalAddress', server.address);
   project.provide('temporalNamespace', server.namespace);
@@ -37,5 +72,11 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     testServer.executable.type === 'existing-path' ? testServer.executable.path : '',
   );
 
-  return () => server.stop();
+  project.provide('migratedStoreDump', stores.dump);
+  project.provide('migratedStoreDir', stores.dataDir);
+
+  return async () => {
+    await server.stop();
+    await rm(storesDir, { recursive: true, force: true });
+  };
 }

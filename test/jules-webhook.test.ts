@@ -7,10 +7,10 @@ import { createJulesRelay, signJulesWebhookRequest, type SignOptions } from '../
 import type { JulesEvent } from '../src/shared/task';
 import type { TaskStatus } from '../src/shared/task-status';
 import { createPostgresDeliveryLog, type DeliveryLog } from '../src/store/delivery-log';
-import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import type { SqlExecutor } from '../src/store/sql-executor';
 import { eventually, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { openMigratedStore } from './helpers/migrated-store';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 /** The route's clock in these tests: a fixed instant, so "five minutes" is exact. */
@@ -22,7 +22,7 @@ let deliveries: DeliveryLog;
 let sequence = 0;
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
   deliveries = createPostgresDeliveryLog(store.executor);
 });
 

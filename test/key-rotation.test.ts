@@ -9,9 +9,10 @@ import { createSecretBox, generateEncryptionKey, sealedKeyId } from '../src/cryp
 import { migrate } from '../src/store/migrate';
 import { openStore } from '../src/store/open-store';
 import { createPostgresStore } from '../src/store/postgres-store';
-import { createPgliteExecutor, type SqlExecutor } from '../src/store/sql-executor';
+import type { SqlExecutor } from '../src/store/sql-executor';
 import type { Store } from '../src/store/store';
 import { uniqueId } from './helpers/store-behaviour';
+import { migratedExecutor } from './helpers/migrated-store';
 
 /** Look like Jules API keys; the tests check they never come back out in clear. */
 const plaintexts = {
@@ -34,7 +35,7 @@ describe('rotating the encryption key of stored Jules keys', () => {
   let ids: { guildA: string; guildB: string; alice: string; bob: string; carol: string };
 
   beforeEach(async () => {
-    executor = await createPgliteExecutor(undefined);
+    executor = await migratedExecutor();
     await migrate(executor);
     store = createPostgresStore(executor);
     ids = { guildA: uniqueId('g'), guildB: uniqueId('g'), alice: uniqueId('u'), bob: uniqueId('u'), carol: uniqueId('u') };

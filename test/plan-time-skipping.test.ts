@@ -15,7 +15,6 @@ import { defaultScript, failingScript, startJulesEmulator, type JulesEmulator, t
 import { planRunId, type PlanView } from '../src/shared/plan';
 import { parsePullRequestUrl } from '../src/shared/pull-request';
 import { SEARCH_ATTRIBUTE_KEYS } from '../src/shared/search-attributes';
-import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring } from '../src/temporal/codec';
 import { createDataConverter } from '../src/temporal/data-converter';
@@ -27,6 +26,7 @@ import { wireWorker } from '../src/wiring';
 import type { PlanOutcome, PlanSettings } from '../workflows/plan.workflow';
 import { planViewQuery } from '../workflows/messages';
 import { GITHUB, GUILD, KEYS, MEMBERS, eventually, workflowBundle } from './helpers/stack';
+import { openMigratedStore } from './helpers/migrated-store';
 
 /**
  * The plan's long waits, on the time-skipping test server: twelve hours of waiting for approval and a run's
@@ -73,7 +73,7 @@ async function startSkippingStack(
   const logs: string[] = [];
   const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
   installTemporalRuntime(log);
-  const store = await openStore({ inMemory: true });
+  const store = await openMigratedStore();
   const secretsKey = generateEncryptionKey();
   const secrets = createSecretBox(secretsKey);
   const dataConverter = createDataConverter(createEncryptionCodec(createPayloadKeyring({ secretsKey })));

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/store/migrate';
 import { createPostgresStore } from '../src/store/postgres-store';
-import { createPgExecutor, createPgliteExecutor, type SqlExecutor } from '../src/store/sql-executor';
+import { createPgExecutor, type SqlExecutor } from '../src/store/sql-executor';
 import type { KeyOwner, Store } from '../src/store/store';
 import { startPostgres } from './helpers/postgres';
 import { newTask, uniqueId } from './helpers/store-behaviour';
+import { migratedExecutor } from './helpers/migrated-store';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -232,7 +233,7 @@ function describeQuotasOn(engine: string, openExecutor: () => Promise<SqlExecuto
   });
 }
 
-describeQuotasOn('PGlite in memory', () => createPgliteExecutor(undefined), false);
+describeQuotasOn('PGlite in memory', () => migratedExecutor(), false);
 
 const server = await startPostgres();
 afterAll(() => server.stop());

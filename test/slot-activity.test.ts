@@ -2,9 +2,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlotActivities, type SlotInput } from '../activities/slot.activities';
 import type { PlanBoard } from '../src/discord/plan-board';
-import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import { fakeAnnouncer, THREAD_GONE, type FakeAnnouncerBehaviour } from './helpers/fake-announcer';
+import { openMigratedStore } from './helpers/migrated-store';
 
 /** The session-slot wait under `MockActivityEnvironment`, on a real (in-memory) store, with a fake announcer. */
 
@@ -13,7 +13,7 @@ let store: Store;
 let guilds = 0;
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
 });
 
 afterAll(async () => {

@@ -88,6 +88,25 @@ function describeSchemaOn(engine: string, freshExecutor: () => Promise<SqlExecut
         expect(history[0]?.statements.some((statement) => statement.includes('create table tasks'))).toBe(true);
       });
 
+      it('checks an up-to-date database with one query, no transaction and no lock, and still applies a missing one', async () => {
+        const db = await fresh();
+        await migrate(db);
+        const calls: string[] = [];
+        const counted: SqlExecutor = {
+          query: (text, params) => (calls.push(`query ${text}`), db.query(text, params)),
+          exec: (script) => (calls.push('exec'), db.exec(script)),
+          transaction: (fn) => (calls.push('transaction'), db.transaction(fn)),
+          close: () => db.close(),
+        };
+        expect(await migrate(counted)).toEqual([]);
+        expect(calls).toHaveLength(1);
+        expect(calls[0]).toMatch(/^query select count/);
+
+        const last = ALL_VERSIONS.at(-1)!;
+        await db.query('delete from supabase_migrations.schema_migrations where version = $1', [last]);
+        expect(await migrate(counted)).toEqual([last]);
+      });
+
       it('applies each migration once when two runners start together', async () => {
         const db = await fresh();
         const [first, second] = await Promise.all([migrate(db), migrate(db)]);

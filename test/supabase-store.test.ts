@@ -2,12 +2,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SupabaseRequestError } from '../src/store/errors';
 import { migrate } from '../src/store/migrate';
 import { openStore } from '../src/store/open-store';
-import { createPgliteExecutor, type SqlExecutor } from '../src/store/sql-executor';
+import type { SqlExecutor } from '../src/store/sql-executor';
 import type { Store } from '../src/store/store';
 import { createSupabaseDeliveryLog, createSupabaseStore } from '../src/store/supabase-store';
 import { signJwt, startPostgrestEmulator, type PostgrestEmulator, type RecordedRequest } from './helpers/postgrest-emulator';
 import { describePlanStoreBehaviour, newPlanItems, newPlanRun } from './helpers/plan-store-behaviour';
 import { describeStoreBehaviour, newTask, uniqueId } from './helpers/store-behaviour';
+import { migratedExecutor } from './helpers/migrated-store';
 
 const JWT_SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
 const SERVICE_ROLE_KEY = signJwt({ iss: 'supabase', role: 'service_role' }, JWT_SECRET);
@@ -15,7 +16,7 @@ const ANON_KEY = signJwt({ iss: 'supabase', role: 'anon' }, JWT_SECRET);
 
 /** A migrated PGlite behind the PostgREST contract. */
 async function startBackend(): Promise<{ sql: SqlExecutor; api: PostgrestEmulator; close(): Promise<void> }> {
-  const sql = await createPgliteExecutor(undefined);
+  const sql = await migratedExecutor();
   await migrate(sql);
   const api = await startPostgrestEmulator({ executor: sql, jwtSecret: JWT_SECRET });
   return {

@@ -6,9 +6,9 @@ import { createHttpJulesClient, createHttpJulesClientFactory } from '../src/jule
 import { createLogger } from '../src/logger';
 import { askingScript, defaultScript, startJulesEmulator, type JulesEmulator, type SessionScript } from '../src/sandbox/jules-emulator';
 import type { WatchCursor, WatchResult } from '../src/shared/jules-session';
-import { openStore } from '../src/store/open-store';
 import type { Store } from '../src/store/store';
 import { fakeAnnouncer, THREAD_GONE, type FakeAnnouncerBehaviour } from './helpers/fake-announcer';
+import { openMigratedStore } from './helpers/migrated-store';
 
 /**
  * The session watcher on its own: the real Jules emulator over loopback and a real (in-memory) store, under
@@ -28,7 +28,7 @@ let jules: JulesEmulator;
 let tasks = 0;
 
 beforeAll(async () => {
-  store = await openStore({ inMemory: true });
+  store = await openMigratedStore();
   // Script times are scaled to a twentieth: the default script takes about 175 ms.
   jules = await startJulesEmulator({ keys: [KEY], timeScale: 0.05 });
   await store.setGuildKey(GUILD, secrets.encrypt(KEY));

@@ -1,22 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { maskSecret } from '../crypto/secret-box';
-import { isBranchName, JULES_LIMITS, REPO_PATTERN } from '../discord/jules.command';
+import { isBranchName, JULES_LIMITS, REPO_PATTERN } from '../shared/jules-request';
 import { PLAN_DEFAULTS } from '../shared/plan';
 import { migrate } from '../store/migrate';
 import type { GuildQuotaSettings } from '../store/store';
-import { openConfiguredStore, openSecrets } from '../service';
+import { openSecrets } from '../crypto/open-secrets';
+import { openConfiguredStore } from '../store/open-store';
 import type { Logger } from 'pino';
+import { UsageError } from './errors';
 import { readSecret, validateApiKey } from './read-secret';
-
-/** Thrown for a command line that cannot be carried out; the CLI prints the message and exits 2. */
-export class UsageError extends Error {
-  readonly code = 'USAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 /** What the admin commands need from the process. */
 export interface AdminContext {

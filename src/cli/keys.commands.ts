@@ -3,8 +3,9 @@ import { KeyRotationIncompleteError, type UnreadableStoredKey } from '../crypto/
 import { loadOrCreateLocalKey } from '../crypto/local-key';
 import { SecretDecryptError, createSecretBox, sealedKeyId, type SecretBox } from '../crypto/secret-box';
 import type { KeyRotationRepository } from '../store/store';
-import { openConfiguredStore } from '../service';
-import { UsageError, type AdminContext } from './admin.commands';
+import { openConfiguredStore } from '../store/open-store';
+import type { AdminContext } from './admin.commands';
+import { UsageError } from './errors';
 
 /** What a rotation did. Counts and ids only: never a key, plaintext or sealed. */
 export interface RotationReport {

@@ -8,7 +8,8 @@ import {
 import { REST } from '@discordjs/rest';
 import { ConfigError } from '../config';
 import { COMMANDS } from '../discord/commands';
-import { UsageError, type AdminContext } from './admin.commands';
+import type { AdminContext } from './admin.commands';
+import { UsageError } from './errors';
 
 /** What {@link registerCommands} needs: the REST API, the application, and where to register. */
 export interface RegisterCommandsInput {

@@ -2,38 +2,19 @@ import { planSettingsOf } from '../workflow-settings';
 import { parseArgs } from 'node:util';
 import { Client, type Connection } from '@temporalio/client';
 import type { Config } from '../config';
-import { REPO_PATTERN } from '../discord/jules.command';
-import { openPayloadCodec } from '../service';
+import { REPO_PATTERN } from '../shared/jules-request';
 import { isPlanScheduleId, planScheduleId } from '../shared/plan-schedule';
 import { connectClient, temporalConnectionOptions, type TemporalConnectionOptions } from '../temporal/connection';
+import { openPayloadCodec } from '../temporal/codec';
 import { createDataConverter } from '../temporal/data-converter';
 import { listPlanSchedules, removePlanSchedule, setPlanSchedule, type PlanSchedule } from '../temporal/plan-schedule';
-import { labelFlag, requireSnowflake, UsageError, type AdminContext } from './admin.commands';
+import { labelFlag, requireSnowflake, type AdminContext } from './admin.commands';
+import { ScheduleCommandError, UsageError } from './errors';
 
 /**
  * `schedule set | list | remove`: the daily plan as a Temporal Schedule (src/temporal/plan-schedule.ts). Every flag
  * is checked before Temporal is reached, so a bad one changes nothing and needs no server.
  */
-
-/** Why a schedule command could not be carried out, though its command line was right. */
-export type ScheduleCommandErrorCode = 'temporal-unreachable' | 'schedule-not-found';
-
-/**
- * Thrown by the schedule commands, changing nothing, when Temporal cannot be reached (`temporal-unreachable`:
- * the message says where the CLI looked and what to start or set, `cause` is the SDK's error) or there is no
- * schedule to remove (`schedule-not-found`). The CLI prints the message and exits 1.
- */
-export class ScheduleCommandError extends Error {
-  override readonly name = 'ScheduleCommandError';
-
-  constructor(
-    readonly code: ScheduleCommandErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 /**
  * `schedule set --guild-id ID --repo owner/name --channel ID --cron "0 9 * * 1-5" --timezone Europe/Berlin

@@ -6,7 +6,7 @@ import { approveCommand, planCommand, planStatusCommand, shipCommand } from './p
 import { retryCommand } from './retry.command';
 import { statusCommand } from './status.command';
 
-export { JULES_LIMITS, julesCommand } from './jules.command';
+export { julesCommand } from './jules.command';
 export { statusCommand };
 
 /**

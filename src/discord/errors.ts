@@ -52,11 +52,10 @@ export class MalformedInteractionError extends Error {
   readonly status = 400;
   readonly statusCode = 400;
   readonly code = 'MALFORMED_INTERACTION';
-  constructor(
-    readonly path: string,
-    expected: string,
-  ) {
+  readonly path: string;
+  constructor(path: string, expected: string) {
     super(`not a Discord interaction: ${path} must be ${expected}`);
+    this.path = path;
     this.name = 'MalformedInteractionError';
   }
 }

@@ -4,7 +4,7 @@ import { isPlanRunId, planRunId, type PlanView } from '../shared/plan';
 import type { Store } from '../store/store';
 import type { PlanControl, PlanResult } from '../temporal/plan-control';
 import { channelOf, ephemeral, memberOf, readOptions, type AutocompleteInteraction, type CommandInteraction, type SlashCommand } from './interaction-kit';
-import { REPO_PATTERN } from './jules.command';
+import { REPO_PATTERN } from '../shared/jules-request';
 import { planViewOf } from './plan-board';
 import { renderPlanStatus, renderShipReport } from './plan-card';
 

@@ -253,8 +253,10 @@ function base(p: Fields): GitHubEventBase {
 
 /** Thrown inside the mappers when an identifying field is absent; caught by {@link mapGitHubEvent}. */
 class MissingField extends Error {
-  constructor(readonly path: string) {
+  readonly path: string;
+  constructor(path: string) {
     super(`${path} is missing`);
+    this.path = path;
   }
 }
 
@@ -264,7 +266,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Typed reads of a payload by dotted path, tolerant of anything missing or of the wrong type. */
 class Fields {
-  constructor(private readonly payload: unknown) {}
+  private readonly payload: unknown;
+  constructor(payload: unknown) {
+    this.payload = payload;
+  }
 
   value(path: string): unknown {
     let value: unknown = this.payload;

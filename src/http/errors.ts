@@ -4,13 +4,12 @@
  */
 export class HttpRequestError<Status extends number = number, Code extends string = string> extends Error {
   readonly statusCode: Status;
-  constructor(
-    readonly status: Status,
-    readonly code: Code,
-    message: string,
-    options?: ErrorOptions,
-  ) {
+  readonly status: Status;
+  readonly code: Code;
+  constructor(status: Status, code: Code, message: string, options?: ErrorOptions) {
     super(message, options);
+    this.status = status;
+    this.code = code;
     this.statusCode = status;
     this.name = new.target.name;
   }
@@ -35,8 +34,10 @@ export class MalformedBodyError extends HttpRequestError<400, 'MALFORMED_BODY'> 
  * skew away from now (answered 401), so a captured request cannot be replayed later.
  */
 export class StaleTimestampError extends HttpRequestError<401, 'STALE_TIMESTAMP'> {
-  constructor(readonly skewSeconds: number) {
+  readonly skewSeconds: number;
+  constructor(skewSeconds: number) {
     super(401, 'STALE_TIMESTAMP', 'stale request: the timestamp is more than 5 minutes away from the server clock');
+    this.skewSeconds = skewSeconds;
   }
 }
 
@@ -67,8 +68,10 @@ export class InvalidPayloadError extends HttpRequestError<400, 'INVALID_PAYLOAD'
 
 /** Thrown while parsing a JSON body whose objects and arrays nest deeper than `HTTP_LIMITS.jsonDepth` (answered 400). */
 export class JsonTooDeepError extends HttpRequestError<400, 'JSON_TOO_DEEP'> {
-  constructor(readonly maxDepth: number) {
+  readonly maxDepth: number;
+  constructor(maxDepth: number) {
     super(400, 'JSON_TOO_DEEP', `the JSON body nests objects and arrays more than ${maxDepth} deep`);
+    this.maxDepth = maxDepth;
   }
 }
 
@@ -94,10 +97,9 @@ export class BodyTooLargeError extends HttpRequestError<413, 'BODY_TOO_LARGE'> {
 
 /** Thrown for a method a known path does not take (answered 405, with `Allow`). */
 export class MethodNotAllowedError extends HttpRequestError<405, 'METHOD_NOT_ALLOWED'> {
-  constructor(
-    method: string,
-    readonly allowed: readonly string[],
-  ) {
+  readonly allowed: readonly string[];
+  constructor(method: string, allowed: readonly string[]) {
     super(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed.join(' or ')}`);
+    this.allowed = allowed;
   }
 }

@@ -54,8 +54,10 @@ export function ownShutdownSignals({ say = (line) => process.stderr.write(`${lin
 
 /** The abort reason of {@link ShutdownSignals.signal}: thrown by a start-up step that saw the request. */
 export class ShutdownRequestedError extends Error {
-  constructor(readonly received: NodeJS.Signals) {
+  readonly received: NodeJS.Signals;
+  constructor(received: NodeJS.Signals) {
     super(`${received} received: stopping`);
+    this.received = received;
     this.name = 'ShutdownRequestedError';
   }
 }

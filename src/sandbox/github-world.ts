@@ -26,11 +26,10 @@ export function sameLabel(a: string, b: string): boolean {
 
 /** A refusal with GitHub's status and words. */
 export class GitHubRefusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
+  readonly status: number;
+  constructor(status: number, message: string) {
     super(message);
+    this.status = status;
   }
 }
 

@@ -56,6 +56,7 @@ export async function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
  */
 export async function migrate(executor: SqlExecutor, migrationsDir: string = DEFAULT_MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(migrationsDir);
+  if (await allRecorded(executor, migrations)) return [];
   await executor.transaction(async (tx) => {
     // `create schema if not exists` is not safe against a concurrent create; the lock makes it so.
     await tx.query(`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
@@ -85,6 +86,27 @@ export async function migrate(executor: SqlExecutor, migrationsDir: string = DEF
     if (didApply) applied.push(migration.version);
   }
   return applied;
+}
+
+/** Postgres' codes for a missing schema or table: a database no migration runner has touched yet. */
+const NO_HISTORY_CODES = new Set(['3F000', '42P01']);
+
+/**
+ * Whether the history records every one of `migrations`: one read, no transaction and no lock, so each command on
+ * an up-to-date database pays one query for the check. False on a new database (no history table), and whenever
+ * one is missing: the full run then applies it under the lock.
+ */
+async function allRecorded(executor: SqlExecutor, migrations: readonly MigrationFile[]): Promise<boolean> {
+  try {
+    const [row] = await executor.query<{ recorded: number }>(
+      'select count(*)::int as recorded from supabase_migrations.schema_migrations where version = any($1::text[])',
+      [migrations.map((migration) => migration.version)],
+    );
+    return row?.recorded === migrations.length;
+  } catch (error) {
+    if (NO_HISTORY_CODES.has((error as { code?: unknown }).code as string)) return false;
+    throw error;
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Config } from '../config';
 import { createPostgresDeliveryLog, type DeliveryLog } from './delivery-log';
 import { migrate as applyMigrations } from './migrate';
 import { createPostgresStore } from './postgres-store';
@@ -20,6 +21,8 @@ export interface OpenStoreOptions {
   readonly dataDir?: string;
   /** Embedded database in memory (tests, `demo`); nothing is written to disk. */
   readonly inMemory?: boolean;
+  /** With `inMemory`: the data directory to start from, a PGlite dump (`createPgliteExecutor`'s `loadDataDir`). */
+  readonly loadDataDir?: Blob;
   /** Apply pending migrations before returning (default true; ignored for the Data API). */
   readonly migrate?: boolean;
   /** The fetch the supabase-js adapter uses (tests); default the global fetch. */
@@ -58,9 +61,9 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
   const executor =
     options.databaseUrl !== undefined
       ? createPgExecutor(options.databaseUrl)
-      : await createPgliteExecutor(
-          options.inMemory ? undefined : join(options.dataDir ?? DEFAULT_DATA_DIR, 'pglite'),
-        );
+      : options.inMemory
+        ? await createPgliteExecutor(undefined, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {})
+        : await createPgliteExecutor(join(options.dataDir ?? DEFAULT_DATA_DIR, 'pglite'));
   try {
     if (options.migrate ?? true) await applyMigrations(executor);
   } catch (error) {
@@ -68,6 +71,17 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
     throw error;
   }
   return { ...createPostgresStore(executor), executor, deliveries: createPostgresDeliveryLog(executor) };
+}
+
+/** Opens the store the config points at: DATABASE_URL, else the Supabase Data API, else embedded PGlite. */
+export function openConfiguredStore(config: Config, options: { inMemory?: boolean; migrate?: boolean } = {}): ReturnType<typeof openStore> {
+  const { databaseUrl, supabaseUrl, supabaseServiceRoleKey, dataDir } = config.store;
+  return openStore({
+    dataDir,
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    ...(databaseUrl === undefined && supabaseUrl !== undefined ? { supabaseUrl, serviceRoleKey: supabaseServiceRoleKey } : {}),
+    ...options,
+  });
 }
 
 /** Why the store cannot be used right now, or undefined when it answers: `select 1`, or one read over the Data API. */

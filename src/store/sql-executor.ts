@@ -181,17 +181,26 @@ function acquireLock(dataDir: string): () => void {
   };
 }
 
+/** Options of {@link createPgliteExecutor}. */
+export interface PgliteExecutorOptions {
+  /**
+   * In memory only: start from this data directory (a `PGlite.dumpDataDir()` tarball) instead of an empty one.
+   * Tests start each store from one migrated dump, which skips PGlite's initdb and the migrations.
+   */
+  readonly loadDataDir?: Blob;
+}
+
 /**
  * An executor over embedded PGlite: in memory when `dataDir` is undefined, otherwise file-backed under
  * `dataDir` (created if missing) and guarded by a lock file, because two processes writing one PGlite
  * directory corrupt it.
  * @see https://pglite.dev/docs/api
  */
-export async function createPgliteExecutor(dataDir: string | undefined): Promise<SqlExecutor> {
+export async function createPgliteExecutor(dataDir: string | undefined, options: PgliteExecutorOptions = {}): Promise<SqlExecutor> {
   let release = () => {};
   let db: PGlite;
   if (dataDir === undefined) {
-    db = await PGlite.create();
+    db = await PGlite.create(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   } else {
     const dir = resolve(dataDir);
     mkdirSync(dir, { recursive: true });

@@ -2,6 +2,8 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } f
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 // Not re-exported by @temporalio/common; the SDK depends on this exact version, so the wire format matches.
 import proto from '@temporalio/proto';
+import type { Config } from '../config';
+import { loadOrCreateLocalKey } from '../crypto/local-key';
 
 /**
  * Encryption of workflow payloads (inputs, results, signals, updates, memo, failure attributes) before they
@@ -125,7 +127,10 @@ export function createPayloadKeyring(sources: PayloadKeySources): PayloadKeyring
  * Runs outside the workflow sandbox (client, worker main thread, codec server), so Node crypto is fine.
  */
 export class EncryptionCodec implements PayloadCodec {
-  constructor(private readonly keyring: PayloadKeyring) {}
+  private readonly keyring: PayloadKeyring;
+  constructor(keyring: PayloadKeyring) {
+    this.keyring = keyring;
+  }
 
   /** Id of the key new payloads are sealed with. */
   get keyId(): string {
@@ -208,4 +213,20 @@ function decodeKey(keyBase64: string, which: string): Buffer {
 
 function keyOf(key: Buffer): PayloadKey {
   return { id: createHash('sha256').update(key).digest('hex').slice(0, 12), key };
+}
+
+/**
+ * The payload codec every Client and Worker shares: TEMPORAL_PAYLOAD_KEY, else a key derived (HKDF) from
+ * SECRETS_ENCRYPTION_KEY, or from the embedded store's local key when that is unset, so there is one secret to keep.
+ */
+export function openPayloadCodec(config: Config): EncryptionCodec {
+  const secretsKey = config.secrets.encryptionKey ?? loadOrCreateLocalKey(config.store.dataDir).key;
+  return createEncryptionCodec(
+    createPayloadKeyring({
+      secretsKey,
+      secretsPreviousKeys: config.secrets.previousEncryptionKeys,
+      ...(config.secrets.payloadKey ? { payloadKey: config.secrets.payloadKey } : {}),
+      payloadPreviousKeys: config.secrets.payloadPreviousKeys,
+    }),
+  );
 }

@@ -52,11 +52,12 @@ function roleOf(token: string, secret: string): string | undefined {
 
 /** An HTTP answer with PostgREST's error shape. */
 class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: { code: string; message: string; details: string | null; hint: string | null },
-  ) {
+  readonly status: number;
+  readonly body: { code: string; message: string; details: string | null; hint: string | null };
+  constructor(status: number, body: ApiError['body']) {
     super(body.message);
+    this.status = status;
+    this.body = body;
   }
 }
 

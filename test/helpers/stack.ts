@@ -19,6 +19,7 @@ import { startJulesEmulator, type JulesEmulator, type JulesEmulatorOptions } fro
 import { taskWorkflowId } from '../../src/shared/ids';
 import type { TaskOutcome } from '../../src/shared/task';
 import { openStore } from '../../src/store/open-store';
+import { openMigratedStore } from './migrated-store';
 import type { SqlExecutor } from '../../src/store/sql-executor';
 import type { Store } from '../../src/store/store';
 import { createEncryptionCodec, createPayloadKeyring, type EncryptionCodec } from '../../src/temporal/codec';
@@ -201,7 +202,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }), tracing ? { fields: () => tracing.logFields() } : {});
 
   installTemporalRuntime(log);
-  const store = await openStore(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { inMemory: true });
+  const store = options.databaseUrl ? await openStore({ databaseUrl: options.databaseUrl }) : await openMigratedStore();
   const secretsKey = options.secretsKey ?? generateEncryptionKey();
   const secrets = createSecretBox(secretsKey);
   // Every test runs encrypted, as `main` does: the payload key derives from the secrets key.

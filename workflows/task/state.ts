@@ -41,13 +41,17 @@ export class TaskState {
   sessionStarted: boolean;
   /** Set by the final step: from then on, nothing people send can still be acted on. */
   ending: Ending | undefined;
+  private readonly request: TaskRequest;
+  /** Ids of actions for Jules (the workflow's deterministic uuid4). */
+  private readonly newId: () => string;
 
   constructor(
-    private readonly request: TaskRequest,
+    request: TaskRequest,
     carried: { readonly admission: Admission; readonly view: TaskView; readonly pending: readonly JulesAction[] } | undefined,
-    /** Ids of actions for Jules (the workflow's deterministic uuid4). */
-    private readonly newId: () => string,
+    newId: () => string,
   ) {
+    this.request = request;
+    this.newId = newId;
     this.admission = carried?.admission;
     this.view = carried?.view;
     this.pending = [...(carried?.pending ?? [])];
