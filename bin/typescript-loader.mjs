@@ -31,7 +31,22 @@ export async function loadTypeScript() {
           if (existsSync(url)) return nextResolve(url.href, context);
         }
       }
-      return nextResolve(specifier, context);
+      try {
+        return nextResolve(specifier, context);
+      } catch (error) {
+        // A package's deep path written as the bundler resolution allows (`@temporalio/common/lib/time`): CommonJS
+        // packages without an `exports` map need the file name under Node's ESM resolver.
+        const deep = !relative && !HAS_EXTENSION.test(specifier) && /^(?:@[^/]+\/)?[^/@][^/]*\/./.test(specifier);
+        if (!deep || /** @type {{ code?: string }} */ (error).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+        for (const suffix of ['.js', '/index.js']) {
+          try {
+            return nextResolve(specifier + suffix, context);
+          } catch {
+            // the next suffix, then the first error
+          }
+        }
+        throw error;
+      }
     },
   });
   return 'strip';
