@@ -6,6 +6,7 @@ import { ownShutdownSignals, type ShutdownSignals } from './lifecycle/shutdown-s
 import { createLogger } from './logger';
 import { openTracing, type Tracing } from './telemetry/tracing';
 import type { RunningService, ServiceParts } from './service';
+import { ignoreAbandonedGrpcRetries } from './lifecycle/abandoned-retries';
 import { StoreLockedError } from './store/errors';
 
 // Each command loads its own modules when it runs (`await import`): `--help` or `guild set` should not wait for
@@ -200,6 +201,8 @@ async function runService(config: Config, log: ReturnType<typeof createLogger>, 
   if (!shutdown.signal.aborted) out('Ready. Press Ctrl+C to stop.');
   const signal = await shutdown.requested;
   out(`${signal}: stopping…`);
+  // From here on the process only winds down: calls the stop abandoned must not turn a clean stop into exit 1.
+  ignoreAbandonedGrpcRetries(log);
   await service.stop();
   out('Stopped.');
   return 0;

@@ -104,6 +104,29 @@ describe('a worker started while Temporal is down', { timeout: TEST_TIMEOUT_MS }
     trial.survived();
   });
 
+  it('start: a SIGTERM while a /jules still retries against the down server exits 0 (the SDK leaves the retry’s timer behind)', async () => {
+    discord = await startDiscordEmulator();
+    const signer = createInteractionSigner();
+    const env: Record<string, string> = {
+      ...(await envWithTemporalAt(await freePort())),
+      DISCORD_API_URL: discord.apiUrl,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_PUBLIC_KEY: signer.publicKeyHex,
+    };
+    service = startServiceProcess('start', env);
+    await service.waitFor(/^Ready\./m);
+    const ingressUrl = `http://127.0.0.1:${env.PORT!}`;
+    // Several at once, so some are between two retries when the connection closes.
+    const commands = Array.from({ length: 4 }, () =>
+      buildSlashCommand({ applicationId: discord!.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user: MEMBERS.lead, name: 'jules', options: { prompt: 'Rename the widget factory' } }),
+    );
+    await Promise.all(commands.map(async (command) => expect((await deliverInteraction({ ingressUrl, signer, discord: discord! }, command)).status).toBe(200)));
+    service.child.kill('SIGTERM');
+    expect(await exitWithin(service, STOP_BOUND_MS), service.output().slice(-4_000)).toBe(0);
+    expect(service.output()).not.toContain('Channel has been shut down');
+  });
+
   it('worker: keeps trying until stopped, and a SIGTERM while it waits ends it with exit 0', async () => {
     service = startServiceProcess('worker', await envWithTemporalAt(await freePort()));
     await service.waitFor(/"attempt":2,.*Temporal is unreachable: the worker tries again/);
