@@ -2,6 +2,8 @@
  * bench/reliability: one JSON of what issue 12 asks to show, added up from what the tests and benches left behind
  * (it runs nothing itself, so it takes a second):
  *
+ * - faults tried and survived: the `fault-<name>.json` trials the fault tests write (a fault test that failed or
+ *   stopped midway counts as tried, not survived);
  * - bad inputs tried, per file and in total, and how many got a 5xx or crashed (both must be 0): the tallies the
  *   fuzz and vector tests write to .data/reliability/ (test/helpers/reliability-tally.ts), and schemathesis' counts;
  * - load held: per store the latest bench/load JSON in .data/bench/ that measured it (non-2xx, ack p50/p99 and
@@ -16,7 +18,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RELIABILITY_DIR, type ReliabilityTally } from '../test/helpers/reliability-tally';
+import { RELIABILITY_DIR, type FaultTrial, type ReliabilityTally } from '../test/helpers/reliability-tally';
 import { latestBenchJson, saveBenchJson, savedBenchJsons } from './jules-requests';
 
 /** The tallies the suite writes, and the test that writes each. */
@@ -69,6 +71,25 @@ function safeList(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Faults tried and survived: each fault test writes `fault-<name>.json` when it starts (survived 0) and again after
+ * its last assertion (survived 1), so a fault whose test failed or stopped midway counts as tried, not survived.
+ */
+function faults() {
+  const trials = safeList(RELIABILITY_DIR)
+    .filter((file) => file.startsWith('fault-') && file.endsWith('.json'))
+    .map((file) => readJson<FaultTrial>(join(RELIABILITY_DIR, file)))
+    .filter((trial): trial is FaultTrial => trial !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (trials.length === 0) missing.push({ part: 'faults', run: 'npx vitest run test/temporal-crash.test.ts test/postgres-stop.test.ts test/network-faults.test.ts test/deployment-kill.test.ts test/upstream-storms.test.ts' });
+  return {
+    tried: trials.length,
+    survived: trials.filter((trial) => trial.survived === 1).length,
+    notSurvived: trials.filter((trial) => trial.survived !== 1).map((trial) => trial.name),
+    byFault: trials.map((trial) => ({ name: trial.name, fault: trial.fault, survived: trial.survived, ...(trial.figures ? { figures: trial.figures } : {}) })),
+  };
 }
 
 interface LoadFigures {
@@ -145,12 +166,14 @@ function security() {
   };
 }
 
+const faultsSurvived = faults();
 const inputs = badInputs();
 const loadHeld = load();
 const ackRatios = ack();
 const findings = security();
 // Each figure that must be zero, among the parts present.
 const zeros = {
+  faultsNotSurvived: faultsSurvived.notSurvived.length,
   badInput5xx: inputs.status5xx,
   badInputCrashes: inputs.crashes,
   ...(inputs.schemathesis ? { schemathesisFailures: inputs.schemathesis.failures } : {}),
@@ -159,6 +182,7 @@ const zeros = {
 };
 const figures = {
   benchmark: 'reliability',
+  faults: faultsSurvived,
   badInputs: inputs,
   ...(loadHeld ? { load: loadHeld } : {}),
   ...(ackRatios ? { ack: ackRatios } : {}),
