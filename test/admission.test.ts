@@ -29,6 +29,8 @@ function guild(overrides: Partial<GuildConfig> = {}): GuildConfig {
     defaultRepo: 'acme/widgets',
     defaultBranch: null,
     hasDefaultKey: true,
+    defaultKeySetAt: null,
+    defaultKeySetBy: null,
     planApprovalDefault: false,
     mergeMethod: 'squash',
     planLabel: 'ready',

@@ -107,6 +107,40 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         expect(JSON.stringify(config)).not.toContain('ciphertext');
       });
 
+      it('says when and by whom the default key was set, and nothing of the key', async () => {
+        const guildId = uniqueId('guild');
+        await store.setGuildKey(guildId, 'v1:abc:ciphertext');
+        const fromCli = await store.getGuild(guildId);
+        expect(fromCli?.defaultKeySetAt).toBeInstanceOf(Date);
+        expect(fromCli?.defaultKeySetBy).toBeNull();
+        await store.setGuildKey(guildId, 'v1:abc:other', '800000000000000777');
+        expect((await store.getGuild(guildId))?.defaultKeySetBy).toBe('800000000000000777');
+      });
+
+      it('records every configuration and quota change with who made it, and never the key', async () => {
+        const guildId = uniqueId('guild');
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], actorId: '900000000000000001' });
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], defaultRepo: 'acme/a' });
+        // The same values again change nothing, so they record nothing.
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], defaultRepo: 'acme/a', actorId: '900000000000000001' });
+        await store.setGuildKey(guildId, 'v1:abc:secret-ciphertext', '900000000000000002');
+        await store.setGuildQuotas(guildId, { userRequestsPerHour: 7 }, '900000000000000003');
+        const events = await store.listGuildEvents(guildId);
+        expect(events.map((event) => [event.kind, event.actorId])).toEqual([
+          ['quotas_changed', '900000000000000003'],
+          ['settings_changed', '900000000000000002'],
+          ['settings_changed', null],
+          ['settings_changed', '900000000000000001'],
+        ]);
+        expect(events[0]!.detail).toEqual({ user_requests_per_hour: 7 });
+        expect(events[1]!.detail).toEqual({ default_key: 'set' });
+        expect(events[2]!.detail).toEqual({ default_repo: 'acme/a' });
+        expect(events[3]!.detail).toMatchObject({ create_roles: ['1'], confirm_roles: [] });
+        expect(events[0]!.id).toBeGreaterThan(events[1]!.id);
+        expect(JSON.stringify(events)).not.toContain('ciphertext');
+        expect(await store.listGuildEvents(uniqueId('guild'))).toEqual([]);
+      });
+
       it('refuses a default repo that is not owner/repo', async () => {
         const upsert = store.upsertGuild({
           guildId: uniqueId('guild'),
