@@ -1,3 +1,4 @@
+import { apiKeyProblem } from '../shared/guild-settings';
 import type { Readable } from 'node:stream';
 
 /**
@@ -34,10 +35,7 @@ export async function readSecret(input: Readable & { isTTY?: boolean; setRawMode
   });
 }
 
-/** Checks the shape of a Jules API key without saying anything about its value. */
+/** Checks the shape of a Jules API key read from standard input, with the rule `/jules-setup`'s form also follows. */
 export function validateApiKey(key: string): string | undefined {
-  if (!key) return 'no key was given on standard input';
-  if (/\s/.test(key)) return 'the key contains whitespace';
-  if (key.length < 10 || key.length > 512) return 'the key length is not plausible for a Jules API key';
-  return undefined;
+  return key ? apiKeyProblem(key) : 'no key was given on standard input';
 }

@@ -1,10 +1,11 @@
 import { ApplicationCommandOptionType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from '@discordjs/core/http-only';
+import { isBranchName, REPO_PATTERN, SETTING_LIMITS } from '../shared/guild-settings';
 import { taskWorkflowId } from '../shared/ids';
 import type { TaskControl } from '../temporal/task-control';
 import { channelOf, ephemeral, memberOf, readOptions, type SlashCommand } from './interaction-kit';
 
 /** Limits shared by the command definition and the handler's validation, so they never disagree. */
-export const JULES_LIMITS = { promptMax: 4000, repoMax: 100, branchMax: 255 } as const;
+export const JULES_LIMITS = { promptMax: 4000, ...SETTING_LIMITS } as const;
 
 /** `/jules prompt repo branch plan_approval`: ask Jules for work. */
 export const julesCommand = {
@@ -19,22 +20,8 @@ export const julesCommand = {
   ],
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
-/** A GitHub repository as `owner/name`. */
-export const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-
-/**
- * Whether `name` is a branch name git would take (`git check-ref-format --branch`): no spaces, control characters,
- * `~ ^ : ? * [ \\`, `..`, `@{` or `//`; no part starting with `.` or ending in `.lock`; not starting with `-` or `/`,
- * not ending with `/` or `.`; not `@`. At most {@link JULES_LIMITS}.branchMax characters.
- * @see https://git-scm.com/docs/git-check-ref-format
- */
-export function isBranchName(name: string): boolean {
-  if (name.length === 0 || name.length > JULES_LIMITS.branchMax || name === '@') return false;
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:?*[\\]|\.\.|@\{|\/\//.test(name)) return false;
-  if (/^[-/]|[/.]$/.test(name)) return false;
-  return name.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'));
-}
+// The repository and branch rules are the guild settings' too (the CLI and `/jules-setup` check them alike).
+export { isBranchName, REPO_PATTERN } from '../shared/guild-settings';
 
 /**
  * `/jules`: validates the options, then one update-with-start on `task-<interaction id>` admits the request and
