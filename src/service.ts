@@ -311,6 +311,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       const julesWebhookSecret = config.secrets.julesWebhookSecret;
       const ingress = wireIngress({
         client,
+        secrets,
         taskQueue: config.temporal.taskQueue,
         // With GitHub, a completed task's pull request is followed through its checks to merge.
         settings: taskSettingsOf(config, { github: github !== undefined }),

@@ -106,6 +106,8 @@ export interface IngressPorts {
   /** The store, with the delivery log that de-duplicates webhook pushes. */
   readonly store: Store & { readonly deliveries: DeliveryLog };
   readonly discord: DiscordRestPort;
+  /** Encrypts the keys set from Discord (`/jules-setup`); absent, those forms say to use the CLI. */
+  readonly secrets?: SecretBox;
   /** DISCORD_PUBLIC_KEY (hex), or the emulator signer's: `POST /interactions` checks signatures with it. */
   readonly discordPublicKey: string;
   readonly log: Logger;
@@ -161,6 +163,7 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     ...(plans ? { plans } : {}),
     log,
     store,
+    ...(ports.secrets ? { secrets: ports.secrets } : {}),
     lateAnswers: new API(rest).interactions,
     ...(ports.answerWithinMs !== undefined ? { answerWithinMs: ports.answerWithinMs } : {}),
     metrics,

@@ -1,6 +1,7 @@
 import { julesCommand } from './jules.command';
 import { opsCommand } from './ops.command';
 import { approveCommand, planCommand, planStatusCommand, shipCommand } from './plan.commands';
+import { setupCommand } from './setup.command';
 import { statusCommand } from './status.command';
 
 export { JULES_LIMITS, julesCommand } from './jules.command';
@@ -10,4 +11,4 @@ export { statusCommand };
  * Every slash command the bot registers (`register-commands`). Each definition lives beside its handler; the
  * dispatcher's registry (`interaction-registry.ts`) pairs them, and a test checks the two lists agree.
  */
-export const COMMANDS = [julesCommand, statusCommand, opsCommand, planCommand, approveCommand, planStatusCommand, shipCommand] as const;
+export const COMMANDS = [julesCommand, statusCommand, opsCommand, planCommand, approveCommand, planStatusCommand, shipCommand, setupCommand] as const;

@@ -5,6 +5,7 @@ import { createJulesCommand } from './jules.command';
 import { createOpsCommand, type OpsPorts } from './ops.command';
 import { createPlanCommands, type PlanReader } from './plan.commands';
 import { createPlanComponents } from './plan.components';
+import { createSetupFeature, type SetupPorts } from './setup.command';
 import { createStatusCommand, type TaskLister } from './status.command';
 import { createTaskComponents } from './task.components';
 
@@ -14,7 +15,9 @@ export interface InteractionPorts {
   /** Absent without GitHub: the plan commands then say what is missing. */
   readonly plans?: PlanControl;
   /** The projection, read by `/jules-status`, `/status` and the run id autocomplete. */
-  readonly store: TaskLister & PlanReader & OpsPorts['store'];
+  readonly store: TaskLister & PlanReader & OpsPorts['store'] & SetupPorts['store'];
+  /** Encrypts keys members set through a form (`/jules-setup`); absent, those forms point to the CLI. */
+  readonly secrets?: SetupPorts['secrets'];
   /** The process's metrics, whose last hour `/jules-ops` reports. */
   readonly metrics?: OpsPorts['metrics'];
 }
@@ -30,8 +33,9 @@ export interface InteractionRegistry {
  * handler, and one line here (and in `commands.ts`, for registration).
  */
 export function buildInteractionRegistry(ports: InteractionPorts): InteractionRegistry {
-  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports)];
-  const components = [...createTaskComponents(ports), createPlanComponents(ports)];
+  const setup = createSetupFeature(ports);
+  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports), setup.command];
+  const components = [...createTaskComponents(ports), createPlanComponents(ports), ...setup.components];
   return { commands: new Map(commands.map((command) => [command.definition.name, command])), components };
 }
 
