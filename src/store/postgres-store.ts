@@ -10,6 +10,7 @@ import {
   planRunIdPrefix,
   toGuildConfig,
   toGuildEvent,
+  toGuildUsage,
   toGuildPlanSettingsRow,
   toGuildQuotas,
   toNewPlanItemRow,
@@ -26,6 +27,7 @@ import {
   toTaskCounts,
   toTaskRecord,
   type GuildEventRow,
+  type GuildUsageRow,
   type GuildQuotasRow,
   type GuildRow,
   type KeyRow,
@@ -42,6 +44,8 @@ import type { SqlExecutor } from './sql-executor';
 import type {
   GuildConfig,
   GuildEvent,
+  GuildUsage,
+  KeyOwner,
   GuildQuotaSettings,
   GuildQuotas,
   GuildSettings,
@@ -327,6 +331,18 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     return rows.map(toGuildEvent);
   }
 
+  async function guildUsage(guildId: string, since: Date): Promise<GuildUsage> {
+    return toGuildUsage(await executor.query<GuildUsageRow>('select * from jo_guild_usage($1, $2)', [guildId, since.toISOString()]));
+  }
+
+  async function keySessionsUsed(keyOwners: readonly KeyOwner[], now?: Date): Promise<Map<KeyOwner, number>> {
+    const rows = await executor.query<{ key_owner: KeyOwner; used: number }>('select * from jo_key_sessions_used($1::text[], coalesce($2::timestamptz, now()))', [
+      [...keyOwners],
+      now?.toISOString() ?? null,
+    ]);
+    return new Map(rows.map((row) => [row.key_owner, row.used]));
+  }
+
   async function getGuildQuotas(guildId: string): Promise<GuildQuotas> {
     const [row] = await executor.query<GuildQuotasRow>('select * from jo_guild_quotas($1)', [guildId]);
     return toGuildQuotas(row!); // the function always returns one row
@@ -535,6 +551,8 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     recordTaskEvent,
     listTaskEvents,
     listGuildEvents,
+    guildUsage,
+    keySessionsUsed,
     getGuildQuotas,
     setGuildQuotas,
     checkRequestQuota,

@@ -5,6 +5,7 @@ import { UnexpectedRowError } from './errors';
 import type {
   GuildConfig,
   GuildEvent,
+  GuildUsage,
   GuildQuotas,
   GuildSettings,
   NewPlanItem,
@@ -278,6 +279,32 @@ export const GUILD_EVENT_COLUMNS = 'id, guild_id, actor_id, kind, detail, create
 /** Maps a {@link GuildEventRow} to a GuildEvent. */
 export function toGuildEvent(row: GuildEventRow): GuildEvent {
   return { id: Number(row.id), guildId: row.guild_id, actorId: row.actor_id, kind: row.kind, detail: row.detail, createdAt: toDate(row.created_at) };
+}
+
+/** A row of `jo_guild_usage(guild_id, since)`: a requester's, or the guild's (`requester_id` null). */
+export interface GuildUsageRow {
+  readonly requester_id: string | null;
+  readonly tasks: number;
+  readonly prs_opened: number;
+  readonly prs_merged: number;
+  readonly personal_key: boolean | null;
+  /** double precision: a number, or a string from some drivers. */
+  readonly median_seconds_to_pr: number | string | null;
+}
+
+/** Maps the rows of `jo_guild_usage` to a GuildUsage: members by most tasks first, then by id. */
+export function toGuildUsage(rows: readonly GuildUsageRow[]): GuildUsage {
+  const figures = (row: GuildUsageRow | undefined) => ({
+    tasks: row?.tasks ?? 0,
+    prsOpened: row?.prs_opened ?? 0,
+    prsMerged: row?.prs_merged ?? 0,
+    medianSecondsToPr: row?.median_seconds_to_pr === null || row?.median_seconds_to_pr === undefined ? null : Number(row.median_seconds_to_pr),
+  });
+  const members = rows
+    .filter((row): row is GuildUsageRow & { requester_id: string } => row.requester_id !== null)
+    .map((row) => ({ requesterId: row.requester_id, personalKey: row.personal_key ?? false, ...figures(row) }))
+    .sort((a, b) => b.tasks - a.tasks || a.requesterId.localeCompare(b.requesterId));
+  return { members, total: figures(rows.find((row) => row.requester_id === null)) };
 }
 
 /** A row of `jo_guild_quotas(guild_id)`. */

@@ -485,6 +485,35 @@ export interface GuildEventRepository {
   listGuildEvents(guildId: string, limit?: number): Promise<GuildEvent[]>;
 }
 
+/** A count of tasks and their pull requests over a period (`/jules-usage`). */
+export interface UsageFigures {
+  readonly tasks: number;
+  readonly prsOpened: number;
+  readonly prsMerged: number;
+  /** The median time from a request to its pull request; null when no task opened one. */
+  readonly medianSecondsToPr: number | null;
+}
+
+/** One member's figures, and whether a personal key of theirs paid for any of their tasks. */
+export interface MemberUsage extends UsageFigures {
+  readonly requesterId: string;
+  readonly personalKey: boolean;
+}
+
+/** A guild's usage since a time: each requester's figures (most tasks first) and the guild's. */
+export interface GuildUsage {
+  readonly members: readonly MemberUsage[];
+  readonly total: UsageFigures;
+}
+
+/** What `/jules-usage` reads (`jo_guild_usage`, `jo_key_sessions_used`). */
+export interface UsageRepository {
+  /** The guild's tasks requested at or after `since`, by requester and in all. */
+  guildUsage(guildId: string, since: Date): Promise<GuildUsage>;
+  /** Jules sessions each key owner took in the rolling day before `now` (default: the database's clock), as its daily limit counts them. */
+  keySessionsUsed(keyOwners: readonly KeyOwner[], now?: Date): Promise<Map<KeyOwner, number>>;
+}
+
 /** The repository port: everything the service keeps in Postgres. */
 export interface Store
   extends GuildRepository,
@@ -494,7 +523,8 @@ export interface Store
     QuotaRepository,
     KeyRotationRepository,
     PlanRepository,
-    GuildEventRepository {
+    GuildEventRepository,
+    UsageRepository {
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import {
   planRunIdPrefix,
   toGuildConfig,
   toGuildEvent,
+  toGuildUsage,
   toGuildPlanSettingsRow,
   toGuildQuotas,
   toNewPlanItemRow,
@@ -35,6 +36,7 @@ import {
   toTaskCounts,
   toTaskRecord,
   type GuildEventRow,
+  type GuildUsageRow,
   type GuildQuotasRow,
   type GuildRow,
   type PlanItemRow,
@@ -46,7 +48,7 @@ import {
   type TaskEventRow,
   type TaskRow,
 } from './rows';
-import type { GuildQuotaSettings, GuildQuotas, PlanItemRecord, PlanRunRecord, Store, StoredKey, TaskRecord } from './store';
+import type { GuildQuotaSettings, GuildQuotas, KeyOwner, PlanItemRecord, PlanRunRecord, Store, StoredKey, TaskRecord } from './store';
 
 /** Where the Supabase project is; `main` fills this from SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY. */
 export interface SupabaseStoreOptions {
@@ -332,6 +334,15 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
           .limit(Math.min(Math.max(Math.floor(limit), 1), 500)),
       );
       return rows.map(toGuildEvent);
+    },
+
+    async guildUsage(guildId, since) {
+      return toGuildUsage(rowsOf<GuildUsageRow>('guild usage', await db.rpc('jo_guild_usage', { p_guild_id: guildId, p_since: since.toISOString() })));
+    },
+
+    async keySessionsUsed(keyOwners, now) {
+      const rows = rowsOf<{ key_owner: KeyOwner; used: number }>('key sessions used', await db.rpc('jo_key_sessions_used', { p_key_owners: [...keyOwners], ...at(now) }));
+      return new Map(rows.map((row) => [row.key_owner, row.used]));
     },
 
     async createPlanRun(run) {

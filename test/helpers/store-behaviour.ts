@@ -525,6 +525,46 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
       });
     });
 
+    describe('usage', () => {
+      it('counts a guild’s tasks, PRs opened and merged by requester since a time, and the median time to a PR', async () => {
+        const guildId = uniqueId('guild');
+        const [ann, bob] = [uniqueId('user'), uniqueId('user')];
+        const since = new Date(Date.now() - 60_000);
+        const made = async (requesterId: string, pr: 'none' | 'open' | 'merged', keySource: 'guild' | 'personal' = 'guild') => {
+          const task = await store.createTask(newTask({ guildId, requesterId, keySource, status: 'in_progress' }));
+          if (pr === 'none') return task;
+          await store.transitionTask(task.id, { from: ['in_progress'], to: 'completed', event: 'completed', patch: { prUrl: 'https://github.com/acme/widgets/pull/1' } });
+          if (pr === 'merged') await store.updateTask(task.id, { prState: 'merged', mergedAt: new Date().toISOString() });
+          return task;
+        };
+        await made(ann, 'merged');
+        await made(ann, 'open', 'personal');
+        await made(ann, 'none');
+        await made(bob, 'open');
+        // Another guild's task counts nowhere here.
+        await store.createTask(newTask({ requesterId: ann }));
+        const usage = await store.guildUsage(guildId, since);
+        expect(usage.members.map(({ medianSecondsToPr: _median, ...rest }) => rest)).toEqual([
+          { requesterId: ann, tasks: 3, prsOpened: 2, prsMerged: 1, personalKey: true },
+          { requesterId: bob, tasks: 1, prsOpened: 1, prsMerged: 0, personalKey: false },
+        ]);
+        expect(usage.total).toMatchObject({ tasks: 4, prsOpened: 3, prsMerged: 1 });
+        expect(usage.total.medianSecondsToPr).toBeGreaterThanOrEqual(0);
+        expect(usage.total.medianSecondsToPr).toBeLessThan(60);
+        expect(await store.guildUsage(guildId, new Date(Date.now() + 60_000))).toEqual({ members: [], total: { tasks: 0, prsOpened: 0, prsMerged: 0, medianSecondsToPr: null } });
+      });
+
+      it('counts the sessions each key owner took in the rolling day, as the daily limit does', async () => {
+        const [taken, idle] = [`user:${uniqueId('u')}`, `guild:${uniqueId('g')}`] as const;
+        const tasks = [await store.createTask(newTask()), await store.createTask(newTask())];
+        for (const task of tasks) expect(await store.tryAcquireSessionSlot(taken, task.id, 5)).toEqual({ acquired: true });
+        await store.releaseSessionSlot(tasks[0]!.id);
+        const used = await store.keySessionsUsed([taken, idle]);
+        expect(Object.fromEntries(used)).toEqual({ [taken]: 2, [idle]: 0 });
+        expect((await store.keySessionsUsed([taken], new Date(Date.now() + 2 * 86_400_000))).get(taken)).toBe(0);
+      });
+    });
+
     describe('quotas', () => {
       it('has the free plan’s quotas for a guild that set none, and its own once it sets some', async () => {
         const guildId = uniqueId('guild');
