@@ -3,6 +3,7 @@ import { opsCommand } from './ops.command';
 import { approveCommand, planCommand, planStatusCommand, shipCommand } from './plan.commands';
 import { setupCommand } from './setup.command';
 import { statusCommand } from './status.command';
+import { usageCommand } from './usage.command';
 
 export { JULES_LIMITS, julesCommand } from './jules.command';
 export { statusCommand };
@@ -11,4 +12,4 @@ export { statusCommand };
  * Every slash command the bot registers (`register-commands`). Each definition lives beside its handler; the
  * dispatcher's registry (`interaction-registry.ts`) pairs them, and a test checks the two lists agree.
  */
-export const COMMANDS = [julesCommand, statusCommand, opsCommand, planCommand, approveCommand, planStatusCommand, shipCommand, setupCommand] as const;
+export const COMMANDS = [julesCommand, statusCommand, opsCommand, planCommand, approveCommand, planStatusCommand, shipCommand, setupCommand, usageCommand] as const;

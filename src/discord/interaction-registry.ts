@@ -8,6 +8,7 @@ import { createPlanComponents } from './plan.components';
 import { createSetupFeature, type SetupPorts } from './setup.command';
 import { createStatusCommand, type TaskLister } from './status.command';
 import { createTaskComponents } from './task.components';
+import { createUsageCommand, type UsagePorts } from './usage.command';
 
 /** What the handlers need: the ports they call. */
 export interface InteractionPorts {
@@ -15,7 +16,7 @@ export interface InteractionPorts {
   /** Absent without GitHub: the plan commands then say what is missing. */
   readonly plans?: PlanControl;
   /** The projection, read by `/jules-status`, `/status` and the run id autocomplete. */
-  readonly store: TaskLister & PlanReader & OpsPorts['store'] & SetupPorts['store'];
+  readonly store: TaskLister & PlanReader & OpsPorts['store'] & SetupPorts['store'] & UsagePorts['store'];
   /** Encrypts keys members set through a form (`/jules-setup`); absent, those forms point to the CLI. */
   readonly secrets?: SetupPorts['secrets'];
   /** The process's metrics, whose last hour `/jules-ops` reports. */
@@ -34,7 +35,7 @@ export interface InteractionRegistry {
  */
 export function buildInteractionRegistry(ports: InteractionPorts): InteractionRegistry {
   const setup = createSetupFeature(ports);
-  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports), setup.command];
+  const commands = [createJulesCommand(ports), createStatusCommand(ports), createOpsCommand(ports), ...createPlanCommands(ports), setup.command, createUsageCommand(ports)];
   const components = [...createTaskComponents(ports), createPlanComponents(ports), ...setup.components];
   return { commands: new Map(commands.map((command) => [command.definition.name, command])), components };
 }
