@@ -4,7 +4,7 @@ import { SETUP_TEXT } from '../src/discord/setup.command';
 import { READY_TEXT } from '../src/discord/setup-panel';
 import { encodeSetupId, encodeSetupModalId } from '../src/discord/custom-id';
 import { buildModalSubmit, buildRoleSelect, newSnowflake } from '../src/sandbox/interaction-signer';
-import { MANAGE_GUILD } from '../src/shared/permissions';
+import { canManageServer, MANAGE_GUILD } from '../src/shared/permissions';
 import { buttonId, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 import { keyLeaks } from './helpers/key-leaks';
 
@@ -206,5 +206,14 @@ describe('/jules-setup', () => {
       expect(await s.store.getGuild(GUILD.id)).toMatchObject({ twoPersonRule: false, defaultRepo: GUILD.repo });
       expect(await revision(s)).toBe(at);
     });
+  });
+});
+
+describe('who may set a server up', () => {
+  it('needs Manage Server or Administrator in the member’s permission bitfield; anything else reads as neither', () => {
+    expect(canManageServer((BASIC | MANAGE_GUILD).toString())).toBe(true);
+    expect(canManageServer((1n << 3n).toString())).toBe(true);
+    expect(canManageServer(BASIC.toString())).toBe(false);
+    for (const bad of [undefined, '', '-32', '0x20', '32.0', ' 32', '9'.repeat(21)]) expect(canManageServer(bad), String(bad)).toBe(false);
   });
 });

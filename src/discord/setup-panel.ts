@@ -67,7 +67,8 @@ export function renderSetupPanel(state: SetupState, notice?: string): MessageBod
   const missing = missingSteps(state.guild);
   const next = missing[0];
   const body = next ? renderStep(state, next, missing.length) : renderFull(state);
-  return { ...body, ...(notice ? { content: notice } : {}), allowed_mentions: { parse: [] } };
+  // Always a content, empty without a notice: an edited panel must not keep the last answer's words.
+  return { ...body, content: notice ?? '', allowed_mentions: { parse: [] } };
 }
 
 function renderStep(state: SetupState, step: SetupStep, left: number): MessageBody {

@@ -8,7 +8,7 @@ import {
 import type { SecretBox } from '../crypto/secret-box';
 import { apiKeyProblem, branchProblem, parseQuotaSetting, repoProblem, SNOWFLAKE } from '../shared/guild-settings';
 import { canManageServer, MANAGE_GUILD } from '../shared/permissions';
-import type { GuildQuotaSettings, GuildRepository, GuildSettings, GuildEventRepository, KeyRepository, QuotaRepository } from '../store/store';
+import type { GuildConfig, GuildQuotaSettings, GuildRepository, GuildSettings, GuildEventRepository, KeyRepository, QuotaRepository } from '../store/store';
 import { decodeSetupId, decodeSetupModalId, SETUP_MODAL_PREFIX, SETUP_PREFIX, type SetupAction } from './custom-id';
 import { ephemeral, FAILURE_TEXT, updateMessage, type ComponentInteraction, type ComponentRoute, type ModalInteraction, type SlashCommand } from './interaction-kit';
 import {
@@ -120,23 +120,18 @@ export function createSetupFeature(ports: SetupPorts): { command: SlashCommand; 
     }
   }
 
-  async function toggle(action: Exclude<SetupAction, 'create_roles' | 'confirm_roles' | 'repo' | 'quotas' | 'key'>, state: SetupState, guildId: string, actorId: string) {
+  async function toggle(action: keyof typeof TOGGLES | 'merge_method', state: SetupState, guildId: string, actorId: string) {
     const guild = state.guild;
     // Toggles show only on the full panel, which needs a configured guild: a forged click before is out of date.
     if (!guild) return updateMessage(renderSetupPanel(state, SETUP_TEXT.stale));
-    const change: Partial<GuildSettings> =
-      action === 'plan_approval'
-        ? { planApprovalDefault: !guild.planApprovalDefault }
-        : action === 'merge_method'
-          ? { mergeMethod: MERGE_METHODS[(MERGE_METHODS.indexOf(guild.mergeMethod) + 1) % MERGE_METHODS.length]! }
-          : action === 'two_person_rule'
-            ? { twoPersonRule: !guild.twoPersonRule }
-            : action === 'auto_ship'
-              ? { autoShip: !guild.autoShip }
-              : { fixFailingChecks: !guild.fixFailingChecks };
-    const saved = await store.upsertGuild(settingsOf(state, guildId, actorId, change));
-    const said = action === 'merge_method' ? `Saved: pull requests merge by ${saved.mergeMethod}.` : `Saved: ${TOGGLE_NAMES[action]} ${valueOf(saved, action) ? 'on' : 'off'}.`;
-    return afterChange(guildId, state, said);
+    if (action === 'merge_method') {
+      const mergeMethod = MERGE_METHODS[(MERGE_METHODS.indexOf(guild.mergeMethod) + 1) % MERGE_METHODS.length]!;
+      const saved = await store.upsertGuild(settingsOf(state, guildId, actorId, { mergeMethod }));
+      return afterChange(guildId, state, `Saved: pull requests merge by ${saved.mergeMethod}.`);
+    }
+    const { field, name } = TOGGLES[action];
+    const saved = await store.upsertGuild(settingsOf(state, guildId, actorId, { [field]: !guild[field] }));
+    return afterChange(guildId, state, `Saved: ${name} ${saved[field] ? 'on' : 'off'}.`);
   }
 
   async function handleModal(interaction: ModalInteraction): Promise<APIInteractionResponse> {
@@ -202,25 +197,13 @@ export function createSetupFeature(ports: SetupPorts): { command: SlashCommand; 
 
 const MERGE_METHODS = ['squash', 'merge', 'rebase'] as const;
 
-const TOGGLE_NAMES = {
-  plan_approval: 'plan approval by default',
-  two_person_rule: 'the two-person rule',
-  auto_ship: 'auto-ship',
-  fix_failing_checks: 'fixing failing checks',
-} as const;
-
-function valueOf(guild: { planApprovalDefault: boolean; twoPersonRule: boolean; autoShip: boolean; fixFailingChecks: boolean }, action: keyof typeof TOGGLE_NAMES): boolean {
-  switch (action) {
-    case 'plan_approval':
-      return guild.planApprovalDefault;
-    case 'two_person_rule':
-      return guild.twoPersonRule;
-    case 'auto_ship':
-      return guild.autoShip;
-    case 'fix_failing_checks':
-      return guild.fixFailingChecks;
-  }
-}
+/** The on/off settings the panel's buttons flip, and how the answer names them. */
+const TOGGLES = {
+  plan_approval: { field: 'planApprovalDefault', name: 'plan approval by default' },
+  two_person_rule: { field: 'twoPersonRule', name: 'the two-person rule' },
+  auto_ship: { field: 'autoShip', name: 'auto-ship' },
+  fix_failing_checks: { field: 'fixFailingChecks', name: 'fixing failing checks' },
+} as const satisfies Partial<Record<SetupAction, { field: keyof GuildConfig & keyof GuildSettings; name: string }>>;
 
 /**
  * The roles picked in a role menu, or undefined when one is not a role of this server as Discord resolved it: a
