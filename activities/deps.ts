@@ -37,4 +37,9 @@ export interface ActivityDeps {
    * its row and counts again; rare, and the counts are rates, not a ledger.
    */
   readonly metrics?: Pick<ServiceMetrics, 'quotaRefusals' | 'admittedTasks'>;
+  /**
+   * The Temporal Web UI page of a workflow (`webUiWorkflowUrl`), when the UI's address is known: a task's thread then
+   * opens with the link for operators. Absent (a cluster without TEMPORAL_UI_URL), threads start without it.
+   */
+  readonly workflowUrl?: (workflowId: string) => string;
 }

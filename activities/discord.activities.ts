@@ -4,7 +4,8 @@ import type { TaskPatch, TaskView } from '../src/shared/task';
 import { isFinalStatus, type TaskStatus } from '../src/shared/task-status';
 import type { TaskEventDetail, TaskEventKind } from '../src/store/store';
 import { renderNotice, type NoticeKind } from '../src/discord/notices';
-import { renderAnnouncement, renderTaskCard } from '../src/discord/task-card';
+import { renderAnnouncement, renderKeyRefused, renderTaskCard, renderWebUiLink } from '../src/discord/task-card';
+import { isKeyRejectionText } from '../src/jules/errors';
 import type { ActivityDeps } from './deps';
 import { nonceFor } from '../src/discord/nonce';
 import { itemLabel } from '../src/discord/discord-announcers';
@@ -54,7 +55,7 @@ export interface PublishResult {
  * Activities that publish a task's step: the `tasks` projection first, then the channel. One activity per step
  * keeps history small (one schedule, not two). Rate limits (429) are waited out by @discordjs/rest.
  */
-export function createDiscordActivities({ discord, store, log, planBoard }: Pick<ActivityDeps, 'discord' | 'store' | 'log' | 'planBoard'>) {
+export function createDiscordActivities({ discord, store, log, planBoard, workflowUrl }: Pick<ActivityDeps, 'discord' | 'store' | 'log' | 'planBoard' | 'workflowUrl'>) {
   /** Writes the step's patch and event: one guarded SQL transition when the status must come from somewhere. */
   async function recordStep(input: PublishInput, ends: boolean): Promise<void> {
     const taskId = input.view.taskId;
@@ -120,6 +121,16 @@ export function createDiscordActivities({ discord, store, log, planBoard }: Pick
           const thread = await discord.createThread(input.channelId, cardMessageId, threadName(input.view));
           threadId = thread.id;
           await store.updateTask(taskId, { cardMessageId, threadId });
+          // Operators go from the thread straight to the run; without a known Web UI address the thread starts as before.
+          const runUrl = workflowUrl?.(taskId); // a task's id is its workflow id (`task-<interaction id>`)
+          if (runUrl) {
+            // Best effort: a link Discord refuses must not read as the step failing (the card and thread are there).
+            await discord.postMessage(threadId, renderWebUiLink(runUrl), { nonce: nonceFor(taskId, 'web-ui'), signal }).catch((err: unknown) => {
+              const refusal = discordRefusal(err);
+              if (!refusal) throw err;
+              log.warn({ taskId, threadId, code: refusal.code }, `could not post the Web UI link: ${refusal.message}`);
+            });
+          }
         }
         const where = threadId ?? input.channelId;
         if (input.announce) {
@@ -128,11 +139,15 @@ export function createDiscordActivities({ discord, store, log, planBoard }: Pick
             signal,
           });
         }
-        if (input.announce === 'outcome' && input.view.status === 'rejected' && !item) {
-          // The requester is told privately too; members who block DMs simply miss this copy.
-          await discord
-            .sendDirectMessage(input.view.requesterId, renderAnnouncement(input.view, 'outcome'), { nonce: nonceFor(taskId, 'rejected:dm') })
+        // The requester is told privately too (members who block DMs simply miss this copy): of a rejection, and of
+        // their own key refused by Jules, with how to replace it.
+        const privately = (body: MessageBody, step: string) =>
+          discord
+            .sendDirectMessage(input.view.requesterId, body, { nonce: nonceFor(taskId, step) })
             .catch((err: unknown) => log.info({ taskId, err: (err as Error).message }, 'could not DM the requester'));
+        if (input.announce === 'outcome' && input.view.status === 'rejected' && !item) await privately(renderAnnouncement(input.view, 'outcome'), 'rejected:dm');
+        if (input.announce === 'outcome' && input.view.status === 'failed' && input.view.keySource === 'personal' && isKeyRejectionText(input.view.error)) {
+          await privately(renderKeyRefused(input.view, where), 'key-refused:dm');
         }
         if (input.notice) {
           await discord.postMessage(where, label(renderNotice(input.view, input.notice.kind, input.notice.detail)), { nonce: nonceFor(taskId, input.notice.step), signal });

@@ -61,8 +61,8 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
       admitted: false,
       code: 'no_key',
       reason:
-        'No Jules API key is configured for you or for this server. Set a personal key with ' +
-        `\`jules-orchestrator user set-key --discord-id ${request.requester.id}\`, or a server default with ` +
+        'No Jules API key is configured for you or for this server. Set your own with `/jules-key set` (a private form), ' +
+        'or an admin sets a server default with ' +
         `\`jules-orchestrator guild set-key --guild-id ${request.guildId}\`.`,
     };
   }

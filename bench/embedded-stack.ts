@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../src/config';
 import { createLogger } from '../src/logger';
 import { startService, type RunningService, type StartServiceOptions } from '../src/service';
+import { openTracing } from '../src/telemetry/tracing';
 
 /** A whole embedded stack for one benchmark run, on its own temporary data and random ports. */
 export interface BenchStack {
@@ -29,10 +30,15 @@ export async function startBenchStack(
     PORT: '0',
     LOG_LEVEL: 'warn',
     ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
+    // Tracing's cost is measured by running a benchmark with the endpoint set (README, "Tracing").
+    ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     ...options.env,
   });
-  const log = createLogger('warn', process.stderr);
+  // As the CLI does: tracing first, so the logger and every Temporal connection are made with it.
+  const tracing = await openTracing(config.tracing);
+  const log = createLogger('warn', process.stderr, tracing ? { fields: () => tracing.logFields() } : {});
   const service = await startService({
+    ...(tracing ? { tracing } : {}),
     config: { ...config, temporal: { ...config.temporal, port: 0, uiPort: 0 } },
     log,
     parts: { worker: true, ingress: true },
@@ -47,6 +53,7 @@ export async function startBenchStack(
     log,
     async stop() {
       await service.stop();
+      await tracing?.shutdown();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds the pinned Go-module tools (scripts/go-tool-versions.json: gitleaks) into .tools/ with `go install`,
-// unless the cache already holds them or GITLEAKS_PATH points at a binary. The tests that need them do the same
-// on first use; CI runs this beforehand so the build (minutes on a cold Go cache) is not inside a test's hook.
+// Builds the pinned Go-module tools (scripts/go-tool-versions.json: gitleaks, toxiproxy) into .tools/ with
+// `go install`, unless the cache already holds them or GITLEAKS_PATH / TOXIPROXY_PATH points at a binary. The
+// tests that need them do the same on first use; CI runs this beforehand so the build (minutes on a cold Go
+// cache) is not inside a test's hook.
 //
 //   node scripts/install-go-tools.mjs    # CI and `npm run setup:tools`: fail loudly
 //
@@ -10,12 +11,15 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { GITLEAKS, resolveGoTool } = await import('../src/tools/go-tool.ts');
+const { GITLEAKS, TOXIPROXY, resolveGoTool } = await import('../src/tools/go-tool.ts');
 
 /** @param {string} msg */
 const log = (msg) => console.log(`[install-go-tools] ${msg}`);
 let failed = false;
-for (const [tool, explicitPath] of [[GITLEAKS, process.env.GITLEAKS_PATH]]) {
+for (const [tool, explicitPath] of [
+  [GITLEAKS, process.env.GITLEAKS_PATH],
+  [TOXIPROXY, process.env.TOXIPROXY_PATH],
+]) {
   try {
     const resolved = await resolveGoTool(tool, { explicitPath, env: process.env, log });
     log(`${tool.displayName} ${tool.version}: ${resolved.path} (${resolved.source}${resolved.installMs ? `, ${(resolved.installMs / 1000).toFixed(1)} s` : ''})`);

@@ -6,6 +6,7 @@
 //
 //   PATH="$(node scripts/install-node.mjs):$PATH"   # stdout: the bin folder; progress goes to stderr
 //   node scripts/install-node.mjs --cache-dir DIR   # another cache (the tests use a temp one)
+//   node scripts/install-node.mjs --floor           # the engines floor's Node 22 instead (`floor`), for .ci/floor-check
 //
 // Plain JavaScript with nothing from node_modules: it runs on a clean clone, on whatever Node is there.
 // The race-safe install is src/tools/cache-install.mjs, the one the other tools' installers use.
@@ -17,7 +18,8 @@ import { DEFAULT_CACHE_DIR, installIntoCache } from '../src/tools/cache-install.
 import versions from './node-version.json' with { type: 'json' };
 
 const run = promisify(execFile);
-const { npmPackagePrefix, version } = versions.node;
+const { npmPackagePrefix } = versions.node;
+const version = process.argv.includes('--floor') ? versions.node.floor : versions.node.version;
 const cacheFlag = process.argv.indexOf('--cache-dir');
 const cacheDir = cacheFlag === -1 ? DEFAULT_CACHE_DIR : resolve(process.argv[cacheFlag + 1] ?? '.');
 const platform = process.platform === 'win32' ? 'win' : process.platform;

@@ -6,6 +6,7 @@ import { runRegisterCommands } from './cli/register-commands';
 import { runScheduleList, runScheduleRemove, runScheduleSet, ScheduleCommandError } from './cli/schedule.commands';
 import { ownShutdownSignals, type ShutdownSignals } from './lifecycle/shutdown-signals';
 import { createLogger } from './logger';
+import { openTracing, type Tracing } from './telemetry/tracing';
 import { runDemo } from './sandbox/demo';
 import { runPlanDemo } from './sandbox/demo-plan';
 import { startService, type RunningService, type ServiceParts } from './service';
@@ -51,6 +52,14 @@ const SERVICE_COMMANDS: Readonly<Record<string, ServiceParts>> = {
 /** Time a clean stop may take beyond the worker's grace time before the process exits anyway. */
 const STOP_MARGIN_MS = 10_000;
 
+/** The Discord command that makes the same change as a CLI command, for when `start` holds the embedded store. */
+const SAME_IN_DISCORD: Readonly<Record<string, string>> = {
+  'guild set': '`/jules-setup`',
+  'guild set-key': '`/jules-setup` (Set default key)',
+  'guild set-quotas': '`/jules-setup` (Quotas)',
+  'user set-key': '`/jules-key set` (as that member)',
+};
+
 /**
  * Runs the CLI and returns the process exit code. `shutdown`: the signal handlers bin/ installs before loading
  * anything else; without it, a service command installs its own here.
@@ -76,8 +85,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     throw error;
   }
+  // Before the logger and any Temporal connection: with OTEL_EXPORTER_OTLP_ENDPOINT, log lines carry the trace id.
+  const tracing = serviceParts ? await openTracing(config.tracing) : undefined;
   // Service logs go to stderr as JSON lines; what a person reads at the terminal goes to stdout.
-  const log = createLogger(command === 'demo' ? 'warn' : config.logLevel, process.stderr);
+  const log = createLogger(command === 'demo' ? 'warn' : config.logLevel, process.stderr, tracing ? { fields: () => tracing.logFields() } : {});
   const ctx: AdminContext = { config, log, out, stdin: process.stdin, prompt: (text) => process.stderr.write(text) };
 
   try {
@@ -86,7 +97,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       case 'worker':
       case 'ingress':
         takesNoArguments(command, rest);
-        return await runService(config, log, serviceParts!, out, shutdown ?? ownShutdownSignals());
+        try {
+          return await runService(config, log, serviceParts!, out, shutdown ?? ownShutdownSignals(), tracing);
+        } finally {
+          await tracing?.shutdown().catch((error: unknown) => log.warn({ err: error }, 'could not export the last spans'));
+        }
       case 'demo': {
         const { values, positionals: scenario } = parseArgs({ args: rest, options: { 'no-wait': { type: 'boolean' } }, allowPositionals: true, strict: true });
         const noWait = values['no-wait'] === true || !process.stdout.isTTY;
@@ -137,7 +152,13 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       err(`${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof StoreLockedError || error instanceof ScheduleCommandError) {
+    if (error instanceof StoreLockedError) {
+      const inDiscord = SAME_IN_DISCORD[`${command} ${rest[0] ?? ''}`];
+      // One line: what holds the store, and where the same change can be made without stopping it.
+      err(inDiscord ? `${error.message} Or, with \`start\` running, use ${inDiscord} in Discord: it does the same.` : error.message);
+      return 1;
+    }
+    if (error instanceof ScheduleCommandError) {
       err(error.message);
       return 1;
     }
@@ -151,7 +172,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
  * Runs the service until SIGTERM or SIGINT, then stops it cleanly: a signal during start-up stops the start, a
  * second signal exits at once, and a stop that outlasts the worker's grace time plus a margin exits anyway.
  */
-async function runService(config: Config, log: ReturnType<typeof createLogger>, parts: ServiceParts, out: (line: string) => void, shutdown: ShutdownSignals): Promise<number> {
+async function runService(config: Config, log: ReturnType<typeof createLogger>, parts: ServiceParts, out: (line: string) => void, shutdown: ShutdownSignals, tracing?: Tracing): Promise<number> {
   void shutdown.requested.then((signal) => {
     const boundMs = config.shutdown.graceMs + STOP_MARGIN_MS;
     log.info({ signal, boundMs }, 'shutdown requested: stopping cleanly');
@@ -162,7 +183,7 @@ async function runService(config: Config, log: ReturnType<typeof createLogger>, 
   });
   let service: RunningService;
   try {
-    service = await startService({ config, log, parts, print: out, signal: shutdown.signal });
+    service = await startService({ config, log, parts, print: out, signal: shutdown.signal, ...(tracing ? { tracing } : {}) });
   } catch (error) {
     if (!shutdown.signal.aborted) throw error;
     out('Stopped before start-up finished.');

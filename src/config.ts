@@ -160,6 +160,8 @@ const envSchema = z
     TEMPORAL_PAYLOAD_KEY: optionalString.pipe(base64Key32.optional()),
     TEMPORAL_PAYLOAD_PREVIOUS_KEYS: commaList(base64Key32),
     TEMPORAL_UI_ORIGIN: commaList(origin),
+    // A cluster's Web UI (the embedded one is known): tasks' threads link to their runs there.
+    TEMPORAL_UI_URL: optionalString.pipe(httpUrl("the Temporal Web UI's address, e.g. https://cloud.temporal.io").optional()),
     CODEC_AUTH_TOKEN: optionalString.pipe(
       z.string().regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces (openssl rand -hex 32)').optional(),
     ),
@@ -175,6 +177,8 @@ const envSchema = z
     // Unset: the Temporal SDK's own metrics are off (a fixed default would collide between processes on one host).
     TEMPORAL_SDK_METRICS_PORT: optionalPort(),
     TEMPORAL_SERVER_METRICS_PORT: port(9233, 0),
+    // Set: one trace per request, posted as OTLP/HTTP JSON to <endpoint>/v1/traces (src/telemetry/tracing.ts).
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(httpUrl('an OTLP/HTTP collector, e.g. http://127.0.0.1:4318').optional()),
 
     HOST: z.string().default('127.0.0.1'),
     PORT: port(3000, 0),
@@ -271,6 +275,8 @@ export interface Config {
     readonly uiPort: number;
     /** Browser origins of the Web UI allowed to call `/codec`; undefined: the embedded UI's loopback origins. */
     readonly uiOrigins?: readonly string[];
+    /** TEMPORAL_UI_URL: the Web UI of TEMPORAL_ADDRESS, linked from tasks' threads; undefined: no link (embedded: its own UI). */
+    readonly uiUrl?: string;
     /** TEMPORAL_API_KEY, sent as a bearer token (Temporal Cloud API keys); implies TLS. */
     readonly apiKey?: string;
     /**
@@ -348,6 +354,10 @@ export interface Config {
     /** TEMPORAL_SERVER_METRICS_PORT: the embedded dev server's `/metrics` (default 9233; 0 any free port). */
     readonly devServerPort: number;
   };
+  readonly tracing: {
+    /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go (OTLP/HTTP); undefined: tracing is off and OpenTelemetry never loaded. */
+    readonly otlpEndpoint?: string;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly timeouts: {
     readonly confirmationMs: number;
@@ -399,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       ...(e.TEMPORAL_UI_ORIGIN ? { uiOrigins: e.TEMPORAL_UI_ORIGIN } : {}),
+      ...(e.TEMPORAL_UI_URL ? { uiUrl: e.TEMPORAL_UI_URL } : {}),
       ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
       ...(temporalTlsOn(e) ? { tls: temporalTls(e) } : {}),
       registerSearchAttributes: e.TEMPORAL_REGISTER_SEARCH_ATTRIBUTES === 'true',
@@ -443,6 +454,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.TEMPORAL_SDK_METRICS_PORT !== undefined ? { sdkPort: e.TEMPORAL_SDK_METRICS_PORT } : {}),
       devServerPort: e.TEMPORAL_SERVER_METRICS_PORT,
     },
+    tracing: { ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT } : {}) },
     logLevel: e.LOG_LEVEL,
     timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
     shutdown: { graceMs: e.SHUTDOWN_GRACE_TIME },

@@ -12,7 +12,16 @@ export const REDACTED_PATHS = [
   'headers.authorization', 'headers["x-goog-api-key"]', 'plaintext', '*.plaintext', 'taskToken',
 ];
 
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** Fields added to every line, e.g. tracing's `{ trace_id, span_id }` of the active span (`Tracing.logFields`). */
+  readonly fields?: () => Record<string, string>;
+}
+
 /** Creates the service's structured logger, writing JSON lines to `destination` (default stdout). */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'jules-orchestrator' } }, destination);
+export function createLogger(level: string, destination?: pino.DestinationStream, options: LoggerOptions = {}): Logger {
+  return pino(
+    { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'jules-orchestrator' }, ...(options.fields ? { mixin: options.fields } : {}) },
+    destination,
+  );
 }

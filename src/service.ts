@@ -33,6 +33,7 @@ import { buildMetricsApp } from './http/metrics.route';
 import { createServiceMetrics, gitHubObserverOf } from './metrics/service-metrics';
 import { resolveTemporalCli } from './temporal/toolchain';
 import { createTaskWorker } from './temporal/worker';
+import type { Tracing } from './telemetry/tracing';
 import { wireIngress, wireWorker } from './wiring';
 import { planSettingsOf, taskSettingsOf } from './workflow-settings';
 
@@ -102,11 +103,18 @@ export interface StartServiceOptions {
    * what it opened and throws the abort reason instead of finishing.
    */
   readonly signal?: AbortSignal;
+  /**
+   * OTEL_EXPORTER_OTLP_ENDPOINT's tracing (`openTracing`), started by the caller before its logger; the caller shuts
+   * it down after `stop()`. Absent: no interceptors, no spans.
+   */
+  readonly tracing?: Tracing;
 }
 
 /** Starts the service: embedded Temporal, store, emulators where no credentials are set, worker, ingress. */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
-  const { config, log, parts } = options;
+  const { config, log, parts, tracing } = options;
+  // Every Client of the process carries the active span into the workflows it starts, updates and signals.
+  const clientTracing = tracing ? { interceptors: tracing.clientInterceptors } : {};
   const print = options.print ?? (() => undefined);
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -141,6 +149,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
     const temporal = await openTemporal(config, log, print, codecEndpoint);
     stops.push(() => temporal.stop());
+    // Where runs are looked at: the embedded server's UI, or TEMPORAL_UI_URL for a cluster (unknown: no links).
+    const webUiUrl = temporal.uiUrl ?? config.temporal.uiUrl;
     checkNotAborted();
 
     let sandbox: RunningService['sandbox'];
@@ -241,6 +251,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
             log,
             metrics,
             shutdownGraceTime: `${config.shutdown.graceMs}ms`,
+            ...(tracing ? { tracing } : {}),
+            ...(webUiUrl ? { webUiUrl } : {}),
           }),
         );
         const running = created.run();
@@ -252,7 +264,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         // Ends the rows of tasks that Temporal closed from outside (terminate, run timeout), freeing their session slots.
         const reconcilerConnection = await connectClient(temporal.connection);
         const reconciler = startTaskReconciler({
-          client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter }),
+          client: new Client({ connection: reconcilerConnection, namespace: temporal.namespace, dataConverter, ...clientTracing }),
           store,
           log,
           everyMs: TASK_RECONCILE_EVERY_MS,
@@ -300,7 +312,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       // Lazily: with Temporal down the ingress still comes up, answers "try again" and says why on /readyz.
       const connection = connectClientLazily(temporal.connection);
       stops.push(() => connection.close());
-      client = new Client({ connection, namespace: temporal.namespace, dataConverter });
+      client = new Client({ connection, namespace: temporal.namespace, dataConverter, ...clientTracing });
       const probe = connectProbeLazily(temporal.connection);
       stops.push(() => probe.close());
       const readiness = createReadiness({
@@ -338,6 +350,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           : {}),
         ...(config.discord.mode === 'gateway' ? { gateway: { forwardThreadMessages: config.discord.forwardThreadMessages } } : {}),
         readiness,
+        ...(tracing ? { tracing } : {}),
       });
       const app: FastifyInstance = buildApp(ingress.appDeps);
       checkNotAborted();
@@ -372,7 +385,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         namespace: temporal.namespace,
         connection: temporal.connection,
         embedded: temporal.embedded,
-        ...(temporal.uiUrl ? { uiUrl: temporal.uiUrl } : {}),
+        ...(webUiUrl ? { uiUrl: webUiUrl } : {}),
       },
       store,
       secrets,

@@ -27,6 +27,9 @@ import { createTemporalPlanControl } from './temporal/plan-control';
 import { createTemporalTaskControl, type TaskControl } from './temporal/task-control';
 import type { PlanSettings } from '../workflows/plan.workflow';
 import type { TaskWorkerOptions } from './temporal/worker';
+import { webUiWorkflowUrl } from './temporal/web-ui';
+import { createTaskQueueInspector } from './temporal/task-queue-state';
+import type { Tracing } from './telemetry/tracing';
 
 /**
  * The one place that turns opened ports into the worker's and the ingress's parts. `startService` opens what the
@@ -67,6 +70,10 @@ export interface WorkerPorts {
   readonly shutdownGraceTime?: string;
   /** The process's `jules_` series (shared with its ingress when it runs here); absent, counted where nobody scrapes. */
   readonly metrics?: ServiceMetrics;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT's tracing; absent, the worker runs without interceptors (and its bundle without them). */
+  readonly tracing?: Tracing;
+  /** The Temporal Web UI's base URL, when known: each task's thread then links to its run. */
+  readonly webUiUrl?: string;
 }
 
 /** The options of the task worker, activities included: pass them to `createTaskWorker`. */
@@ -81,6 +88,7 @@ export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
     metrics,
     ...(ports.github ? { github: ports.github } : {}),
     ...(ports.pullRequestWakes ? { pullRequestWakes: ports.pullRequestWakes } : {}),
+    ...(ports.webUiUrl ? { workflowUrl: (workflowId: string) => webUiWorkflowUrl(ports.webUiUrl!, ports.namespace, workflowId) } : {}),
     log,
   });
   return {
@@ -91,6 +99,7 @@ export function wireWorker(ports: WorkerPorts): TaskWorkerOptions {
     dataConverter: ports.dataConverter,
     ...(ports.workflowBundle ? { workflowBundle: ports.workflowBundle } : {}),
     ...(ports.shutdownGraceTime ? { shutdownGraceTime: ports.shutdownGraceTime } : {}),
+    ...(ports.tracing ? { tracing: ports.tracing } : {}),
   };
 }
 
@@ -105,9 +114,9 @@ export interface IngressPorts {
   readonly planSettings?: PlanSettings;
   /** The store, with the delivery log that de-duplicates webhook pushes. */
   readonly store: Store & { readonly deliveries: DeliveryLog };
+  /** Seals the Jules keys members type into Discord forms (`/jules-key set`) before they are stored. */
+  readonly secrets: SecretBox;
   readonly discord: DiscordRestPort;
-  /** Encrypts the keys set from Discord (`/jules-setup`); absent, those forms say to use the CLI. */
-  readonly secrets?: SecretBox;
   /** DISCORD_PUBLIC_KEY (hex), or the emulator signer's: `POST /interactions` checks signatures with it. */
   readonly discordPublicKey: string;
   readonly log: Logger;
@@ -130,6 +139,8 @@ export interface IngressPorts {
   readonly metricsToken?: string;
   /** `GET /readyz` and the 503s while stopping; absent, `/readyz` is a 404. */
   readonly readiness?: Readiness;
+  /** With tracing on, each interaction is a root span that the workflow start or update it makes continues. */
+  readonly tracing?: Tracing;
 }
 
 /** The ingress's parts: pass `appDeps` to `buildApp`, then `listen()` (or `inject()`) and `gateway?.start()`. */
@@ -163,10 +174,13 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
     ...(plans ? { plans } : {}),
     log,
     store,
-    ...(ports.secrets ? { secrets: ports.secrets } : {}),
+    secrets: ports.secrets,
     lateAnswers: new API(rest).interactions,
     ...(ports.answerWithinMs !== undefined ? { answerWithinMs: ports.answerWithinMs } : {}),
     metrics,
+    // `/jules-ops` reports who polls the task queue and what waits there.
+    workers: createTaskQueueInspector({ client, taskQueue: ports.taskQueue }),
+    ...(ports.tracing ? { tracing: ports.tracing } : {}),
   });
   const appDeps: AppDeps = {
     verifyDiscordSignature: createDiscordVerifier(ports.discordPublicKey),
@@ -199,3 +213,4 @@ function discordRest(port: DiscordRestPort, metrics: ServiceMetrics): REST {
   observeDiscordRest(rest, metrics);
   return rest;
 }
+

@@ -130,7 +130,7 @@ describe('admitting a /jules request', () => {
   it('refuses when no key would pay and names both set-key commands with the ids to use', () => {
     const refusal = refused(decideAdmission(request(), facts({ hasPersonalKey: false, guild: guild({ hasDefaultKey: false }) })));
     expect(refusal.code).toBe('no_key');
-    expect(refusal.reason).toContain(`jules-orchestrator user set-key --discord-id ${requesterId}`);
+    expect(refusal.reason).toContain('`/jules-key set`');
     expect(refusal.reason).toContain(`jules-orchestrator guild set-key --guild-id ${guildId}`);
   });
 

@@ -114,6 +114,15 @@ describe('loading the configuration', () => {
     expect(loadConfig({ ...discord, JULES_API_URL: 'http://127.0.0.1:9999' }).jules.apiUrl).toBe('http://127.0.0.1:9999');
   });
 
+  it('traces only with OTEL_EXPORTER_OTLP_ENDPOINT, an http(s) collector, and links runs to TEMPORAL_UI_URL when given', () => {
+    expect(loadConfig({}).tracing).toEqual({});
+    expect(loadConfig({}).temporal.uiUrl).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing.otlpEndpoint).toBe('http://127.0.0.1:4318');
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://cloud.temporal.io' }).temporal.uiUrl).toBe('https://cloud.temporal.io');
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://127.0.0.1:4317' })).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT must be an OTLP\/HTTP collector/)]);
+    expect(problemsOf({ TEMPORAL_UI_URL: 'javascript:alert(1)' })).toEqual([expect.stringMatching(/^TEMPORAL_UI_URL must be the Temporal Web UI's address/)]);
+  });
+
   it('lowercases the Discord public key as the signature check expects', () => {
     expect(loadConfig({ ...discord }).discord.publicKey).toBe('ab'.repeat(32));
   });

@@ -3,10 +3,12 @@ import { planItemTaskId } from '../src/shared/ids';
 import {
   BUTTON_ACTIONS,
   decodeCustomId,
+  decodeHistoryId,
   decodeModalId,
   decodeSetupId,
   decodeSetupModalId,
   encodeCustomId,
+  encodeHistoryId,
   encodeModalId,
   encodeSetupId,
   encodeSetupModalId,
@@ -196,5 +198,23 @@ describe('setup custom ids', () => {
     expect(() => encodeSetupId({ action: 'auto_ship', revision: -1 })).toThrow(RangeError);
     expect(() => encodeSetupId({ action: 'auto_ship', revision: 1.5 })).toThrow(RangeError);
     expect(() => encodeSetupModalId({ action: 'auto_ship' as never, revision: 1 })).toThrow(RangeError);
+  });
+});
+
+describe('history page custom ids', () => {
+  it('decode to the member and page they encode, within Discord’s limit', () => {
+    for (const id of [{ memberId: '1400000000000000004', page: 0 }, { memberId: '99999999999999999999', page: 9999 }]) {
+      const customId = encodeHistoryId(id);
+      expect(customId.length).toBeLessThanOrEqual(100);
+      expect(decodeHistoryId(customId)).toEqual(id);
+    }
+  });
+
+  it('refuse forged ids: not a snowflake, a padded or negative page, extra segments, another namespace', () => {
+    for (const forged of ['jh1:abc:0', 'jh1:1400000000000000004:01', 'jh1:1400000000000000004:-1', 'jh1:1400000000000000004:0:1', 'jh1:1400000000000000004:10000', 'jo1:1400000000000000004:0', 'jh1:1400000000000000004:0\n']) {
+      expect(decodeHistoryId(forged), forged).toBeUndefined();
+    }
+    expect(() => encodeHistoryId({ memberId: 'someone', page: 0 })).toThrow(RangeError);
+    expect(() => encodeHistoryId({ memberId: '1400000000000000004', page: -1 })).toThrow(RangeError);
   });
 });

@@ -275,6 +275,23 @@ describe('Discord REST emulator with the real discord.js client', () => {
     expect(emulator.callbacks).toHaveLength(1);
   });
 
+  it('answers every matching request with a 5xx for a stretch of time, then normally again', async () => {
+    const { emulator } = await setup();
+    const post = () =>
+      fetch(`${emulator.apiUrl}/v10/channels/${channelId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bot ${emulator.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'hello' }),
+      });
+    emulator.failNext({ status: 503, code: 0, message: '503: Service Unavailable', forMs: 400, match: { method: 'POST' } });
+    const during = [await post(), await post(), await post()];
+    expect(during.map((r) => r.status)).toEqual([503, 503, 503]);
+    expect(await during[0]!.json()).toMatchObject({ code: 0, message: '503: Service Unavailable' });
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect((await post()).status).toBe(200);
+    expect(emulator.channelMessages(channelId)).toHaveLength(1);
+  });
+
   it('sends rate-limit headers and enforces the bucket, which the client then waits out', async () => {
     const { emulator, api } = await setup({ routeLimit: { requests: 2, windowSeconds: 0.5 } });
     const post = (content: string) =>

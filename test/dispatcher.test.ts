@@ -26,6 +26,10 @@ import { openStore } from '../src/store/open-store';
 import type { Store, TaskRecord } from '../src/store/store';
 import { createTemporalTaskControl, type DecideResult, type TaskControl } from '../src/temporal/task-control';
 import { buttonId, eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { createSecretBox, generateEncryptionKey } from '../src/crypto/secret-box';
+
+/** Seals what a form submits as a key; these tests never read it back in plaintext. */
+const TEST_SECRETS = createSecretBox(generateEncryptionKey());
 
 const EPHEMERAL = 64;
 const APP = '1300000000000000001';
@@ -225,7 +229,7 @@ beforeEach(() => {
   tasks = fakeTasks();
   webhook = recordingWebhook();
   const log = createLogger('info', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
-  dispatch = createInteractionDispatcher({ tasks: tasks.control, log, store, lateAnswers: webhook.api, answerWithinMs: 300 });
+  dispatch = createInteractionDispatcher({ secrets: TEST_SECRETS, tasks: tasks.control, log, store, lateAnswers: webhook.api, answerWithinMs: 300 });
 });
 
 describe('the card’s buttons', () => {
@@ -551,7 +555,7 @@ describe('answers that come after the deadline', () => {
 
   it('a stopping process waits for a late answer still on its way, then finds nothing left to deliver', async () => {
     const lateDeliveries = createInFlight();
-    const draining = createInteractionDispatcher({ tasks: tasks.control, log: createLogger('silent'), store, lateAnswers: webhook.api, answerWithinMs: 300, lateDeliveries });
+    const draining = createInteractionDispatcher({ secrets: TEST_SECRETS, tasks: tasks.control, log: createLogger('silent'), store, lateAnswers: webhook.api, answerWithinMs: 300, lateDeliveries });
     tasks.views.set(TASK, taskView());
     expect(await draining(button('confirm'))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
     expect(lateDeliveries.size).toBe(1);
@@ -819,7 +823,7 @@ describe('through the real stack', () => {
     // A lazy connection to a port nobody listens on: every call fails, after gRPC retries that outlast Discord’s 3 s.
     const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }), namespace: 'default' });
     const unreachable = createTemporalTaskControl({ client, taskQueue: 'nowhere', settings: { confirmationTimeoutMs: 1_000, pollIntervalMs: 100, deadlineMs: 1_000 } });
-    const local = createInteractionDispatcher({ tasks: unreachable, log: createLogger('silent'), store, lateAnswers: webhook.api });
+    const local = createInteractionDispatcher({ secrets: TEST_SECRETS, tasks: unreachable, log: createLogger('silent'), store, lateAnswers: webhook.api });
     const started = Date.now();
     expect(await local(button('confirm'))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
     expect(Date.now() - started).toBeLessThan(3_000);

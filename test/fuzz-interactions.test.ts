@@ -13,6 +13,10 @@ import type { Store } from '../src/store/store';
 import type { TaskControl } from '../src/temporal/task-control';
 import { createTally } from './helpers/reliability-tally';
 import { bend } from './helpers/bend';
+import { createSecretBox, generateEncryptionKey } from '../src/crypto/secret-box';
+
+/** Seals what a form submits as a key; these tests never read it back in plaintext. */
+const TEST_SECRETS = createSecretBox(generateEncryptionKey());
 
 /**
  * Signed interaction bodies, real ones bent out of shape, through `POST /interactions` with the real verifier,
@@ -46,7 +50,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   store = await openStore({ inMemory: true });
-  const dispatch = createInteractionDispatcher({
+  const dispatch = createInteractionDispatcher({ secrets: TEST_SECRETS,
     log: createLogger('silent'),
     lateAnswers: { editOriginal: async () => undefined, followUp: async () => undefined } as never,
     tasks,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveGoTool, type GoTool } from '../src/tools/go-tool';
+import { builtName, resolveGoTool, type GoTool } from '../src/tools/go-tool';
 
 /**
  * How a Go-built tool is found or built into the tool cache, with a stand-in `go` that lays out GOBIN the way
@@ -60,6 +60,17 @@ async function callsOf(calls: string): Promise<{ args: string[]; gobin: string; 
 }
 
 describe('a Go-built tool', () => {
+  it('is found under the name go install gives it, renamed when the pinned name differs', async () => {
+    expect(builtName('github.com/zricethezav/gitleaks/v8')).toBe('gitleaks');
+    expect(builtName('github.com/Shopify/toxiproxy/v2/cmd/server')).toBe('server');
+    // The stand-in go builds `scanner` (its package's name); the pinned name is another.
+    const go = await fakeGo();
+    const cacheDir = await folder('cache');
+    const renamed = await resolveGoTool({ ...TOOL, module: 'example.com/tools/scanner', binary: 'scanner-server' }, { cacheDir, goCommand: go.command, env: process.env });
+    expect(renamed.path).toBe(join(cacheDir, 'scanner-server', 'bin', 'scanner-server'));
+    expect(await readdir(join(cacheDir, 'scanner-server', 'bin'))).toEqual(['scanner-server']);
+  });
+
   it('is built once into the cache, with its version linked in, when two processes ask at the same time', async () => {
     const go = await fakeGo();
     const cacheDir = await folder('cache');

@@ -5,7 +5,7 @@ import { buildInteractionRegistry, routeOf } from '../src/discord/interaction-re
 import type { TaskControl } from '../src/temporal/task-control';
 
 /** The registry is built from ports it never calls while being built, so bare stand-ins are enough here. */
-const registry = buildInteractionRegistry({ tasks: {} as TaskControl, store: {} as Parameters<typeof buildInteractionRegistry>[0]['store'] });
+const registry = buildInteractionRegistry({ tasks: {} as TaskControl, store: {} as Parameters<typeof buildInteractionRegistry>[0]['store'], secrets: {} as Parameters<typeof buildInteractionRegistry>[0]['secrets'] });
 
 describe('the interaction registry', () => {
   it('has a handler for every command register-commands sends, and no handler for a command it does not', () => {

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { discordRouteLabel } from '../src/discord/rest-metrics';
 import { endpointOf } from '../src/jules/http-jules-client';
 import { parsePrometheusText, sumOf } from './helpers/prometheus-text';
-import { GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { opsSummary } from '../src/discord/ops.command';
+import { eventually, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 
 let stack: TestStack | undefined;
 
@@ -83,8 +84,39 @@ describe('/jules-ops', () => {
     expect(text).toMatch(/Oldest waiting confirmation\*\*: \d+ min ago/);
     expect(text).toContain('Waiting for a plan approval**: 0');
     expect(text).toContain('Jules errors 0 · Jules 429s 0 · Discord 429s 0');
+    // Worker state and backlog, from DescribeTaskQueue on the real dev server: this stack's one worker polls both kinds.
+    expect(text).toMatch(new RegExp(`Workers\\*\\* on \`${stack.taskQueue}\`: 1 polling workflow tasks · 1 polling activities · last poll \\d+ s ago`));
+    expect(text).toMatch(/Backlog\*\*: workflow tasks \d+.* · activity tasks \d+/);
     expect(text).not.toContain('Add a retry to the mailer');
     expect(sumOf(parsePrometheusText((await scrape(stack)).text), 'jules_interactions_total', { command: 'jules-ops', outcome: 'answered' })).toBe(2);
+  });
+});
+
+describe('/jules-ops worker state and backlog', () => {
+  it('says in words that no worker polls, and counts the work waiting for one', async () => {
+    stack = await startTestStack({ worker: false, answerWithinMs: 500 });
+    const s = stack;
+    const before = (await s.command(MEMBERS.lead, 'jules-ops')).body.data.embeds[0].description as string;
+    expect(before).toContain(`Workers**: ⚠️ none polling \`${s.taskQueue}\``);
+    // No worker: the /jules defers, and its workflow task waits on the queue.
+    const asked = await s.ask(MEMBERS.lead, { prompt: 'Nobody will pick this up' });
+    expect(asked.body.type).toBe(5);
+    const text = await eventually(async () => {
+      const description = (await s.command(MEMBERS.lead, 'jules-ops')).body.data.embeds[0].description as string;
+      return /Backlog\*\*: workflow tasks [1-9]\d* \(oldest \d+ s\)/.test(description) ? description : undefined;
+    }, 'a workflow task in the backlog');
+    expect(text).toContain('none polling');
+    await s.client.workflow.getHandle(asked.taskId).terminate('test over');
+  });
+
+  it('still answers when Temporal cannot be asked, saying so', async () => {
+    const store = { listTasks: async () => [], getGuild: async () => undefined };
+    const failing = { describe: async () => Promise.reject(new Error('14 UNAVAILABLE: connection refused')) };
+    const body = await opsSummary({ store, workers: failing }, GUILD.id, new Date());
+    const text = body.embeds![0]!.description!;
+    expect(text).toContain('**Open tasks**: none');
+    expect(text).toContain('**Workers**: could not ask Temporal (14 UNAVAILABLE: connection refused)');
+    expect(text).not.toContain('Backlog');
   });
 });
 

@@ -1,18 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadOrCreateLocalKey } from '../src/crypto/local-key';
-import { createSecretBox } from '../src/crypto/secret-box';
 import { startDiscordEmulator, type DiscordEmulator } from '../src/sandbox/discord-emulator';
 import { deliverInteraction } from '../src/sandbox/http-delivery';
 import { buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
 import { startJulesEmulator, type JulesEmulator } from '../src/sandbox/jules-emulator';
 import { taskWorkflowId } from '../src/shared/ids';
 import { openStore } from '../src/store/open-store';
-import { exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
-import { eventually, GUILD, KEYS, MEMBERS } from './helpers/stack';
+import { dataDirWithGuild, emulatorEnv, exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
+import { eventually, GUILD, MEMBERS } from './helpers/stack';
 import { longSession } from './helpers/session-scripts';
+import { tryFault } from './helpers/reliability-tally';
 
 /**
  * Issue 10's proof of a clean stop: `start` (embedded Temporal and PGlite in one DATA_DIR) runs a task halfway,
@@ -46,14 +43,9 @@ describe('start stopped by SIGTERM in the middle of a task', () => {
   it(
     'exits 0 within 20 s, and started again on the same data finishes the task with one Jules session and one PR message',
     async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'jo-restart-'));
+      const trial = tryFault('start-sigterm-restart', 'SIGTERM of start mid-task, started again on the same DATA_DIR');
+      const dataDir = await dataDirWithGuild('jo-restart-');
       dirs.push(dataDir);
-      // The guild, as `guild set` and `guild set-key` leave it, under the embedded store's local key.
-      const secrets = createSecretBox(loadOrCreateLocalKey(dataDir).key);
-      const setup = await openStore({ dataDir });
-      await setup.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo });
-      await setup.setGuildKey(GUILD.id, secrets.encrypt(KEYS.guild));
-      await setup.close();
 
       discord = await startDiscordEmulator();
       jules = await startJulesEmulator({ script: () => LONG_SESSION, timeScale: 1 });
@@ -65,12 +57,7 @@ describe('start stopped by SIGTERM in the middle of a task', () => {
         PORT: port,
         TEMPORAL_PORT: String(await freePort()),
         TEMPORAL_UI_PORT: String(await freePort()),
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_TOKEN: discord.token,
-        DISCORD_APPLICATION_ID: discord.applicationId,
-        DISCORD_PUBLIC_KEY: signer.publicKeyHex,
-        JULES_API_URL: jules.url,
-        JULES_POLL_INTERVAL: '500ms',
+        ...emulatorEnv(discord, signer, jules),
         SHUTDOWN_GRACE_TIME: '2s',
       };
       const endpoint = { ingressUrl: `http://127.0.0.1:${port}`, signer, discord };
@@ -113,6 +100,7 @@ describe('start stopped by SIGTERM in the middle of a task', () => {
       } finally {
         await store.close();
       }
+      trial.survived();
     },
     300_000,
   );

@@ -89,7 +89,7 @@ describe('a /jules request', () => {
     stack = await startTestStack({ guildKey: false });
     const asked = await stack.ask(MEMBERS.developer, { prompt: 'Add a README' });
     expect(asked.body.data.content).toContain('No Jules API key is configured');
-    expect(asked.body.data.content).toContain(`user set-key --discord-id ${GUILD.developer}`);
+    expect(asked.body.data.content).toContain('`/jules-key set`');
     expect(asked.body.data.content).toContain(`guild set-key --guild-id ${GUILD.id}`);
     expect(await stack.store.getTask(asked.taskId)).toBeUndefined();
   });

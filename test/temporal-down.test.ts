@@ -9,6 +9,7 @@ import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { resolveTemporalCli } from '../src/temporal/toolchain';
 import { exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
 import { eventually, GUILD, MEMBERS } from './helpers/stack';
+import { tryFault } from './helpers/reliability-tally';
 
 /**
  * Issue 12's "Temporal down when a worker starts": `start` and `worker` pointed at a TEMPORAL_ADDRESS where nothing
@@ -58,6 +59,7 @@ async function readyz(port: string): Promise<{ status: number; body: { status: s
 
 describe('a worker started while Temporal is down', { timeout: TEST_TIMEOUT_MS }, () => {
   it('start: comes up not ready, retries with backoff saying so, and is ready once Temporal is up', async () => {
+    const trial = tryFault('temporal-down-at-start', 'Temporal down when start comes up and when a /jules arrives: /readyz 503, try-again answer, ready once it is up');
     const temporalPort = await freePort();
     discord = await startDiscordEmulator();
     const signer = createInteractionSigner();
@@ -99,6 +101,7 @@ describe('a worker started while Temporal is down', { timeout: TEST_TIMEOUT_MS }
     // This test is about Temporal being down, not about the stop's bound (test/shutdown*.test.ts hold that): on a
     // loaded machine the stop after this much work has been seen to pass the default grace time plus its margin.
     expect(await exitWithin(service, SLOW_STOP_BOUND_MS), service.output().slice(-4_000)).toBe(0);
+    trial.survived();
   });
 
   it('worker: keeps trying until stopped, and a SIGTERM while it waits ends it with exit 0', async () => {

@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
-import { loadOrCreateLocalKey } from '../src/crypto/local-key';
-import { createSecretBox } from '../src/crypto/secret-box';
 import { startDiscordEmulator, type DiscordEmulator } from '../src/sandbox/discord-emulator';
 import { deliverInteraction } from '../src/sandbox/http-delivery';
 import { buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
@@ -15,8 +13,8 @@ import { connectClient, connectWorker, temporalConnectionOptions } from '../src/
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { resolveTemporalCli } from '../src/temporal/toolchain';
 import { startGrpcTlsProxy, type GrpcTlsProxy } from './helpers/grpc-tls-proxy';
-import { exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
-import { eventually, GUILD, KEYS, MEMBERS } from './helpers/stack';
+import { dataDirWithGuild, emulatorEnv, exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
+import { eventually, GUILD, MEMBERS } from './helpers/stack';
 import { makeTestCertificates, type TestCertificates } from './helpers/test-certificates';
 
 /**
@@ -159,13 +157,8 @@ describe('the Temporal connection over TLS on loopback', { timeout: 60_000 }, ()
 
 describe('start against a Temporal server behind TLS', () => {
   async function runTaskThrough(relay: GrpcTlsProxy, tlsEnv: Record<string, string>): Promise<void> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'jo-tls-'));
+    const dataDir = await dataDirWithGuild('jo-tls-');
     dirs.push(dataDir);
-    const secrets = createSecretBox(loadOrCreateLocalKey(dataDir).key);
-    const setup = await openStore({ dataDir });
-    await setup.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo });
-    await setup.setGuildKey(GUILD.id, secrets.encrypt(KEYS.guild));
-    await setup.close();
 
     discord = await startDiscordEmulator();
     jules = await startJulesEmulator();
@@ -177,12 +170,7 @@ describe('start against a Temporal server behind TLS', () => {
       PORT: port,
       TEMPORAL_ADDRESS: relay.address,
       ...tlsEnv,
-      DISCORD_API_URL: discord.apiUrl,
-      DISCORD_TOKEN: discord.token,
-      DISCORD_APPLICATION_ID: discord.applicationId,
-      DISCORD_PUBLIC_KEY: signer.publicKeyHex,
-      JULES_API_URL: jules.url,
-      JULES_POLL_INTERVAL: '500ms',
+      ...emulatorEnv(discord, signer, jules),
       SHUTDOWN_GRACE_TIME: '2s',
     });
     await service.waitFor(/^Ready\./m);

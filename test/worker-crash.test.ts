@@ -5,6 +5,7 @@ import { startPostgres, type PostgresServer } from './helpers/postgres';
 import { eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 import { startWorkerProcess, stopWorkerProcesses, type WorkerProcess } from './helpers/worker-process';
 import { longSession } from './helpers/session-scripts';
+import { tryFault } from './helpers/reliability-tally';
 
 /**
  * A worker that crashes in the middle of a Jules session. The worker runs in a child process (the service's own
@@ -50,6 +51,7 @@ describe('a worker killed mid-session', () => {
   it(
     'leaves the task to a new worker, which finishes it with one Jules session and one "PR ready" message',
     async () => {
+      const trial = tryFault('worker-sigkill', 'SIGKILL of the worker process mid-session, a new worker takes over after the heartbeat timeout');
       const env = { databaseUrl: await postgres.createDatabase(), secretsKey: generateEncryptionKey() };
       stack = await startTestStack({
         worker: false,
@@ -116,6 +118,7 @@ describe('a worker killed mid-session', () => {
         julesState: 'COMPLETED',
         julesSessionId: s.jules.sessions()[0]!.name,
       });
+      trial.survived();
     },
     180_000,
   );

@@ -1,5 +1,5 @@
-import { apiKeyProblem } from '../shared/guild-settings';
 import type { Readable } from 'node:stream';
+import { julesKeyProblem } from '../shared/jules-key';
 
 /**
  * Reads a secret from standard input, never from argv (argv shows in `ps` and shell history). Piped input is
@@ -37,5 +37,6 @@ export async function readSecret(input: Readable & { isTTY?: boolean; setRawMode
 
 /** Checks the shape of a Jules API key read from standard input, with the rule `/jules-setup`'s form also follows. */
 export function validateApiKey(key: string): string | undefined {
-  return key ? apiKeyProblem(key) : 'no key was given on standard input';
+  if (!key) return 'no key was given on standard input';
+  return julesKeyProblem(key);
 }

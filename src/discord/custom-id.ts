@@ -77,6 +77,40 @@ export function decodeModalId(customId: string): ModalId | undefined {
   return { action: match[1] as ModalAction, taskId: match[2]! };
 }
 
+/** The namespace of the personal key form (`/jules-key set`); it carries no id: the key is the submitter's. */
+export const KEY_MODAL_PREFIX = 'jk1m:';
+
+/** The custom id of the personal key form. */
+export const KEY_MODAL_ID = `${KEY_MODAL_PREFIX}set`;
+
+/** The namespace of `/jules-history`'s page buttons. */
+export const HISTORY_PREFIX = 'jh1:';
+
+/** A decoded page button of `/jules-history`: whose history, which page (0 is the newest). */
+export interface HistoryPageId {
+  readonly memberId: string;
+  readonly page: number;
+}
+
+const HISTORY_PATTERN = new RegExp(`^${HISTORY_PREFIX}(${NUMBER(20)}):(${NUMBER(4)})$`);
+
+/**
+ * Encodes a history page button's custom id.
+ * @throws RangeError when the result would not decode (a member id that is not a snowflake, a page out of range).
+ */
+export function encodeHistoryId(id: HistoryPageId): string {
+  const encoded = `${HISTORY_PREFIX}${id.memberId}:${id.page}`;
+  if (!HISTORY_PATTERN.test(encoded)) throw new RangeError(`not a history page id of ours: ${id.memberId} page ${id.page}`);
+  return encoded;
+}
+
+/** Decodes a history page button's custom id, or undefined when it is not one of ours. */
+export function decodeHistoryId(customId: string): HistoryPageId | undefined {
+  const match = HISTORY_PATTERN.exec(customId);
+  if (!match) return undefined;
+  return { memberId: match[1]!, page: Number(match[2]) };
+}
+
 /** The namespace of a plan card's buttons and menu. */
 export const PLAN_PREFIX = 'jp1:';
 

@@ -2,6 +2,7 @@ import { InteractionResponseType, InteractionType, type APIInteraction, type API
 import type { Logger } from 'pino';
 import type { InteractionOutcome, ServiceMetrics } from '../metrics/service-metrics';
 import type { InFlight } from '../lifecycle/in-flight';
+import type { Tracing } from '../telemetry/tracing';
 import { ephemeral, FAILURE_TEXT } from './interaction-kit';
 import { assertInteractionShape } from './interaction-shape';
 import { buildInteractionRegistry, routeOf, type InteractionPorts } from './interaction-registry';
@@ -24,6 +25,8 @@ export interface DispatcherDeps extends InteractionPorts {
   readonly metrics?: Pick<ServiceMetrics, 'interactions' | 'ackSeconds' | 'lastHour'>;
   /** Where late answers still being delivered are tracked, so a stopping process waits for them. */
   readonly lateDeliveries?: InFlight;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT's tracing: each interaction a span named by its command label; absent, none. */
+  readonly tracing?: Pick<Tracing, 'inSpan'>;
 }
 
 /**
@@ -39,7 +42,7 @@ export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
  * The one dispatcher: routes by interaction type, command name and `custom_id`, and contains every failure
  * so the member always gets words, never "This interaction failed".
  */
-export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, metrics, lateDeliveries, ...ports }: DispatcherDeps): InteractionDispatcher {
+export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs = DEFAULT_ANSWER_WITHIN_MS, metrics, lateDeliveries, tracing, ...ports }: DispatcherDeps): InteractionDispatcher {
   const registry = buildInteractionRegistry({ ...ports, ...(metrics ? { metrics } : {}) });
   const count = (interaction: APIInteraction, outcome: InteractionOutcome, startedAt: bigint) => {
     if (!metrics) return;
@@ -50,6 +53,11 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
   return async (interaction) => {
     // Outside the catch-all below: a malformed body is the sender's mistake (answered 400), not ours to apologise for.
     assertInteractionShape(interaction);
+    // With tracing, the interaction is the root of its trace: the workflow start or update it makes continues it.
+    return tracing ? tracing.inSpan(`interaction ${commandLabel(interaction)}`, spanAttributesOf(interaction), () => answerInteraction(interaction)) : answerInteraction(interaction);
+  };
+
+  async function answerInteraction(interaction: APIInteraction): Promise<APIInteractionResponse> {
     const started = Date.now();
     const startedAt = process.hrtime.bigint();
     let failed: InteractionOutcome | undefined;
@@ -75,7 +83,7 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
       );
     lateDeliveries?.track(delivered);
     return deferral;
-  };
+  }
 
   function failureAnswer(err: unknown, interaction: APIInteraction): APIInteractionResponse {
     if (isEngineUnreachable(err)) {
@@ -156,4 +164,14 @@ function isEngineUnreachable(err: unknown): boolean {
     if (e.name === 'ServiceError' || code === 14 || code === 4) return true;
   }
   return false;
+}
+
+/** A span's attributes for an interaction: ids only, never the prompt or the options a member typed. */
+function spanAttributesOf(interaction: APIInteraction): Record<string, string | number> {
+  return {
+    'discord.interaction.id': interaction.id,
+    'discord.interaction.type': interaction.type,
+    ...(interaction.guild_id ? { 'discord.guild.id': interaction.guild_id } : {}),
+    ...(interaction.channel?.id ? { 'discord.channel.id': interaction.channel.id } : {}),
+  };
 }

@@ -86,6 +86,14 @@ export function readOptions(options: readonly APIApplicationCommandInteractionDa
   return values;
 }
 
+/** The subcommand a command was invoked with (`/jules-key set`), with its own options; undefined without one. */
+export function subcommandOf(interaction: CommandInteraction): { readonly name: string; readonly options: Record<string, unknown> } | undefined {
+  const options = 'options' in interaction.data ? interaction.data.options : undefined;
+  const sub = options?.find((option) => option.type === ApplicationCommandOptionType.Subcommand);
+  if (!sub || sub.type !== ApplicationCommandOptionType.Subcommand) return undefined;
+  return { name: sub.name, options: readOptions(sub.options) };
+}
+
 /** The channel a command or click came from: `channel` is the documented partial, `channel_id` the older field. */
 export function channelOf(interaction: { channel?: { id: string }; channel_id?: string }): string | undefined {
   return interaction.channel?.id ?? interaction.channel_id;

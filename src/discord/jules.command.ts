@@ -1,7 +1,7 @@
-import { ApplicationCommandOptionType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from '@discordjs/core/http-only';
+import { ApplicationCommandOptionType, type APIInteractionResponse, type RESTPostAPIChatInputApplicationCommandsJSONBody } from '@discordjs/core/http-only';
 import { isBranchName, REPO_PATTERN, SETTING_LIMITS } from '../shared/guild-settings';
 import { taskWorkflowId } from '../shared/ids';
-import type { TaskControl } from '../temporal/task-control';
+import type { SubmitResult, TaskControl } from '../temporal/task-control';
 import { channelOf, ephemeral, memberOf, readOptions, type SlashCommand } from './interaction-kit';
 
 /** Limits shared by the command definition and the handler's validation, so they never disagree. */
@@ -61,13 +61,18 @@ export function createJulesCommand({ tasks }: { readonly tasks: TaskControl }): 
         ...(branch ? { branch } : {}),
         ...(planApproval !== undefined ? { planApproval } : {}),
       });
-      if (result.kind === 'duplicate') return ephemeral('This request was already received; see its card in the channel.');
-      const { admission } = result;
-      if (!admission.admitted) return ephemeral(`🚫 ${admission.reason}`);
-      if (admission.status === 'in_progress') {
-        return ephemeral(`🛠️ Starting Jules on \`${admission.repo}\` now. Follow along on the task card in this channel.`);
-      }
-      return ephemeral(`📨 Request received for \`${admission.repo}\`. A confirmer must approve it: see the card in this channel.`);
+      return answerSubmission(result);
     },
   };
+}
+
+/** The private answer to a submitted request (`/jules`, `/jules-retry`): refused with the reason, or where to follow it. */
+export function answerSubmission(result: SubmitResult): APIInteractionResponse {
+  if (result.kind === 'duplicate') return ephemeral('This request was already received; see its card in the channel.');
+  const { admission } = result;
+  if (!admission.admitted) return ephemeral(`🚫 ${admission.reason}`);
+  if (admission.status === 'in_progress') {
+    return ephemeral(`🛠️ Starting Jules on \`${admission.repo}\` now. Follow along on the task card in this channel.`);
+  }
+  return ephemeral(`📨 Request received for \`${admission.repo}\`. A confirmer must approve it: see the card in this channel.`);
 }

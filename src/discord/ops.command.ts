@@ -6,6 +6,7 @@ import { ephemeral, type SlashCommand } from './interaction-kit';
 import type { MessageBody } from './messenger';
 import type { TaskLister } from './status.command';
 import { statusLabel } from './task-card';
+import type { TaskQueueInspector, TaskQueueKindState, TaskQueueState } from '../temporal/task-queue-state';
 
 /** `/jules-ops`: the operator's summary of this server, privately, for confirmers. */
 export const opsCommand = {
@@ -19,6 +20,8 @@ export interface OpsPorts {
   readonly store: TaskLister & Pick<GuildRepository, 'getGuild'>;
   /** The process's metrics; absent, the last hour's errors are left out. */
   readonly metrics?: Pick<ServiceMetrics, 'lastHour'>;
+  /** The task queue's workers and backlog (DescribeTaskQueue); absent, those lines are left out. */
+  readonly workers?: TaskQueueInspector;
 }
 
 /** How many open tasks are read at most; the summary says when there were more. */
@@ -42,7 +45,8 @@ export function createOpsCommand(ports: OpsPorts): SlashCommand {
 
 /**
  * The summary: open tasks by status, the oldest waiting confirmation, what waits for a plan approval or a reply,
- * and this process's Jules errors, Jules 429s and Discord 429s in the last hour (the same events `/metrics` counts).
+ * the workers polling the task queue and its backlog, and this process's Jules errors, Jules 429s and Discord 429s
+ * in the last hour (the same events `/metrics` counts).
  */
 export async function opsSummary(ports: OpsPorts, guildId: string, now: Date): Promise<MessageBody> {
   const open = await ports.store.listTasks({ guildId, open: true, limit: OPEN_TASKS_READ + 1 });
@@ -61,11 +65,39 @@ export async function opsSummary(ports: OpsPorts, guildId: string, now: Date): P
   const plans = shown.filter((task) => task.julesState === 'AWAITING_PLAN_APPROVAL').length;
   const replies = shown.filter((task) => task.julesState === 'AWAITING_USER_FEEDBACK').length;
   lines.push(`**Waiting for a plan approval**: ${plans} · **for a reply to Jules**: ${replies}`);
+  if (ports.workers) lines.push(...(await workerLines(ports.workers, now)));
   const hour = ports.metrics?.lastHour();
   if (hour) {
     lines.push(`**Last hour** (this process): Jules errors ${hour.jules_errors} · Jules 429s ${hour.jules_rate_limited} · Discord 429s ${hour.discord_rate_limited}`);
   }
   return { embeds: [{ title: 'Jules operations', description: lines.join('\n'), color: 0x95a5a6 }], allowed_mentions: { parse: [] } };
+}
+
+/**
+ * Worker state and backlog. No worker polling is what stops every task, so it is said in words; a Temporal that
+ * cannot be asked, or does not report a backlog, is said too instead of reading as zero.
+ */
+async function workerLines(workers: TaskQueueInspector, now: Date): Promise<string[]> {
+  let state: TaskQueueState;
+  try {
+    state = await workers.describe();
+  } catch (err) {
+    return [`**Workers**: could not ask Temporal (${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'})`];
+  }
+  const { workflow, activity } = state;
+  const lastPoll = [workflow.lastPollAt, activity.lastPollAt].filter((at): at is Date => at !== undefined).sort((a, b) => b.getTime() - a.getTime())[0];
+  const workerLine =
+    workflow.pollers === 0 && activity.pollers === 0
+      ? `**Workers**: ⚠️ none polling \`${state.taskQueue}\`: tasks wait until a worker starts`
+      : `**Workers** on \`${state.taskQueue}\`: ${workflow.pollers} polling workflow tasks · ${activity.pollers} polling activities${lastPoll ? ` · last poll ${secondsAgo(lastPoll, now)}` : ''}`;
+  const backlog = (kind: TaskQueueKindState) => (kind.backlog ? `${kind.backlog.count}${kind.backlog.count > 0 ? ` (oldest ${Math.round(kind.backlog.ageMs / 1000)} s)` : ''}` : 'not reported');
+  const backlogLine = workflow.backlog || activity.backlog ? `**Backlog**: workflow tasks ${backlog(workflow)} · activity tasks ${backlog(activity)}` : '**Backlog**: not reported by this Temporal server';
+  return [workerLine, backlogLine];
+}
+
+function secondsAgo(then: Date, now: Date): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
+  return seconds < 120 ? `${seconds} s ago` : ago(then, now);
 }
 
 function ago(then: Date, now: Date): string {

@@ -9,6 +9,7 @@ import {
   type APIModalSubmissionComponent,
 } from '@discordjs/core/http-only';
 import { SETTING_LIMITS } from '../shared/guild-settings';
+import { JULES_KEY_LENGTH } from '../shared/jules-key';
 import type { GuildConfig, GuildQuotas } from '../store/store';
 import { encodeSetupId, encodeSetupModalId, type SetupAction } from './custom-id';
 import type { MessageBody } from './messenger';
@@ -175,7 +176,7 @@ export function buildKeyForm(revision: number): APIModalInteractionResponseCallb
   return {
     custom_id: encodeSetupModalId({ action: 'key', revision }),
     title: 'Default Jules key',
-    components: [textInput(SETUP_FIELDS.key, 'Jules API key', 'From jules.google.com → Settings → API keys', true, 512)],
+    components: [textInput(SETUP_FIELDS.key, 'Jules API key', 'From jules.google.com → Settings → API keys', true, JULES_KEY_LENGTH.max)],
   };
 }
 

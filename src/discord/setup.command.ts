@@ -6,7 +6,8 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from '@discordjs/core/http-only';
 import type { SecretBox } from '../crypto/secret-box';
-import { apiKeyProblem, branchProblem, parseQuotaSetting, repoProblem, SNOWFLAKE } from '../shared/guild-settings';
+import { branchProblem, parseQuotaSetting, repoProblem, SNOWFLAKE } from '../shared/guild-settings';
+import { julesKeyProblem } from '../shared/jules-key';
 import { canManageServer, MANAGE_GUILD } from '../shared/permissions';
 import type { GuildConfig, GuildQuotaSettings, GuildRepository, GuildSettings, GuildEventRepository, KeyRepository, QuotaRepository } from '../store/store';
 import { decodeSetupId, decodeSetupModalId, SETUP_MODAL_PREFIX, SETUP_PREFIX, type SetupAction } from './custom-id';
@@ -176,7 +177,7 @@ export function createSetupFeature(ports: SetupPorts): { command: SlashCommand; 
         const key = (fields.get(SETUP_FIELDS.key) ?? '').trim();
         if (!key) return ephemeral(`${SETUP_TEXT.emptyForm} Paste the Jules API key.`);
         // The problem is said without the key, which is never echoed.
-        const problem = apiKeyProblem(key);
+        const problem = julesKeyProblem(key);
         if (problem) return ephemeral(`Not saved: ${problem}. Copy the key again from Jules' settings and paste it alone.`);
         if (!ports.secrets) return ephemeral(SETUP_TEXT.noSecrets);
         await store.setGuildKey(guildId, ports.secrets.encrypt(key), actorId);

@@ -3,7 +3,7 @@ import { TASK_STATUSES, isFinalStatus } from '../shared/task-status';
 import type { TaskRecord, TaskRepository } from '../store/store';
 import { ephemeral, type SlashCommand } from './interaction-kit';
 import type { MessageBody } from './messenger';
-import { statusLabel } from './task-card';
+import { fitDescription, taskLine } from './task-lines';
 
 /** `/jules-status`: the caller's and the server's open Jules tasks, privately. */
 export const statusCommand = {
@@ -32,8 +32,6 @@ export const STATUS_LIST_LIMITS = { mine: 10, server: 15 } as const;
 
 /** Statuses a running task may have; `open` then leaves out a task that ended `stalled`. */
 const OPEN_STATUSES = TASK_STATUSES.filter((status) => !isFinalStatus(status));
-const DESCRIPTION_MAX = 4096;
-const PROMPT_PREVIEW = 60;
 
 /**
  * Answers `/jules-status` for `userId` in `guildId`: two lists read from the `tasks` projection (which can lag
@@ -62,43 +60,13 @@ export async function handleStatusCommand(store: TaskLister, where: { guildId: s
       'Nobody else has an open task.',
     ),
   ];
-  const embed: APIEmbed = { title: 'Open Jules tasks', description: fit(sections.join('\n\n')), color: 0x3498db };
+  const embed: APIEmbed = { title: 'Open Jules tasks', description: fitDescription(sections.join('\n\n')), color: 0x3498db };
   return { embeds: [embed], allowed_mentions: { parse: [] } };
 }
 
 function section(title: string, tasks: readonly TaskRecord[], limit: number, more: boolean, showRequester: boolean, empty: string): string {
   if (tasks.length === 0) return `**${title}**\n${empty}`;
-  const lines = tasks.slice(0, limit).map((task) => taskLine(task, showRequester));
+  const lines = tasks.slice(0, limit).map((task) => taskLine(task, { showRequester }));
   if (more) lines.push('…and more not shown.');
   return `**${title}**\n${lines.join('\n')}`;
-}
-
-/** One task as a line: status · repo · prompt · by whom · links. */
-function taskLine(task: TaskRecord, showRequester: boolean): string {
-  const parts = [statusLabel(task.status), `\`${task.repo}\``, escapeMarkdown(preview(task.prompt))];
-  if (showRequester) parts.push(`by <@${task.requesterId}>`);
-  if (task.cardMessageId) parts.push(`[card](https://discord.com/channels/${task.guildId}/${task.channelId}/${task.cardMessageId})`);
-  // The url comes from the Jules API; only an https link is shown as one.
-  if (task.julesSessionUrl?.startsWith('https://')) parts.push(`[Jules](${task.julesSessionUrl})`);
-  return `• ${parts.join(' · ')}`;
-}
-
-/** The prompt's first line, cut to a preview. */
-function preview(prompt: string): string {
-  const firstLine = prompt.trim().split('\n', 1)[0] ?? '';
-  const chars = [...firstLine];
-  return chars.length > PROMPT_PREVIEW ? `${chars.slice(0, PROMPT_PREVIEW - 1).join('')}…` : firstLine;
-}
-
-/** Prompts are members' text: they must not turn into links, mentions or formatting in a list of ours. */
-function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_~|>[\]()<@#]/g, (char) => `\\${char}`);
-}
-
-/** Keeps the description within Discord's 4096 characters, dropping whole lines from the end. */
-function fit(description: string): string {
-  if (description.length <= DESCRIPTION_MAX) return description;
-  const lines = description.split('\n');
-  while (lines.join('\n').length > DESCRIPTION_MAX - 30) lines.pop();
-  return `${lines.join('\n')}\n…and more not shown.`;
 }

@@ -55,6 +55,11 @@ export function renderTaskCard(view: TaskView): MessageBody {
   if (view.sessionUrl) fields.push({ name: 'Jules session', value: view.sessionUrl, inline: false });
   if (view.prUrl) fields.push({ name: 'Pull request', value: view.prStatus ? `${view.prUrl}\n${view.prStatus}` : view.prUrl, inline: false });
   if (view.error) fields.push({ name: 'Why', value: truncate(view.error, 1000), inline: false });
+  if (view.retryOf) {
+    // Only our own Discord link is shown as one; the id alone otherwise.
+    const earlier = view.retryOf.cardUrl?.startsWith('https://discord.com/channels/') ? `[the earlier task](${view.retryOf.cardUrl})` : `\`${view.retryOf.taskId}\``;
+    fields.push({ name: 'Retry of', value: earlier, inline: false });
+  }
   return {
     embeds: [
       {
@@ -242,6 +247,22 @@ export function renderAnnouncement(view: TaskView, kind: 'started' | 'outcome'):
   return { content: truncate(content, 2000), allowed_mentions: { users: [view.requesterId] } };
 }
 
+/**
+ * The private word to a member whose own Jules key Jules refused: which task it stopped, and how to replace the key
+ * (sent as a direct message; the thread says only that the task failed).
+ */
+export function renderKeyRefused(view: TaskView, where: string): MessageBody {
+  return {
+    content: truncate(
+      `🔑 Jules refused your personal Jules API key, so your task in \`${view.repo}\` failed (<#${where}>).\n` +
+        'Get a current key at https://jules.google.com/settings#api and set it with `/jules-key set` (or `/jules-key remove` to use the server’s default key), ' +
+        'then ask again with `/jules-retry`.',
+      2000,
+    ),
+    allowed_mentions: { parse: [] },
+  };
+}
+
 /** Cuts to at most `max` UTF-16 units without splitting a character (an emoji is two units). */
 function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -251,4 +272,12 @@ function truncate(text: string, max: number): string {
     out += char;
   }
   return `${out}…`;
+}
+
+/**
+ * The first line of a task's thread when the Temporal Web UI's address is known: the run's page, for operators
+ * (members without access to the UI simply cannot open it). Links in angle brackets, so Discord shows no preview.
+ */
+export function renderWebUiLink(url: string): MessageBody {
+  return { content: `🔎 For operators: this run in the Temporal Web UI: <${url}>`, allowed_mentions: { parse: [] } };
 }

@@ -23,6 +23,17 @@ export function canonicalCodeOf(status: number): string {
   return CANONICAL_CODES[status] ?? `HTTP_${status}`;
 }
 
+/**
+ * How every message about a key Jules refused begins: the task's error then says so, and the member whose own key
+ * it was is told privately how to replace it ({@link isKeyRejectionText}).
+ */
+export const KEY_REJECTED_TEXT = 'Jules rejected the API key';
+
+/** Whether a task's error says Jules refused the key that paid for it. */
+export function isKeyRejectionText(text: string | undefined): boolean {
+  return text?.startsWith(KEY_REJECTED_TEXT) ?? false;
+}
+
 /** What a {@link JulesApiError} is built from. */
 export interface JulesApiErrorOptions {
   /** HTTP status; 0 when no usable HTTP answer arrived (network failure, timeout, unreadable body). */

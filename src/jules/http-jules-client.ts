@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * {@link JulesApiError}. Responses are read loosely: unknown fields, states and activity kinds pass through.
  * @see https://developers.google.com/jules/api/reference/rest
  */
-import { JulesApiError, canonicalCodeOf } from './errors';
+import { JulesApiError, KEY_REJECTED_TEXT, canonicalCodeOf } from './errors';
 import type {
   CreateSessionInput,
   JulesActivity,
@@ -194,7 +194,7 @@ export function createHttpJulesClient(options: CreateHttpJulesClientOptions): Ju
     const googleMessage = body.message ? scrub(body.message) : `HTTP ${status}`;
     const keyRejected = status === 401 || status === 403 || body.reason === 'API_KEY_INVALID';
     const message = keyRejected
-      ? `Jules rejected the API key (${status} ${code}: ${googleMessage}). Check that the key is current at ` +
+      ? `${KEY_REJECTED_TEXT} (${status} ${code}: ${googleMessage}). Check that the key is current at ` +
         'https://jules.google.com/settings#api and set it again.'
       : `Jules could not ${operation} (${status} ${code}): ${googleMessage}`;
     return new JulesApiError({

@@ -2,6 +2,7 @@ import { planItemTaskId } from '../shared/ids';
 import { parsePullRequestUrl } from '../shared/pull-request';
 import type { PlanOutcome } from '../../workflows/plan.workflow';
 import { DEMO, DEMO_MEMBERS, printTranscript, runOnDemoStack, waitFor, type DemoOptions, type DemoStage } from './demo-kit';
+import { webUiWorkflowUrl } from '../temporal/web-ui';
 
 /** How `demo plan` went: the run's outcome, and whether it ended as scripted (two merged, the red one skipped). */
 export interface PlanDemoResult {
@@ -108,7 +109,7 @@ async function playPlanScenario(stage: DemoStage): Promise<PlanDemoResult> {
   print('');
   const merged = pulls.filter((pull) => github.pullRequest({ repo, number: pull.number }).merged).map((pull) => `#${pull.number}`);
   print(`Outcome: ${outcome.status} — ${outcome.merged ?? 0} merged (${merged.join(', ') || 'none'}), PR #${red.number} skipped (\`test\` failed)`);
-  if (service.temporal.uiUrl) print(`Web UI of the run: ${service.temporal.uiUrl}/namespaces/${service.temporal.namespace}/workflows/${runId}`);
+  if (service.temporal.uiUrl) print(`Web UI of the run: ${webUiWorkflowUrl(service.temporal.uiUrl, service.temporal.namespace, runId)}`);
   const asScripted = outcome.status === 'cancelled' && outcome.merged === pulls.length - 1 && !github.pullRequest({ repo, number: red.number }).merged;
   return { outcome, asScripted };
 }

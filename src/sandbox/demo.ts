@@ -2,6 +2,7 @@ import { pullRequestFollowId, taskWorkflowId } from '../shared/ids';
 import { parsePullRequestUrl } from '../shared/pull-request';
 import type { TaskOutcome } from '../shared/task';
 import { DEMO, DEMO_MEMBERS, printTranscript, runOnDemoStack, waitFor, type DemoOptions, type DemoStage } from './demo-kit';
+import { webUiWorkflowUrl } from '../temporal/web-ui';
 
 export type { DemoOptions } from './demo-kit';
 
@@ -54,6 +55,6 @@ async function playScenario(stage: DemoStage): Promise<TaskOutcome> {
   printTranscript(stage, `Transcript of channel ${DEMO.channelId} and the task's thread (→ marks the thread):`, thread);
   print('');
   print(`Outcome: ${outcome.status}${outcome.prUrl ? ` — ${outcome.prUrl}` : ''}${outcome.reason ? ` (${outcome.reason})` : ''}`);
-  if (service.temporal.uiUrl) print(`Web UI of the run: ${service.temporal.uiUrl}/namespaces/${service.temporal.namespace}/workflows/${taskId}`);
+  if (service.temporal.uiUrl) print(`Web UI of the run: ${webUiWorkflowUrl(service.temporal.uiUrl, service.temporal.namespace, taskId)}`);
   return outcome;
 }

@@ -166,8 +166,11 @@ export interface DiscordEmulator {
   registeredCommands(guildId?: string): APIApplicationCommand[];
   /** Makes the next matching requests fail with 429, as a per-route (default) or global rate limit. */
   rateLimitNext(opts: { times?: number; retryAfterSeconds?: number; match?: RequestMatch; global?: boolean }): void;
-  /** Makes the next matching requests fail with a Discord error, e.g. 404/10062, 400/40060, 401/50027. */
-  failNext(opts: { status: number; code: number; message: string; times?: number; match?: RequestMatch }): void;
+  /**
+   * Makes the next matching requests fail with a Discord error, e.g. 404/10062, 400/40060, 401/50027; with
+   * `forMs`, every matching request for that long (an outage: 500/502/503 with code 0), however many come.
+   */
+  failNext(opts: { status: number; code: number; message: string; times?: number; forMs?: number; match?: RequestMatch }): void;
   /** Points `GET /gateway/bot` at another URL (a gateway emulator). */
   setGatewayUrl(url: string): void;
   /** Stops the server and drops keep-alive connections; calling it again does nothing. */
@@ -200,6 +203,8 @@ interface InteractionState {
 interface InjectedRule {
   remaining: number;
   match?: RequestMatch;
+  /** Epoch ms after which the rule no longer applies (an outage of a given length). */
+  until?: number;
 }
 
 interface InjectedRateLimit extends InjectedRule {
@@ -376,6 +381,7 @@ function matchTemplate(template: string, segments: string[]): Record<string, str
 
 function matches(rule: InjectedRule, record: RecordedRequest): boolean {
   if (rule.remaining <= 0) return false;
+  if (rule.until !== undefined && Date.now() >= rule.until) return false;
   if (rule.match?.method && rule.match.method.toUpperCase() !== record.method) return false;
   if (rule.match?.path && !rule.match.path.test(record.path)) return false;
   return true;
@@ -1050,8 +1056,9 @@ export async function startDiscordEmulator(opts: DiscordEmulatorOptions = {}): P
     rateLimitNext({ times = 1, retryAfterSeconds = 0.25, match, global = false }) {
       injectedRateLimits.push({ remaining: times, retryAfterSeconds, global, ...(match ? { match } : {}) });
     },
-    failNext({ status, code, message, times = 1, match }) {
-      injectedFailures.push({ remaining: times, status, code, message, ...(match ? { match } : {}) });
+    failNext({ status, code, message, times, forMs, match }) {
+      const stretch = forMs === undefined ? {} : { until: Date.now() + forMs };
+      injectedFailures.push({ remaining: times ?? (forMs === undefined ? 1 : Infinity), status, code, message, ...stretch, ...(match ? { match } : {}) });
     },
     setGatewayUrl(url) {
       gatewayUrl = url;

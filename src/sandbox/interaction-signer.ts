@@ -17,6 +17,7 @@ import {
   InteractionType,
   Locale,
   type APIApplicationCommandInteractionDataBasicOption,
+  type APIApplicationCommandInteractionDataOption,
   type APIApplicationCommandAutocompleteInteraction,
   type APIChatInputApplicationCommandGuildInteraction,
   type APIInteractionGuildMember,
@@ -113,6 +114,8 @@ export interface SlashCommandInput extends InteractionContextInput {
   readonly commandId?: string;
   /** Option name → value; strings become STRING, booleans BOOLEAN, integers INTEGER, other numbers NUMBER. */
   readonly options?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** The subcommand invoked (`/jules-key set`); `options` are then its own, nested under it as Discord sends them. */
+  readonly subcommand?: string;
 }
 
 /** Input for {@link buildButtonClick}. */
@@ -260,9 +263,11 @@ export function buildPing(opts: { id?: string; applicationId?: string; token?: s
  * @see https://discord.com/developers/docs/interactions/application-commands#slash-commands
  */
 export function buildSlashCommand(input: SlashCommandInput): APIChatInputApplicationCommandGuildInteraction {
-  const options = Object.entries(input.options ?? {})
+  const values = Object.entries(input.options ?? {})
     .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
     .map(([name, value]) => toOption(name, value));
+  const options: APIApplicationCommandInteractionDataOption[] =
+    input.subcommand === undefined ? values : [{ type: ApplicationCommandOptionType.Subcommand, name: input.subcommand, ...(values.length > 0 ? { options: values } : {}) }];
   return {
     ...commonFields(input, InteractionType.ApplicationCommand),
     type: InteractionType.ApplicationCommand,

@@ -1,6 +1,6 @@
 /**
- * The rules a guild's settings must follow, said once: `guild set`, `guild set-quotas` and `guild set-key` on the
- * command line and `/jules-setup`'s forms in Discord check what they are given with these, so both refuse the same
+ * The rules a guild's settings must follow, said once: `guild set` and `guild set-quotas` on the command line and
+ * `/jules-setup`'s forms in Discord check what they are given with these (a key's shape: src/shared/jules-key.ts), so both refuse the same
  * values. Each check returns undefined for a good value, or the problem in words (without the value, so a
  * mistyped key is never echoed).
  */
@@ -35,14 +35,6 @@ export function branchProblem(branch: string): string | undefined {
   return isBranchName(branch)
     ? undefined
     : `must be a git branch name (no spaces, no ~ ^ : ? * [ \\ or .., at most ${SETTING_LIMITS.branchMax} characters)`;
-}
-
-/** Checks the shape of a Jules API key without saying anything about its value. */
-export function apiKeyProblem(key: string): string | undefined {
-  if (!key) return 'no key was given';
-  if (/\s/.test(key)) return 'the key contains whitespace';
-  if (key.length < 10 || key.length > 512) return 'the key length is not plausible for a Jules API key';
-  return undefined;
 }
 
 /** A Discord id (a snowflake). */

@@ -42,6 +42,14 @@ export interface TaskRequest {
   readonly repo?: string;
   readonly branch?: string;
   readonly planApproval?: boolean;
+  /** The ended task this one asks again (`/jules-retry`); its card links to the earlier one. */
+  readonly retryOf?: RetryOf;
+}
+
+/** The earlier task a retry asks again: its id, and its card's link when it had one. Ids and a URL, nothing secret. */
+export interface RetryOf {
+  readonly taskId: string;
+  readonly cardUrl?: string;
 }
 
 /** A plan item's origin, or undefined for a `/jules` task (with or without {@link TaskRequest.origin}). */
@@ -105,6 +113,8 @@ export interface TaskView {
   /** How the pull request stands, mirrored from its follow-through ("all 5 checks passed", "merged"). */
   readonly prStatus?: string;
   readonly error?: string;
+  /** The earlier task this one retries. */
+  readonly retryOf?: RetryOf;
   /** True once the workflow finished. The status alone cannot say: `stalled` may be an alert or the end. */
   readonly ended?: boolean;
 }

@@ -242,9 +242,10 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     if (query.open) conditions.push('ended_at is null');
     const requested = query.limit ?? DEFAULT_TASK_LIST_LIMIT;
     params.push(Math.min(Math.max(Math.floor(requested), 1), MAX_TASK_LIST_LIMIT));
+    params.push(Math.max(Math.floor(query.offset ?? 0), 0));
     const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
     const rows = await executor.query<TaskRow>(
-      `select * from tasks ${where} order by created_at desc, id desc limit $${params.length}`,
+      `select * from tasks ${where} order by created_at desc, id desc limit $${params.length - 1} offset $${params.length}`,
       params,
     );
     return rows.map(toTaskRecord);
@@ -269,10 +270,26 @@ export function createPostgresStore(executor: SqlExecutor): Store {
 
   async function setUserKey(discordId: string, ciphertext: string): Promise<void> {
     await executor.query(
-      `insert into users (discord_id, jules_key) values ($1, $2)
-       on conflict (discord_id) do update set jules_key = excluded.jules_key, updated_at = now()`,
+      `insert into users (discord_id, jules_key, jules_key_set_at) values ($1, $2, now())
+       on conflict (discord_id) do update set jules_key = excluded.jules_key, jules_key_set_at = now(), updated_at = now()`,
       [discordId, ciphertext],
     );
+  }
+
+  async function getUserKeySetAt(discordId: string): Promise<Date | undefined> {
+    const [row] = await executor.query<{ set_at: Date | string | null }>(
+      'select coalesce(jules_key_set_at, updated_at) as set_at from users where discord_id = $1 and jules_key is not null',
+      [discordId],
+    );
+    return row?.set_at ? new Date(row.set_at) : undefined;
+  }
+
+  async function removeUserKey(discordId: string): Promise<boolean> {
+    const rows = await executor.query<{ discord_id: string }>(
+      'update users set jules_key = null, jules_key_set_at = null where discord_id = $1 and jules_key is not null returning discord_id',
+      [discordId],
+    );
+    return rows.length > 0;
   }
 
   async function getUserKey(discordId: string): Promise<string | undefined> {
@@ -576,6 +593,8 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     getGuildKey,
     setUserKey,
     getUserKey,
+    getUserKeySetAt,
+    removeUserKey,
     close: () => executor.close(),
   };
 }

@@ -108,6 +108,8 @@ export interface TaskQuery {
   /** Only tasks whose workflow still runs (`ended_at is null`). */
   readonly open?: boolean;
   readonly limit?: number;
+  /** Rows to skip, newest first (a page of `/jules-history`); default 0. */
+  readonly offset?: number;
 }
 
 /** Stored Jules keys are ciphertext here; only `src/crypto` turns them into plaintext. */
@@ -115,8 +117,13 @@ export interface KeyRepository {
   /** Stores the guild's default key, when and by whom (`setBy`: a member's id from Discord; absent: the CLI). */
   setGuildKey(guildId: string, ciphertext: string, setBy?: string | null): Promise<void>;
   getGuildKey(guildId: string): Promise<string | undefined>;
+  /** Stores a member's personal key and when it was set (`/jules-key status` says since when). */
   setUserKey(discordId: string, ciphertext: string): Promise<void>;
   getUserKey(discordId: string): Promise<string | undefined>;
+  /** When the member's personal key was set, or undefined when they have none. */
+  getUserKeySetAt(discordId: string): Promise<Date | undefined>;
+  /** Deletes the member's personal key; false when there was none. Their next tasks use the server's default. */
+  removeUserKey(discordId: string): Promise<boolean>;
 }
 
 /** Guild configuration. */

@@ -228,7 +228,10 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
       if (query.open) request = request.is('ended_at', null);
       const rows = rowsOf<TaskRow>(
         'list tasks',
-        await request.order('created_at', { ascending: false }).order('id', { ascending: false }).limit(limit),
+        await request
+          .order('created_at', { ascending: false })
+          .order('id', { ascending: false })
+          .range(Math.max(Math.floor(query.offset ?? 0), 0), Math.max(Math.floor(query.offset ?? 0), 0) + limit - 1),
       );
       return rows.map(toTaskRecord);
     },
@@ -274,7 +277,26 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
     },
 
     async setUserKey(discordId, ciphertext) {
-      dataOf('set user key', await db.from('users').upsert({ discord_id: discordId, jules_key: ciphertext }, { onConflict: 'discord_id' }));
+      dataOf(
+        'set user key',
+        await db.from('users').upsert({ discord_id: discordId, jules_key: ciphertext, jules_key_set_at: new Date().toISOString() }, { onConflict: 'discord_id' }),
+      );
+    },
+
+    async getUserKeySetAt(discordId) {
+      const [row] = rowsOf<{ jules_key_set_at: string | null; updated_at: string }>(
+        'get user key status',
+        await db.from('users').select('jules_key_set_at, updated_at').eq('discord_id', discordId).not('jules_key', 'is', null),
+      );
+      return row ? new Date(row.jules_key_set_at ?? row.updated_at) : undefined;
+    },
+
+    async removeUserKey(discordId) {
+      const rows = rowsOf<{ discord_id: string }>(
+        'remove user key',
+        await db.from('users').update({ jules_key: null, jules_key_set_at: null }).eq('discord_id', discordId).not('jules_key', 'is', null).select('discord_id'),
+      );
+      return rows.length > 0;
     },
 
     async getUserKey(discordId) {

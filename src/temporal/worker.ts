@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import type { Tracing } from '../telemetry/tracing';
 import { FAILURE_CONVERTER_PATH } from './data-converter';
 
 /** Path of the workflows entry the worker bundles. */
@@ -9,10 +10,16 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', 
 
 /**
  * Bundles the workflow code once (about a second); pass the result to every worker of a process. The bundle carries
- * the failure converter that encodes failure messages, since a pre-built bundle ignores the worker's converter paths.
+ * the failure converter that encodes failure messages, since a pre-built bundle ignores the worker's converter paths,
+ * and, with tracing, the tracing workflow interceptors for the same reason (without tracing the bundle is as before).
  */
-export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
+export async function bundleWorkflows(options: { readonly tracing?: Tracing } = {}): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...(options.tracing ? { workflowInterceptorModules: options.tracing.workerInterceptors.workflowModules } : {}),
+    logger: quietBundlerLogger,
+  });
 }
 
 /** Options of {@link createTaskWorker}. */
@@ -27,6 +34,8 @@ export interface TaskWorkerOptions {
   readonly dataConverter?: DataConverter;
   /** How long running activities may finish on shutdown before they are cancelled. */
   readonly shutdownGraceTime?: string;
+  /** With tracing on: its interceptors and sinks (a `workflowBundle` must then come from `bundleWorkflows({ tracing })`). */
+  readonly tracing?: Tracing;
 }
 
 /** Creates a worker for the task workflows and their activities on one task queue. */
@@ -39,6 +48,7 @@ export async function createTaskWorker(options: TaskWorkerOptions): Promise<Work
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    ...(options.tracing ? { interceptors: options.tracing.workerInterceptors, sinks: options.tracing.sinks } : {}),
     // Cancellation reaches an activity only with a heartbeat's answer: a short throttle lets a cancelled
     // session watcher stop within a second (heartbeats write no history).
     maxHeartbeatThrottleInterval: '1s',

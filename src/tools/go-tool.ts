@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import versions from '../../scripts/go-tool-versions.json' with { type: 'json' };
 import { ToolError } from './errors';
 import { DEFAULT_CACHE_DIR, exeName, installIntoCache, isExecutableFile, runCommand } from './tool-cache';
@@ -14,7 +14,10 @@ export interface GoTool {
   module: string;
   /** The pinned module version (`v8.30.1`). */
   version: string;
-  /** Binary name, under `<cache>/<binary>/bin/`. */
+  /**
+   * Binary name, under `<cache>/<binary>/bin/`. `go install` names the binary after the package's last path
+   * element (`…/cmd/server` builds `server`); when that differs, the build is renamed to this.
+   */
   binary: string;
   /** A `-X` link-time variable that receives the version, so `<binary> version` tells the truth. */
   versionVariable?: string;
@@ -22,6 +25,9 @@ export interface GoTool {
 
 /** gitleaks, the secret scanner run over the repository's history and the test stack's logs. */
 export const GITLEAKS: GoTool = { displayName: 'gitleaks', envVar: 'GITLEAKS_PATH', ...versions.gitleaks };
+
+/** toxiproxy's server, the TCP proxy the fault tests put between the worker and everything it talks to. */
+export const TOXIPROXY: GoTool = { displayName: 'toxiproxy', envVar: 'TOXIPROXY_PATH', ...versions.toxiproxy };
 
 /** Where a resolved Go tool came from. */
 export type GoToolSource = 'explicit' | 'cache' | 'go-install';
@@ -86,6 +92,12 @@ export async function resolveGoTool(tool: GoTool, opts: GoToolOptions = {}): Pro
   return { path, source: 'go-install', installMs: Date.now() - started };
 }
 
+/** The name `go install` gives a package's binary: its last path element, or the one before a `/vN` major version. */
+export function builtName(module: string): string {
+  const last = basename(module);
+  return /^v\d+$/.test(last) ? basename(dirname(module)) : last;
+}
+
 /** The file that records which module and version a cache folder holds. */
 const MARKER = 'go-install.json';
 
@@ -134,6 +146,8 @@ export async function installGoTool(tool: GoTool, opts: GoToolOptions = {}): Pro
             : `\`go install ${spec}\` failed: ${result.detail}`,
         );
       }
+      const built = builtName(tool.module);
+      if (built !== tool.binary) await rename(join(dir, 'bin', exeName(built)), join(dir, 'bin', exeName(tool.binary)));
       await writeFile(join(dir, MARKER), `${JSON.stringify({ module: tool.module, version: tool.version })}\n`);
     },
     isInstalled: async (dir) => (await installedBinary(tool, dir)) !== undefined,

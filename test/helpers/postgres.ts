@@ -18,6 +18,13 @@ export interface PostgresServer {
   readonly source: string;
   /** Creates an empty database and returns its connection string. */
   createDatabase(): Promise<string>;
+  /**
+   * `pg_ctl stop -m immediate`, as a crash or a failover looks to clients: every connection dropped, no
+   * checkpoint; the data stays for {@link PostgresServer.restart}.
+   */
+  stopImmediately(): Promise<void>;
+  /** Starts the server again on the same port and data (crash recovery runs); resolves once it accepts connections. */
+  restart(): Promise<void>;
   /** Stops the server at once and removes its files. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -153,22 +160,28 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   }
 
   const port = await freePort();
-  const child = spawn(
-    binaries.postgres,
-    [
-      '-D', data,
-      '-p', String(port),
-      '-k', root,
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=120',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], ...identity },
-  );
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `postgresql://postgres@127.0.0.1:${port}`;
+  // One postgres process on this data and port; restart() runs another after stopImmediately().
+  const launch = () => {
+    const child = spawn(
+      binaries.postgres,
+      [
+        '-D', data,
+        '-p', String(port),
+        '-k', root,
+        '-c', 'listen_addresses=127.0.0.1',
+        '-c', 'fsync=off',
+        '-c', 'synchronous_commit=off',
+        '-c', 'full_page_writes=off',
+        '-c', 'max_connections=120',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], ...identity },
+    );
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    return child;
+  };
+  let child = launch();
   // If the test process dies without afterAll, the server must not outlive it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -178,7 +191,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     if (stopped) return;
     stopped = true;
     process.off('exit', killOnExit);
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
       // SIGQUIT: immediate shutdown, nothing to keep.
       child.kill('SIGQUIT');
@@ -187,7 +200,6 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     rmSync(root, { recursive: true, force: true });
   };
 
-  const url = `postgresql://postgres@127.0.0.1:${port}`;
   try {
     await waitUntilReady(url, child, log);
   } catch (error) {
@@ -210,6 +222,15 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         await admin.end();
       }
       return `${url}/${name}`;
+    },
+    async stopImmediately() {
+      const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+      execFileSync(join(dirname(binaries.postgres), 'pg_ctl'), ['-D', data, 'stop', '-m', 'immediate', '-w'], { stdio: 'pipe', ...identity });
+      await exited;
+    },
+    async restart() {
+      child = launch();
+      await waitUntilReady(url, child, log);
     },
     stop,
   };

@@ -2,8 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
- * The small tally each bad-input test leaves in `.data/reliability/<name>.json` (git-ignored), so a later
- * `bench/reliability` can add up what was tried without running the tests again.
+ * The small tally each bad-input test leaves in `.data/reliability/<name>.json` (git-ignored), and each fault
+ * test in `.data/reliability/fault-<name>.json`, so a later `bench/reliability` can add up what was tried and
+ * survived without running the tests again.
  */
 
 /** Where the tallies go. */
@@ -60,4 +61,29 @@ export function createTally(name: string) {
       return tally;
     },
   };
+}
+
+/** What a fault file holds: one fault tried, and whether everything held after it (with the test's figures). */
+export interface FaultTrial {
+  readonly name: string;
+  readonly fault: string;
+  readonly tried: 1;
+  readonly survived: 0 | 1;
+  readonly writtenAt: string;
+  readonly figures?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Records a fault test in `.data/reliability/fault-<name>.json`: tried (not survived) when called, survived once
+ * the test calls `survived()` after its last assertion. A test that fails or dies half-way leaves "tried".
+ */
+export function tryFault(name: string, fault: string) {
+  const write = (survived: 0 | 1, figures?: Readonly<Record<string, unknown>>): FaultTrial => {
+    const trial: FaultTrial = { name, fault, tried: 1, survived, writtenAt: new Date().toISOString(), ...(figures ? { figures } : {}) };
+    mkdirSync(RELIABILITY_DIR, { recursive: true });
+    writeFileSync(join(RELIABILITY_DIR, `fault-${name}.json`), `${JSON.stringify(trial, null, 2)}\n`);
+    return trial;
+  };
+  write(0);
+  return { survived: (figures?: Readonly<Record<string, unknown>>) => write(1, figures) };
 }

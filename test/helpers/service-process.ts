@@ -1,6 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadOrCreateLocalKey } from '../../src/crypto/local-key';
+import { createSecretBox } from '../../src/crypto/secret-box';
+import type { DiscordEmulator } from '../../src/sandbox/discord-emulator';
+import type { InteractionSigner } from '../../src/sandbox/interaction-signer';
+import type { JulesEmulator } from '../../src/sandbox/jules-emulator';
+import { openStore } from '../../src/store/open-store';
+import { GUILD, KEYS } from './stack';
 
 /**
  * `jules-orchestrator start | worker | ingress` in a child process through bin/, as an operator runs it: an
@@ -95,4 +105,33 @@ export async function exitWithin(service: ServiceProcess, limitMs: number): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A fresh DATA_DIR (under `prefix`) whose embedded store has the test guild configured as `guild set` and
+ * `guild set-key` leave it, the key sealed under the store's local key, for a `start` pointed at it.
+ */
+export async function dataDirWithGuild(prefix: string): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const secrets = createSecretBox(loadOrCreateLocalKey(dataDir).key);
+  const setup = await openStore({ dataDir });
+  try {
+    await setup.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo });
+    await setup.setGuildKey(GUILD.id, secrets.encrypt(KEYS.guild));
+  } finally {
+    await setup.close();
+  }
+  return dataDir;
+}
+
+/** The variables that point a service process at the emulators of the test process (Discord, its signer, Jules). */
+export function emulatorEnv(discord: DiscordEmulator, signer: InteractionSigner, jules: JulesEmulator): Record<string, string> {
+  return {
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_PUBLIC_KEY: signer.publicKeyHex,
+    JULES_API_URL: jules.url,
+    JULES_POLL_INTERVAL: '500ms',
+  };
 }

@@ -29,6 +29,7 @@ import { createPullRequestEventSink } from '../../src/temporal/pull-request-even
 import { createPullRequestWakes } from '../../src/tasks/pull-request-wakes';
 import { bundleWorkflows, createTaskWorker } from '../../src/temporal/worker';
 import { wireIngress, wireWorker } from '../../src/wiring';
+import type { Tracing } from '../../src/telemetry/tracing';
 import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
 import type { PlanSettings } from '../../workflows/plan.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
@@ -57,6 +58,14 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflows();
   return bundle;
+}
+
+let tracedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The bundle with tracing's workflow interceptors in it, once per test file (one `Tracing` per process). */
+export function tracedWorkflowBundle(tracing: Tracing): Promise<WorkflowBundleWithSourceMap> {
+  tracedBundle ??= bundleWorkflows({ tracing });
+  return tracedBundle;
 }
 
 /** A whole service on real engines: the shared Temporal dev server, PGlite, and both emulators over loopback. */
@@ -146,6 +155,8 @@ export interface TestStackOptions {
    * {@link TEST_ANSWER_WITHIN_MS}, so what a test reads does not depend on how busy the machine is.
    */
   readonly answerWithinMs?: number;
+  /** A Temporal server of the test's own (one it kills and restarts) instead of the run's shared one; namespace `default`. */
+  readonly temporalAddress?: string;
   /** Keep the store in this PostgreSQL database (`DATABASE_URL`) instead of an in-memory PGlite, so other processes share it. */
   readonly databaseUrl?: string;
   /** `SECRETS_ENCRYPTION_KEY` (default a new one): workers in other processes need it to read stored keys and payloads. */
@@ -169,6 +180,10 @@ export interface TestStackOptions {
   readonly metricsToken?: string;
   /** With `github`: how plan runs are paced (default: a minute to approve, a look at the items every 2 s). */
   readonly plans?: Partial<Omit<PlanSettings, 'task'>>;
+  /** Tracing on, as `main` wires it with OTEL_EXPORTER_OTLP_ENDPOINT: client, worker, ingress and log lines. */
+  readonly tracing?: Tracing;
+  /** A Web UI address (TEMPORAL_UI_URL): tasks' threads then link to their runs. */
+  readonly webUiUrl?: string;
 }
 
 /** The GitHub emulator's token and webhook secret in a test stack. */
@@ -176,13 +191,14 @@ export const GITHUB = { token: 'test-github-token-0123456789', webhookSecret: 't
 
 /** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  const address = inject('temporalAddress');
+  const address = options.temporalAddress ?? inject('temporalAddress');
   const namespace = inject('temporalNamespace');
   const taskQueue = `test-${newSnowflake()}`;
   const logs: string[] = [];
   const keys = { ...KEYS, ...options.keys };
   const githubToken = options.githubToken ?? GITHUB.token;
-  const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }));
+  const { tracing } = options;
+  const log = createLogger('debug', new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }), tracing ? { fields: () => tracing.logFields() } : {});
 
   installTemporalRuntime(log);
   const store = await openStore(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { inMemory: true });
@@ -237,16 +253,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         ...(githubClient ? { github: githubClient } : {}),
         ...(pullRequestWakes ? { pullRequestWakes } : {}),
         log,
-        workflowBundle: await workflowBundle(),
+        workflowBundle: await (tracing ? tracedWorkflowBundle(tracing) : workflowBundle()),
         shutdownGraceTime: '1s',
         metrics,
+        ...(tracing ? { tracing } : {}),
+        ...(options.webUiUrl ? { webUiUrl: options.webUiUrl } : {}),
       }),
     );
     local = { worker, running: worker.run(), connection: nativeConnection };
   }
 
   const connection = await connectClient(temporal);
-  const client = new Client({ connection, namespace, dataConverter });
+  const client = new Client({ connection, namespace, dataConverter, ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
   const settings: TaskSettings = {
     confirmationTimeoutMs: 60_000,
     pollIntervalMs: 100,
@@ -256,10 +274,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
   const wired = wireIngress({
     client,
+    secrets,
     taskQueue,
     settings,
     store,
-    secrets,
     discord: discordPort,
     discordPublicKey: signer.publicKeyHex,
     log,
@@ -279,6 +297,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       : {}),
     codec: { codec, authToken: CODEC.token, allowedOrigins: [CODEC.origin] },
     ...(options.mode === 'gateway' ? { gateway: {} } : {}),
+    ...(tracing ? { tracing } : {}),
   });
   const app = buildApp(wired.appDeps);
   await app.ready();

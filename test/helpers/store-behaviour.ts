@@ -257,6 +257,25 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         expect(await store.getUserKey(uniqueId('user'))).toBeUndefined();
       });
 
+      it('says since when a member’s key is set, and removes it once', async () => {
+        const userId = uniqueId('user');
+        expect(await store.getUserKeySetAt(userId)).toBeUndefined();
+        const before = Date.now();
+        await store.setUserKey(userId, 'v1:mine');
+        const setAt = await store.getUserKeySetAt(userId);
+        expect(setAt).toBeInstanceOf(Date);
+        // The database's clock and ours may differ by a little; a day off would be a wrong column.
+        expect(Math.abs(setAt!.getTime() - before)).toBeLessThan(60_000);
+
+        expect(await store.removeUserKey(userId)).toBe(true);
+        expect(await store.getUserKey(userId)).toBeUndefined();
+        expect(await store.getUserKeySetAt(userId)).toBeUndefined();
+        expect(await store.removeUserKey(userId)).toBe(false);
+        expect(await store.removeUserKey(uniqueId('user'))).toBe(false);
+        // A removed key is not one to rotate.
+        expect((await store.listStoredKeys()).some((key) => key.ownerId === userId)).toBe(false);
+      });
+
       it('lists every stored key for rotation and replaces one only if nobody changed it meanwhile', async () => {
         const guildId = uniqueId('guild');
         const userId = uniqueId('user');
@@ -419,6 +438,9 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         expect(alicesOpen.map((task) => task.id)).toEqual([made[3], made[0]]);
         expect(await store.listTasks({ requesterId: alice, statuses: ['in_progress'] })).toHaveLength(2);
         expect(await store.listTasks({ guildId, limit: 2 })).toHaveLength(2);
+        // Pages, newest first: the second page of two starts where the first ended.
+        expect((await store.listTasks({ guildId, limit: 2, offset: 2 })).map((task) => task.id)).toEqual([made[1], made[0]]);
+        expect(await store.listTasks({ guildId, limit: 2, offset: 4 })).toEqual([]);
         expect(await store.listTasks({ guildId, statuses: [] })).toEqual([]);
       });
 

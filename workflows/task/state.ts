@@ -152,6 +152,7 @@ export class TaskState {
       requesterId: request.requester.id,
       keySource: admission.keySource,
       confirmRoles: admission.confirmRoles,
+      ...(request.retryOf ? { retryOf: request.retryOf } : {}),
       ...(admission.status === 'pending_confirmation' ? { awaiting: 'confirmation' as const } : { decidedBy: request.requester.id }),
     };
     return this.view;
