@@ -266,7 +266,7 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
   /** {@link proposePlan}'s work: the plan, or why there is none. */
   async function gather(input: ProposePlanInput): Promise<PlanProposal> {
     const guild = await store.getGuild(input.guildId);
-    if (!guild) return { kind: 'refused', reason: 'This server is not set up for Jules yet: an operator runs `jules-orchestrator guild set --guild-id …` first.' };
+    if (!guild) return { kind: 'refused', reason: 'This server is not set up for Jules yet: a member with Manage Server runs `/jules-setup` first (or an operator runs `jules-orchestrator guild set --guild-id …`).' };
     const proposer = input.proposedBy;
     if (proposer && !isConfirmer(proposer, { confirmRoles: [...guild.createRoles, ...guild.confirmRoles] })) {
       return { kind: 'refused', reason: 'Only members with a create or confirm role can propose a plan.' };

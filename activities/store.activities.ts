@@ -21,8 +21,8 @@ export function decideAdmission(request: TaskRequest, facts: AdmissionFacts): Ad
       admitted: false,
       code: 'guild_not_configured',
       reason:
-        'This server is not set up for Jules yet. An admin runs `jules-orchestrator guild set --guild-id ' +
-        `${request.guildId} --create-roles … --confirm-roles …\`.`,
+        'This server is not set up for Jules yet. A member with Manage Server runs `/jules-setup` (or an admin runs ' +
+        `\`jules-orchestrator guild set --guild-id ${request.guildId} --create-roles … --confirm-roles …\`).`,
     };
   }
   // A plan item was confirmed by the plan's approval, and is paid by the key its card named.

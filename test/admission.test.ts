@@ -29,6 +29,8 @@ function guild(overrides: Partial<GuildConfig> = {}): GuildConfig {
     defaultRepo: 'acme/widgets',
     defaultBranch: null,
     hasDefaultKey: true,
+    defaultKeySetAt: null,
+    defaultKeySetBy: null,
     planApprovalDefault: false,
     mergeMethod: 'squash',
     planLabel: 'ready',
@@ -61,6 +63,7 @@ describe('admitting a /jules request', () => {
   it('refuses a server that is not set up and tells the admin the command with this guild id', () => {
     const refusal = refused(decideAdmission(request(), facts({ guild: undefined })));
     expect(refusal.code).toBe('guild_not_configured');
+    expect(refusal.reason).toContain('`/jules-setup`');
     expect(refusal.reason).toContain(`jules-orchestrator guild set --guild-id ${guildId}`);
   });
 

@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { planItemTaskId } from '../src/shared/ids';
-import { BUTTON_ACTIONS, decodeCustomId, decodeHistoryId, decodeModalId, encodeCustomId, encodeHistoryId, encodeModalId, MODAL_ACTIONS } from '../src/discord/custom-id';
+import {
+  BUTTON_ACTIONS,
+  decodeCustomId,
+  decodeHistoryId,
+  decodeModalId,
+  decodeSetupId,
+  decodeSetupModalId,
+  encodeCustomId,
+  encodeHistoryId,
+  encodeModalId,
+  encodeSetupId,
+  encodeSetupModalId,
+  MODAL_ACTIONS,
+  SETUP_ACTIONS,
+  SETUP_FORMS,
+} from '../src/discord/custom-id';
 import { taskWorkflowId } from '../src/shared/ids';
 
 /** Discord's limit on a component's custom_id. */
@@ -133,6 +148,56 @@ describe('button actions', () => {
   it('throws on an encode that could not be decoded', () => {
     expect(() => encodeCustomId({ action: 'confirm', taskId: 'plan-1' })).toThrow(RangeError);
     expect(() => encodeCustomId({ action: 'launch' as never, taskId: 'task-1' })).toThrow(RangeError);
+  });
+});
+
+describe('setup custom ids', () => {
+  it('decodes every setup component and form it encodes back to the same action and revision', () => {
+    for (const action of SETUP_ACTIONS) {
+      for (const revision of [0, 7, Number.MAX_SAFE_INTEGER]) {
+        const customId = encodeSetupId({ action, revision });
+        expect(customId.length).toBeLessThanOrEqual(DISCORD_CUSTOM_ID_MAX);
+        expect(decodeSetupId(customId)).toEqual({ action, revision });
+      }
+    }
+    for (const action of SETUP_FORMS) expect(decodeSetupModalId(encodeSetupModalId({ action, revision: 12 }))).toEqual({ action, revision: 12 });
+  });
+
+  it('carries nothing but the version, the action and the revision: the guild is the interaction’s own', () => {
+    expect(encodeSetupId({ action: 'auto_ship', revision: 3 }).split(':')).toEqual(['js1', 'auto_ship', '3']);
+    expect(encodeSetupModalId({ action: 'key', revision: 3 }).split(':')).toEqual(['js1m', 'key', '3']);
+  });
+
+  it('refuses forged, padded, foreign or differently written ids', () => {
+    for (const forged of [
+      'js1:auto_ship',
+      'js1:auto_ship:',
+      'js1:auto_ship:03',
+      'js1:auto_ship:-1',
+      'js1:auto_ship:1.5',
+      'js1:auto_ship:3:extra',
+      ' js1:auto_ship:3',
+      'js1:auto_ship:3\n',
+      'js1:AUTO_SHIP:3',
+      'js1:launch:3',
+      'js2:auto_ship:3',
+      'js1m:auto_ship:3',
+      `js1:auto_ship:${'9'.repeat(20)}`,
+      'js1:auto_ship:9007199254740993', // above 2^53: it would not come back as the same number
+      'jo1:confirm:task-1',
+    ]) {
+      expect(decodeSetupId(forged), JSON.stringify(forged)).toBeUndefined();
+    }
+    for (const forged of ['js1m:plan_approval:3', 'js1:key:3', 'js1m:key:007', 'js1m:key:', 'js1m:key:1\n']) {
+      expect(decodeSetupModalId(forged), JSON.stringify(forged)).toBeUndefined();
+    }
+  });
+
+  it('will not encode what it could not decode', () => {
+    expect(() => encodeSetupId({ action: 'launch' as never, revision: 1 })).toThrow(RangeError);
+    expect(() => encodeSetupId({ action: 'auto_ship', revision: -1 })).toThrow(RangeError);
+    expect(() => encodeSetupId({ action: 'auto_ship', revision: 1.5 })).toThrow(RangeError);
+    expect(() => encodeSetupModalId({ action: 'auto_ship' as never, revision: 1 })).toThrow(RangeError);
   });
 });
 

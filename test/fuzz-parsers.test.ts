@@ -12,11 +12,17 @@ import {
   decodeCustomId,
   decodeModalId,
   decodePlanId,
+  decodeSetupId,
+  decodeSetupModalId,
   encodeCustomId,
   encodeModalId,
   encodePlanId,
+  encodeSetupId,
+  encodeSetupModalId,
   MODAL_ACTIONS,
   PLAN_ACTIONS,
+  SETUP_ACTIONS,
+  SETUP_FORMS,
 } from '../src/discord/custom-id';
 import { isBranchName } from '../src/shared/jules-request';
 import { createTally } from './helpers/reliability-tally';
@@ -51,6 +57,9 @@ describe('custom_id codec', () => {
   const candidate = fc.oneof(
     fc.tuple(fc.constantFrom('jo1:', 'jo1m:', 'jp1:', 'jo2:', ''), fc.constantFrom(...BUTTON_ACTIONS, ...PLAN_ACTIONS, 'launch', ''), fc.constantFrom(':', '::', ''), fc.oneof(taskId, runId, nearText), fc.oneof(fc.constant(''), nearText.map((t) => `:${t}`))).map((parts) => parts.join('')),
     fc.tuple(runId, fc.oneof(digits(1, 8), nearText)).map(([run, revision]) => `jp1:approve:${run}:${revision}`),
+    fc
+      .tuple(fc.constantFrom('js1:', 'js1m:', 'js2:', ''), fc.constantFrom(...SETUP_ACTIONS, 'launch', ''), fc.constantFrom(':', '::', ''), fc.oneof(digits(0, 22), nearText))
+      .map((parts) => parts.join('')),
     nearText,
   );
 
@@ -61,6 +70,8 @@ describe('custom_id codec', () => {
           ['custom_id button', decodeCustomId, encodeCustomId],
           ['custom_id modal', decodeModalId, encodeModalId],
           ['custom_id plan', decodePlanId, encodePlanId],
+          ['custom_id setup', decodeSetupId, encodeSetupId],
+          ['custom_id setup form', decodeSetupModalId, encodeSetupModalId],
         ] as const) {
           const decoded = decode(customId);
           tally.record(target, decoded ? 'accepted' : 'refused');
@@ -86,6 +97,13 @@ describe('custom_id codec', () => {
         expect(decodeModalId(encodeModalId({ action: modal, taskId: task }))).toEqual({ action: modal, taskId: task });
         const id = { action: plan, runId: run, ...(revision !== undefined ? { revision } : {}) };
         expect(decodePlanId(encodePlanId(id))).toEqual(id);
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...SETUP_ACTIONS), fc.constantFrom(...SETUP_FORMS), fc.nat({ max: Number.MAX_SAFE_INTEGER }), (action, form, revision) => {
+        expect(decodeSetupId(encodeSetupId({ action, revision }))).toEqual({ action, revision });
+        expect(decodeSetupModalId(encodeSetupModalId({ action: form, revision }))).toEqual({ action: form, revision });
       }),
       { numRuns: 300 },
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/discord/commands';
-import { BUTTON_PREFIX, MODAL_PREFIX } from '../src/discord/custom-id';
+import { BUTTON_PREFIX, MODAL_PREFIX, SETUP_MODAL_PREFIX, SETUP_PREFIX } from '../src/discord/custom-id';
 import { buildInteractionRegistry, routeOf } from '../src/discord/interaction-registry';
 import type { TaskControl } from '../src/temporal/task-control';
 
@@ -21,6 +21,8 @@ describe('the interaction registry', () => {
     }
     expect(routeOf(registry, `${BUTTON_PREFIX}confirm:task-1`)?.handleComponent).toBeDefined();
     expect(routeOf(registry, `${MODAL_PREFIX}reply:task-1`)?.handleModal).toBeDefined();
+    expect(routeOf(registry, `${SETUP_PREFIX}auto_ship:0`)?.handleComponent).toBeDefined();
+    expect(routeOf(registry, `${SETUP_MODAL_PREFIX}key:0`)?.handleModal).toBeDefined();
     expect(routeOf(registry, 'someone-else:confirm')).toBeUndefined();
   });
 });

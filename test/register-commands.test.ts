@@ -61,6 +61,8 @@ describe('register-commands', () => {
     expect(registered.map((c) => c.name)).toEqual(COMMANDS.map((c) => c.name));
     // Option limits travel with the definitions, so Discord enforces what the handlers check.
     expect(discord.registeredCommands()[0]?.options?.find((o) => o.name === 'prompt')).toMatchObject({ required: true, max_length: 4000 });
+    // Discord shows `/jules-setup` only to members with Manage Server (0x20); the handler checks again.
+    expect(discord.registeredCommands().find((c) => c.name === 'jules-setup')).toMatchObject({ default_member_permissions: '32', dm_permission: false });
   });
 
   it('registers them in one server with --guild, leaving the global commands alone', async () => {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { maskSecret } from '../crypto/secret-box';
-import { isBranchName, JULES_LIMITS, REPO_PATTERN } from '../shared/jules-request';
+import { branchProblem, parseQuotaSetting, repoProblem, SNOWFLAKE } from '../shared/guild-settings';
 import { PLAN_DEFAULTS } from '../shared/plan';
 import { migrate } from '../store/migrate';
 import type { GuildQuotaSettings } from '../store/store';
@@ -19,8 +19,6 @@ export interface AdminContext {
   readonly stdin: NodeJS.ReadStream;
   readonly prompt: (text: string) => void;
 }
-
-const SNOWFLAKE = /^\d{15,25}$/;
 
 /** `migrate`: applies pending SQL migrations to the configured database. */
 export async function runMigrate(ctx: AdminContext): Promise<void> {
@@ -69,11 +67,10 @@ export async function runGuildSet(ctx: AdminContext, args: string[]): Promise<vo
   const defaultRepo = values['default-repo'];
   const planApproval = values['plan-approval'];
   if (planApproval !== undefined && planApproval !== 'on' && planApproval !== 'off') throw new UsageError('--plan-approval must be on or off');
-  if (defaultRepo !== undefined && (defaultRepo.length > JULES_LIMITS.repoMax || !REPO_PATTERN.test(defaultRepo))) throw new UsageError('--default-repo must be owner/name');
+  if (defaultRepo !== undefined && repoProblem(defaultRepo)) throw new UsageError('--default-repo must be owner/name');
   const defaultBranch = values['default-branch'];
-  if (defaultBranch !== undefined && !isBranchName(defaultBranch)) {
-    throw new UsageError(`--default-branch must be a git branch name (no spaces, no ~ ^ : ? * [ \\ or .., at most ${JULES_LIMITS.branchMax} characters); got "${defaultBranch}"`);
-  }
+  const branchIssue = defaultBranch !== undefined ? branchProblem(defaultBranch) : undefined;
+  if (branchIssue) throw new UsageError(`--default-branch ${branchIssue}; got "${defaultBranch}"`);
   const mergeMethod = values['merge-method'];
   if (mergeMethod !== undefined && mergeMethod !== 'squash' && mergeMethod !== 'merge' && mergeMethod !== 'rebase') {
     throw new UsageError('--merge-method must be squash, merge or rebase');
@@ -159,9 +156,9 @@ export async function runGuildSetQuotas(ctx: AdminContext, args: string[]): Prom
   for (const [flag, setting] of Object.entries(QUOTA_FLAGS)) {
     const value = (values as Record<string, string | undefined>)[flag.slice(2)];
     if (value === undefined) continue;
-    if (value === 'default') settings[setting] = null;
-    else if (/^\d{1,9}$/.test(value) && Number(value) >= 1) settings[setting] = Number(value);
-    else throw new UsageError(`${flag} must be a whole number from 1, or \`default\`; got "${value}"`);
+    const parsed = parseQuotaSetting(value);
+    if (parsed === undefined) throw new UsageError(`${flag} must be a whole number from 1, or \`default\`; got "${value}"`);
+    settings[setting] = parsed;
   }
   if (Object.keys(settings).length === 0) throw new UsageError(`guild set-quotas needs at least one of ${Object.keys(QUOTA_FLAGS).join(', ')}`);
   const store = await openConfiguredStore(ctx.config);

@@ -35,7 +35,7 @@ export async function readSecret(input: Readable & { isTTY?: boolean; setRawMode
   });
 }
 
-/** Checks the shape of a Jules API key without saying anything about its value. */
+/** Checks the shape of a Jules API key read from standard input, with the rule `/jules-setup`'s form also follows. */
 export function validateApiKey(key: string): string | undefined {
   if (!key) return 'no key was given on standard input';
   return julesKeyProblem(key);

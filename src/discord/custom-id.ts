@@ -145,3 +145,84 @@ export function decodePlanId(customId: string): PlanComponentId | undefined {
   if (!match) return undefined;
   return { action: match[1] as PlanAction, runId: match[2]!, ...(match[3] !== undefined ? { revision: Number(match[3]) } : {}) };
 }
+
+/** The namespace of `/jules-setup`'s buttons and menus. */
+export const SETUP_PREFIX = 'js1:';
+
+/** The namespace of `/jules-setup`'s forms. */
+export const SETUP_MODAL_PREFIX = 'js1m:';
+
+/**
+ * What `/jules-setup`'s components change: the two role menus, the buttons that open a form, and the toggles
+ * (`merge_method` steps through squash, merge and rebase).
+ */
+export const SETUP_ACTIONS = [
+  'create_roles',
+  'confirm_roles',
+  'repo',
+  'quotas',
+  'key',
+  'plan_approval',
+  'merge_method',
+  'two_person_rule',
+  'auto_ship',
+  'fix_failing_checks',
+] as const;
+
+/** One of {@link SETUP_ACTIONS}. */
+export type SetupAction = (typeof SETUP_ACTIONS)[number];
+
+/** `/jules-setup`'s forms: the default repo and branch, the quotas, the default key. */
+export const SETUP_FORMS = ['repo', 'quotas', 'key'] as const;
+
+/** One of {@link SETUP_FORMS}. */
+export type SetupForm = (typeof SETUP_FORMS)[number];
+
+/**
+ * A decoded setup component or form id: what it changes and the configuration's revision it was shown at (the id
+ * of the guild's newest `guild_events` row, 0 before any), so a click on an out-of-date message changes nothing.
+ * The guild is the interaction's own, never read from the id.
+ */
+export interface SetupId<A extends string = SetupAction> {
+  readonly action: A;
+  readonly revision: number;
+}
+
+const SETUP_PATTERN = new RegExp(`^${SETUP_PREFIX}(${SETUP_ACTIONS.join('|')}):(${NUMBER(19)})$`);
+const SETUP_MODAL_PATTERN = new RegExp(`^${SETUP_MODAL_PREFIX}(${SETUP_FORMS.join('|')}):(${NUMBER(19)})$`);
+// A bigint identity stays within 2^63; revisions above 2^53 would not round-trip through a number.
+const isRevision = (revision: number) => Number.isSafeInteger(revision) && revision >= 0;
+
+/**
+ * Encodes a setup component's custom id.
+ * @throws RangeError when the result would not decode.
+ */
+export function encodeSetupId(id: SetupId): string {
+  const encoded = `${SETUP_PREFIX}${id.action}:${id.revision}`;
+  if (!isRevision(id.revision) || !SETUP_PATTERN.test(encoded)) throw new RangeError(`not a setup component id of ours: ${id.action} at ${id.revision}`);
+  return encoded;
+}
+
+/** Decodes a setup component's custom id, or undefined when it is not one of ours. */
+export function decodeSetupId(customId: string): SetupId | undefined {
+  const match = SETUP_PATTERN.exec(customId);
+  if (!match || !isRevision(Number(match[2]))) return undefined;
+  return { action: match[1] as SetupAction, revision: Number(match[2]) };
+}
+
+/**
+ * Encodes a setup form's custom id.
+ * @throws RangeError when the result would not decode.
+ */
+export function encodeSetupModalId(id: SetupId<SetupForm>): string {
+  const encoded = `${SETUP_MODAL_PREFIX}${id.action}:${id.revision}`;
+  if (!isRevision(id.revision) || !SETUP_MODAL_PATTERN.test(encoded)) throw new RangeError(`not a setup form id of ours: ${id.action} at ${id.revision}`);
+  return encoded;
+}
+
+/** Decodes a setup form's custom id, or undefined when it is not one of ours. */
+export function decodeSetupModalId(customId: string): SetupId<SetupForm> | undefined {
+  const match = SETUP_MODAL_PATTERN.exec(customId);
+  if (!match || !isRevision(Number(match[2]))) return undefined;
+  return { action: match[1] as SetupForm, revision: Number(match[2]) };
+}

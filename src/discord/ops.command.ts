@@ -34,7 +34,7 @@ export function createOpsCommand(ports: OpsPorts): SlashCommand {
     async handle(interaction) {
       if (!interaction.guild_id || !interaction.member) return ephemeral('Use `/jules-ops` in a server channel, not in direct messages.');
       const guild = await ports.store.getGuild(interaction.guild_id);
-      if (!guild) return ephemeral('This server is not set up for Jules yet: an admin runs `guild set` first (see README, "Configuration").');
+      if (!guild) return ephemeral('This server is not set up for Jules yet: a member with Manage Server runs `/jules-setup` first.');
       const member = { id: interaction.member.user.id, roles: interaction.member.roles };
       if (!isConfirmer(member, guild)) return ephemeral('Only members of a confirm role can see `/jules-ops`; `/jules-status` lists the open tasks.');
       const body = await opsSummary(ports, interaction.guild_id, new Date());

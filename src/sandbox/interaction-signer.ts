@@ -326,6 +326,26 @@ export function buildSelectMenu(input: ButtonClickInput & { readonly values: rea
 }
 
 /**
+ * A choice in a role select menu: the role ids picked, and Discord's resolved roles for them. `resolvedRoles`
+ * (default: the picked ones) lets a test leave out a role deleted while the menu was open.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-resolved-data-structure
+ */
+export function buildRoleSelect(input: ButtonClickInput & { readonly values: readonly string[]; readonly resolvedRoles?: readonly string[] }): APIMessageComponentSelectMenuInteraction {
+  const roles = Object.fromEntries(
+    (input.resolvedRoles ?? input.values).map((id) => [
+      id,
+      { id, name: `role-${id.slice(-4)}`, color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null }, hoist: false, icon: null, unicode_emoji: null, position: 1, permissions: '0', managed: false, mentionable: false, flags: 0 },
+    ]),
+  );
+  return {
+    ...commonFields(input, InteractionType.MessageComponent, input.messageId),
+    type: InteractionType.MessageComponent,
+    message: input.message ?? minimalMessage(input),
+    data: { custom_id: input.customId, component_type: ComponentType.RoleSelect, values: [...input.values], resolved: { roles } },
+  } as APIMessageComponentSelectMenuInteraction;
+}
+
+/**
  * The submission of a modal whose text inputs are wrapped in Labels (the current modal layout).
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-modal-submit-data-structure
  */

@@ -1,6 +1,7 @@
 import { PlanItemNotFoundError, PlanRunNotFoundError, TaskNotFoundError } from './errors';
 import {
   GUILD_COLUMNS,
+  GUILD_EVENT_COLUMNS,
   GUILD_PLAN_COLUMNS,
   PATCH_COLUMNS,
   PLAN_ITEM_PATCH_COLUMNS,
@@ -8,6 +9,8 @@ import {
   TASK_EVENT_COLUMNS,
   planRunIdPrefix,
   toGuildConfig,
+  toGuildEvent,
+  toGuildUsage,
   toGuildPlanSettingsRow,
   toGuildQuotas,
   toNewPlanItemRow,
@@ -23,6 +26,8 @@ import {
   toTaskPatchRow,
   toTaskCounts,
   toTaskRecord,
+  type GuildEventRow,
+  type GuildUsageRow,
   type GuildQuotasRow,
   type GuildRow,
   type KeyRow,
@@ -38,6 +43,9 @@ import {
 import type { SqlExecutor } from './sql-executor';
 import type {
   GuildConfig,
+  GuildEvent,
+  GuildUsage,
+  KeyOwner,
   GuildQuotaSettings,
   GuildQuotas,
   GuildSettings,
@@ -113,6 +121,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
       setsBranch,
       settings.planApprovalDefault ?? null,
       settings.mergeMethod ?? null,
+      settings.actorId ?? null,
     ];
     // The plan settings given are written, the others left out: a new row takes the table's defaults, an
     // existing one keeps its values. Only GUILD_PLAN_COLUMNS' fixed names reach SQL text.
@@ -127,8 +136,8 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     }
     const planUpdates = planColumns.map((column) => `${column} = excluded.${column},`).join(' ');
     const rows = await executor.query<GuildRow>(
-      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method${planColumns.map((column) => `, ${column}`).join('')})
-       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false), coalesce($9::text, 'squash')${planValues.map((value) => `, ${value}`).join('')})
+      `insert into guilds (guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, updated_by${planColumns.map((column) => `, ${column}`).join('')})
+       values ($1, $2::text[], $3::text[], $4, $5, coalesce($8::boolean, false), coalesce($9::text, 'squash'), $10${planValues.map((value) => `, ${value}`).join('')})
        on conflict (guild_id) do update set
          create_roles = excluded.create_roles,
          confirm_roles = excluded.confirm_roles,
@@ -136,6 +145,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
          default_branch = case when $7::boolean then excluded.default_branch else guilds.default_branch end,
          plan_approval_default = coalesce($8::boolean, guilds.plan_approval_default),
          merge_method = coalesce($9::text, guilds.merge_method),
+         updated_by = excluded.updated_by,
          ${planUpdates}
          updated_at = now()
        returning ${GUILD_COLUMNS}`,
@@ -241,12 +251,13 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     return rows.map(toTaskRecord);
   }
 
-  async function setGuildKey(guildId: string, ciphertext: string): Promise<void> {
+  async function setGuildKey(guildId: string, ciphertext: string, setBy?: string | null): Promise<void> {
     // `guild set-key` may come before `guild set`: the guild row is created with no roles yet.
     await executor.query(
-      `insert into guilds (guild_id, default_jules_key) values ($1, $2)
-       on conflict (guild_id) do update set default_jules_key = excluded.default_jules_key, updated_at = now()`,
-      [guildId, ciphertext],
+      `insert into guilds (guild_id, default_jules_key, default_key_set_at, default_key_set_by, updated_by) values ($1, $2, now(), $3, $3)
+       on conflict (guild_id) do update set default_jules_key = excluded.default_jules_key, default_key_set_at = excluded.default_key_set_at,
+         default_key_set_by = excluded.default_key_set_by, updated_by = excluded.updated_by, updated_at = now()`,
+      [guildId, ciphertext, setBy ?? null],
     );
   }
 
@@ -329,14 +340,35 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     return rows.map(toTaskEvent);
   }
 
+  async function listGuildEvents(guildId: string, limit = 25): Promise<GuildEvent[]> {
+    const rows = await executor.query<GuildEventRow>(
+      `select ${GUILD_EVENT_COLUMNS} from guild_events where guild_id = $1 order by id desc limit $2`,
+      [guildId, Math.min(Math.max(Math.floor(limit), 1), 500)],
+    );
+    return rows.map(toGuildEvent);
+  }
+
+  async function guildUsage(guildId: string, since: Date): Promise<GuildUsage> {
+    return toGuildUsage(await executor.query<GuildUsageRow>('select * from jo_guild_usage($1, $2)', [guildId, since.toISOString()]));
+  }
+
+  async function keySessionsUsed(keyOwners: readonly KeyOwner[], now?: Date): Promise<Map<KeyOwner, number>> {
+    const rows = await executor.query<{ key_owner: KeyOwner; used: number }>('select * from jo_key_sessions_used($1::text[], coalesce($2::timestamptz, now()))', [
+      [...keyOwners],
+      now?.toISOString() ?? null,
+    ]);
+    return new Map(rows.map((row) => [row.key_owner, row.used]));
+  }
+
   async function getGuildQuotas(guildId: string): Promise<GuildQuotas> {
     const [row] = await executor.query<GuildQuotasRow>('select * from jo_guild_quotas($1)', [guildId]);
     return toGuildQuotas(row!); // the function always returns one row
   }
 
-  async function setGuildQuotas(guildId: string, settings: GuildQuotaSettings): Promise<GuildQuotas> {
-    const columns = ['guild_id'];
-    const params: unknown[] = [guildId];
+  async function setGuildQuotas(guildId: string, settings: GuildQuotaSettings, actorId?: string | null): Promise<GuildQuotas> {
+    // `updated_by` is always written, so the audit row names who made this change (null: the CLI), not the last one.
+    const columns = ['guild_id', 'updated_by'];
+    const params: unknown[] = [guildId, actorId ?? null];
     for (const [field, column] of Object.entries(QUOTA_COLUMNS) as [keyof GuildQuotaSettings, string][]) {
       const value = settings[field];
       if (value === undefined) continue;
@@ -346,7 +378,7 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     const updates = columns.slice(1).map((column) => `${column} = excluded.${column}`);
     await executor.query(
       `insert into guild_quotas (${columns.join(', ')}) values (${params.map((_, i) => `$${i + 1}`).join(', ')})
-       on conflict (guild_id) do ${updates.length > 0 ? `update set ${updates.join(', ')}` : 'nothing'}`,
+       on conflict (guild_id) do update set ${updates.join(', ')}`,
       params,
     );
     return getGuildQuotas(guildId);
@@ -535,6 +567,9 @@ export function createPostgresStore(executor: SqlExecutor): Store {
     transitionTask,
     recordTaskEvent,
     listTaskEvents,
+    listGuildEvents,
+    guildUsage,
+    keySessionsUsed,
     getGuildQuotas,
     setGuildQuotas,
     checkRequestQuota,

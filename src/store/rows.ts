@@ -4,6 +4,8 @@ import { TASK_STATUSES, type TaskStatus } from '../shared/task-status';
 import { UnexpectedRowError } from './errors';
 import type {
   GuildConfig,
+  GuildEvent,
+  GuildUsage,
   GuildQuotas,
   GuildSettings,
   NewPlanItem,
@@ -45,6 +47,9 @@ export interface GuildRow {
   readonly default_repo: string | null;
   readonly default_branch: string | null;
   readonly has_default_key: boolean;
+  // Migration 20261205100000; optional, so a row from before it maps.
+  readonly default_key_set_at?: Timestamp | null;
+  readonly default_key_set_by?: string | null;
   readonly plan_approval_default: boolean;
   readonly merge_method?: string;
   // The plan settings (migration 20261202101000); optional like merge_method, so a row from before them maps.
@@ -61,7 +66,7 @@ export interface GuildRow {
 
 // One literal, not a concatenation: supabase-js types a select from its literal text.
 /** The select list that produces a {@link GuildRow}, in SQL and in PostgREST's `select=` alike. */
-export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, plan_label, in_progress_label, plan_max_items, two_person_rule, auto_ship, fix_failing_checks, max_fix_attempts, has_default_key, created_at, updated_at';
+export const GUILD_COLUMNS = 'guild_id, create_roles, confirm_roles, default_repo, default_branch, plan_approval_default, merge_method, plan_label, in_progress_label, plan_max_items, two_person_rule, auto_ship, fix_failing_checks, max_fix_attempts, has_default_key, default_key_set_at, default_key_set_by, created_at, updated_at';
 
 /** The plan settings of {@link GuildSettings} and the `guilds` column each one writes; the only such names put into SQL text. */
 export const GUILD_PLAN_COLUMNS = {
@@ -130,6 +135,8 @@ export function toGuildConfig(row: GuildRow): GuildConfig {
     defaultRepo: row.default_repo,
     defaultBranch: row.default_branch,
     hasDefaultKey: row.has_default_key,
+    defaultKeySetAt: row.default_key_set_at ? toDate(row.default_key_set_at) : null,
+    defaultKeySetBy: row.default_key_set_by ?? null,
     planApprovalDefault: row.plan_approval_default ?? false,
     mergeMethod: row.merge_method === 'merge' || row.merge_method === 'rebase' ? row.merge_method : 'squash',
     planLabel: row.plan_label ?? PLAN_DEFAULTS.label,
@@ -253,6 +260,51 @@ export function toTaskEvent(row: TaskEventRow): TaskEvent {
     detail: row.detail,
     createdAt: toDate(row.created_at),
   };
+}
+
+/** A `guild_events` row as the store selects it ({@link GUILD_EVENT_COLUMNS}). */
+export interface GuildEventRow {
+  /** bigint: a string from pg, a number from PGlite and PostgREST. */
+  readonly id: string | number;
+  readonly guild_id: string;
+  readonly actor_id: string | null;
+  readonly kind: string;
+  readonly detail: Record<string, unknown>;
+  readonly created_at: Timestamp;
+}
+
+/** The select list that produces a {@link GuildEventRow}. */
+export const GUILD_EVENT_COLUMNS = 'id, guild_id, actor_id, kind, detail, created_at';
+
+/** Maps a {@link GuildEventRow} to a GuildEvent. */
+export function toGuildEvent(row: GuildEventRow): GuildEvent {
+  return { id: Number(row.id), guildId: row.guild_id, actorId: row.actor_id, kind: row.kind, detail: row.detail, createdAt: toDate(row.created_at) };
+}
+
+/** A row of `jo_guild_usage(guild_id, since)`: a requester's, or the guild's (`requester_id` null). */
+export interface GuildUsageRow {
+  readonly requester_id: string | null;
+  readonly tasks: number;
+  readonly prs_opened: number;
+  readonly prs_merged: number;
+  readonly personal_key: boolean | null;
+  /** double precision: a number, or a string from some drivers. */
+  readonly median_seconds_to_pr: number | string | null;
+}
+
+/** Maps the rows of `jo_guild_usage` to a GuildUsage: members by most tasks first, then by id. */
+export function toGuildUsage(rows: readonly GuildUsageRow[]): GuildUsage {
+  const figures = (row: GuildUsageRow | undefined) => ({
+    tasks: row?.tasks ?? 0,
+    prsOpened: row?.prs_opened ?? 0,
+    prsMerged: row?.prs_merged ?? 0,
+    medianSecondsToPr: row?.median_seconds_to_pr === null || row?.median_seconds_to_pr === undefined ? null : Number(row.median_seconds_to_pr),
+  });
+  const members = rows
+    .filter((row): row is GuildUsageRow & { requester_id: string } => row.requester_id !== null)
+    .map((row) => ({ requesterId: row.requester_id, personalKey: row.personal_key ?? false, ...figures(row) }))
+    .sort((a, b) => b.tasks - a.tasks || a.requesterId.localeCompare(b.requesterId));
+  return { members, total: figures(rows.find((row) => row.requester_id === null)) };
 }
 
 /** A row of `jo_guild_quotas(guild_id)`. */

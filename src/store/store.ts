@@ -12,6 +12,10 @@ export interface GuildConfig {
   readonly defaultRepo: string | null;
   readonly defaultBranch: string | null;
   readonly hasDefaultKey: boolean;
+  /** When the default key was last set; null when never, or set before this was recorded. */
+  readonly defaultKeySetAt: Date | null;
+  /** Who set it from Discord (`/jules-setup`); null when it was set from the CLI. */
+  readonly defaultKeySetBy: string | null;
   /** Whether tasks wait for a confirmer to approve Jules' plan unless `/jules plan_approval:` says otherwise. */
   readonly planApprovalDefault: boolean;
   /** How a Merge click in Discord merges this guild's pull requests. */
@@ -52,6 +56,8 @@ export interface GuildSettings {
   readonly autoShip?: boolean;
   readonly fixFailingChecks?: boolean;
   readonly maxFixAttempts?: number;
+  /** The member making the change, for the audit trail (`guild_events`); null or absent: the CLI. */
+  readonly actorId?: string | null;
 }
 
 /** A task as projected in the `tasks` table. Written only by activities (and read by `/jules-status`). */
@@ -108,7 +114,8 @@ export interface TaskQuery {
 
 /** Stored Jules keys are ciphertext here; only `src/crypto` turns them into plaintext. */
 export interface KeyRepository {
-  setGuildKey(guildId: string, ciphertext: string): Promise<void>;
+  /** Stores the guild's default key, when and by whom (`setBy`: a member's id from Discord; absent: the CLI). */
+  setGuildKey(guildId: string, ciphertext: string, setBy?: string | null): Promise<void>;
   getGuildKey(guildId: string): Promise<string | undefined>;
   /** Stores a member's personal key and when it was set (`/jules-key status` says since when). */
   setUserKey(discordId: string, ciphertext: string): Promise<void>;
@@ -322,7 +329,7 @@ export interface QuotaRepository {
   /** The quotas in force for the guild: its settings over the defaults. */
   getGuildQuotas(guildId: string): Promise<GuildQuotas>;
   /** Changes the guild's settings (see {@link GuildQuotaSettings}) and returns the quotas now in force. */
-  setGuildQuotas(guildId: string, settings: GuildQuotaSettings): Promise<GuildQuotas>;
+  setGuildQuotas(guildId: string, settings: GuildQuotaSettings, actorId?: string | null): Promise<GuildQuotas>;
   /** Whether the member may make one more request in the guild at `now` (default: the database's clock). */
   checkRequestQuota(guildId: string, userId: string, now?: Date): Promise<QuotaDecision>;
   /**
@@ -466,6 +473,54 @@ export interface PlanRepository {
   findPlanItemByPullRequest(repo: string, match: { readonly number: number } | { readonly headSha: string }): Promise<PlanItemRecord | undefined>;
 }
 
+/** One change to a guild's configuration or quotas, as the triggers on `guilds` and `guild_quotas` record it. */
+export interface GuildEvent {
+  /** Increasing in the order changes were made; the newest one is the configuration's revision. */
+  readonly id: number;
+  readonly guildId: string;
+  /** The member who made it from Discord; null when it came from the CLI. */
+  readonly actorId: string | null;
+  readonly kind: 'settings_changed' | 'quotas_changed' | (string & {});
+  /** The changed columns (snake_case) and their new values; a new key is `default_key: "set"`, never the key. */
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly createdAt: Date;
+}
+
+/** The audit trail of guild configuration, written by the database itself with each change. */
+export interface GuildEventRepository {
+  /** The guild's changes, newest first, at most `limit` (default 25, at most 500). */
+  listGuildEvents(guildId: string, limit?: number): Promise<GuildEvent[]>;
+}
+
+/** A count of tasks and their pull requests over a period (`/jules-usage`). */
+export interface UsageFigures {
+  readonly tasks: number;
+  readonly prsOpened: number;
+  readonly prsMerged: number;
+  /** The median time from a request to its pull request; null when no task opened one. */
+  readonly medianSecondsToPr: number | null;
+}
+
+/** One member's figures, and whether a personal key of theirs paid for any of their tasks. */
+export interface MemberUsage extends UsageFigures {
+  readonly requesterId: string;
+  readonly personalKey: boolean;
+}
+
+/** A guild's usage since a time: each requester's figures (most tasks first) and the guild's. */
+export interface GuildUsage {
+  readonly members: readonly MemberUsage[];
+  readonly total: UsageFigures;
+}
+
+/** What `/jules-usage` reads (`jo_guild_usage`, `jo_key_sessions_used`). */
+export interface UsageRepository {
+  /** The guild's tasks requested at or after `since`, by requester and in all. */
+  guildUsage(guildId: string, since: Date): Promise<GuildUsage>;
+  /** Jules sessions each key owner took in the rolling day before `now` (default: the database's clock), as its daily limit counts them. */
+  keySessionsUsed(keyOwners: readonly KeyOwner[], now?: Date): Promise<Map<KeyOwner, number>>;
+}
+
 /** The repository port: everything the service keeps in Postgres. */
 export interface Store
   extends GuildRepository,
@@ -474,7 +529,9 @@ export interface Store
     TaskEventRepository,
     QuotaRepository,
     KeyRotationRepository,
-    PlanRepository {
+    PlanRepository,
+    GuildEventRepository,
+    UsageRepository {
   /** Releases connections. */
   close(): Promise<void>;
 }

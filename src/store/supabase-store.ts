@@ -13,9 +13,12 @@ import {
 } from './postgres-store';
 import {
   GUILD_COLUMNS,
+  GUILD_EVENT_COLUMNS,
   TASK_EVENT_COLUMNS,
   planRunIdPrefix,
   toGuildConfig,
+  toGuildEvent,
+  toGuildUsage,
   toGuildPlanSettingsRow,
   toGuildQuotas,
   toNewPlanItemRow,
@@ -32,6 +35,8 @@ import {
   toTaskPatchRow,
   toTaskCounts,
   toTaskRecord,
+  type GuildEventRow,
+  type GuildUsageRow,
   type GuildQuotasRow,
   type GuildRow,
   type PlanItemRow,
@@ -43,7 +48,7 @@ import {
   type TaskEventRow,
   type TaskRow,
 } from './rows';
-import type { GuildQuotaSettings, GuildQuotas, PlanItemRecord, PlanRunRecord, Store, StoredKey, TaskRecord } from './store';
+import type { GuildQuotaSettings, GuildQuotas, KeyOwner, PlanItemRecord, PlanRunRecord, Store, StoredKey, TaskRecord } from './store';
 
 /** Where the Supabase project is; `main` fills this from SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY. */
 export interface SupabaseStoreOptions {
@@ -175,6 +180,8 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         ...(settings.planApprovalDefault !== undefined ? { plan_approval_default: settings.planApprovalDefault } : {}),
         ...(settings.mergeMethod !== undefined ? { merge_method: settings.mergeMethod } : {}),
         ...toGuildPlanSettingsRow(settings),
+        // Always written, so the audit row names who made this change (null: the CLI), not the last one.
+        updated_by: settings.actorId ?? null,
       };
       const [saved] = rowsOf<GuildRow>(
         'upsert guild',
@@ -255,9 +262,10 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
       return row && toTaskRecord(row);
     },
 
-    async setGuildKey(guildId, ciphertext) {
+    async setGuildKey(guildId, ciphertext, setBy) {
       // `guild set-key` may come before `guild set`: the guild row is created with no roles yet.
-      dataOf('set guild key', await db.from('guilds').upsert({ guild_id: guildId, default_jules_key: ciphertext }, { onConflict: 'guild_id' }));
+      const row = { guild_id: guildId, default_jules_key: ciphertext, default_key_set_at: new Date().toISOString(), default_key_set_by: setBy ?? null, updated_by: setBy ?? null };
+      dataOf('set guild key', await db.from('guilds').upsert(row, { onConflict: 'guild_id' }));
     },
 
     async getGuildKey(guildId) {
@@ -335,6 +343,28 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
         await db.from('task_events').select(TASK_EVENT_COLUMNS).eq('task_id', taskId).order('id'),
       );
       return rows.map(toTaskEvent);
+    },
+
+    async listGuildEvents(guildId, limit = 25) {
+      const rows = rowsOf<GuildEventRow>(
+        'list guild events',
+        await db
+          .from('guild_events')
+          .select(GUILD_EVENT_COLUMNS)
+          .eq('guild_id', guildId)
+          .order('id', { ascending: false })
+          .limit(Math.min(Math.max(Math.floor(limit), 1), 500)),
+      );
+      return rows.map(toGuildEvent);
+    },
+
+    async guildUsage(guildId, since) {
+      return toGuildUsage(rowsOf<GuildUsageRow>('guild usage', await db.rpc('jo_guild_usage', { p_guild_id: guildId, p_since: since.toISOString() })));
+    },
+
+    async keySessionsUsed(keyOwners, now) {
+      const rows = rowsOf<{ key_owner: KeyOwner; used: number }>('key sessions used', await db.rpc('jo_key_sessions_used', { p_key_owners: [...keyOwners], ...at(now) }));
+      return new Map(rows.map((row) => [row.key_owner, row.used]));
     },
 
     async createPlanRun(run) {
@@ -445,8 +475,8 @@ export function createSupabaseStore(options: SupabaseStoreOptions): Store {
 
     getGuildQuotas,
 
-    async setGuildQuotas(guildId, settings) {
-      const row: Record<string, string | number | null> = { guild_id: guildId };
+    async setGuildQuotas(guildId, settings, actorId) {
+      const row: Record<string, string | number | null> = { guild_id: guildId, updated_by: actorId ?? null };
       for (const [field, column] of Object.entries(QUOTA_COLUMNS) as [keyof GuildQuotaSettings, string][]) {
         const value = settings[field];
         if (value !== undefined) row[column] = value;

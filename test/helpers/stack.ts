@@ -104,11 +104,11 @@ export interface TestStack {
    */
   answerText(asked: Asked): Promise<string>;
   /** Runs any slash command as a member in the test channel and returns the answer. */
-  command(user: { id: string; roles: readonly string[] }, name: string, options?: Record<string, string | boolean>): Promise<{ status: number; body: any }>;
+  command(user: { id: string; roles: readonly string[]; permissions?: string }, name: string, options?: Record<string, string | boolean>): Promise<{ status: number; body: any }>;
   /** Picks values in a select menu as a member. */
-  select(user: { id: string; roles: readonly string[] }, customId: string, values: readonly string[], messageId?: string): Promise<{ status: number; body: any }>;
+  select(user: { id: string; roles: readonly string[]; permissions?: string }, customId: string, values: readonly string[], messageId?: string): Promise<{ status: number; body: any }>;
   /** Clicks a button of a task's card as a member. */
-  click(user: { id: string; roles: readonly string[] }, customId: string, messageId?: string): Promise<{ status: number; body: any }>;
+  click(user: { id: string; roles: readonly string[]; permissions?: string }, customId: string, messageId?: string): Promise<{ status: number; body: any }>;
   /** Waits for the task workflow's result. */
   outcome(taskId: string): Promise<TaskOutcome>;
   stop(): Promise<void>;

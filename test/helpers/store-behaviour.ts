@@ -107,6 +107,40 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
         expect(JSON.stringify(config)).not.toContain('ciphertext');
       });
 
+      it('says when and by whom the default key was set, and nothing of the key', async () => {
+        const guildId = uniqueId('guild');
+        await store.setGuildKey(guildId, 'v1:abc:ciphertext');
+        const fromCli = await store.getGuild(guildId);
+        expect(fromCli?.defaultKeySetAt).toBeInstanceOf(Date);
+        expect(fromCli?.defaultKeySetBy).toBeNull();
+        await store.setGuildKey(guildId, 'v1:abc:other', '800000000000000777');
+        expect((await store.getGuild(guildId))?.defaultKeySetBy).toBe('800000000000000777');
+      });
+
+      it('records every configuration and quota change with who made it, and never the key', async () => {
+        const guildId = uniqueId('guild');
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], actorId: '900000000000000001' });
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], defaultRepo: 'acme/a' });
+        // The same values again change nothing, so they record nothing.
+        await store.upsertGuild({ guildId, createRoles: ['1'], confirmRoles: [], defaultRepo: 'acme/a', actorId: '900000000000000001' });
+        await store.setGuildKey(guildId, 'v1:abc:secret-ciphertext', '900000000000000002');
+        await store.setGuildQuotas(guildId, { userRequestsPerHour: 7 }, '900000000000000003');
+        const events = await store.listGuildEvents(guildId);
+        expect(events.map((event) => [event.kind, event.actorId])).toEqual([
+          ['quotas_changed', '900000000000000003'],
+          ['settings_changed', '900000000000000002'],
+          ['settings_changed', null],
+          ['settings_changed', '900000000000000001'],
+        ]);
+        expect(events[0]!.detail).toEqual({ user_requests_per_hour: 7 });
+        expect(events[1]!.detail).toEqual({ default_key: 'set' });
+        expect(events[2]!.detail).toEqual({ default_repo: 'acme/a' });
+        expect(events[3]!.detail).toMatchObject({ create_roles: ['1'], confirm_roles: [] });
+        expect(events[0]!.id).toBeGreaterThan(events[1]!.id);
+        expect(JSON.stringify(events)).not.toContain('ciphertext');
+        expect(await store.listGuildEvents(uniqueId('guild'))).toEqual([]);
+      });
+
       it('refuses a default repo that is not owner/repo', async () => {
         const upsert = store.upsertGuild({
           guildId: uniqueId('guild'),
@@ -510,6 +544,46 @@ export function describeStoreBehaviour(engine: string, open: () => Promise<Store
           await expect(store.recordTaskEvent({ taskId: task.id, kind: 'message_to_jules', detail: { [field]: 'x' } })).rejects.toMatchObject({ code: '23514' });
         }
         expect(await store.listTaskEvents(task.id)).toEqual([]);
+      });
+    });
+
+    describe('usage', () => {
+      it('counts a guild’s tasks, PRs opened and merged by requester since a time, and the median time to a PR', async () => {
+        const guildId = uniqueId('guild');
+        const [ann, bob] = [uniqueId('user'), uniqueId('user')];
+        const since = new Date(Date.now() - 60_000);
+        const made = async (requesterId: string, pr: 'none' | 'open' | 'merged', keySource: 'guild' | 'personal' = 'guild') => {
+          const task = await store.createTask(newTask({ guildId, requesterId, keySource, status: 'in_progress' }));
+          if (pr === 'none') return task;
+          await store.transitionTask(task.id, { from: ['in_progress'], to: 'completed', event: 'completed', patch: { prUrl: 'https://github.com/acme/widgets/pull/1' } });
+          if (pr === 'merged') await store.updateTask(task.id, { prState: 'merged', mergedAt: new Date().toISOString() });
+          return task;
+        };
+        await made(ann, 'merged');
+        await made(ann, 'open', 'personal');
+        await made(ann, 'none');
+        await made(bob, 'open');
+        // Another guild's task counts nowhere here.
+        await store.createTask(newTask({ requesterId: ann }));
+        const usage = await store.guildUsage(guildId, since);
+        expect(usage.members.map(({ medianSecondsToPr: _median, ...rest }) => rest)).toEqual([
+          { requesterId: ann, tasks: 3, prsOpened: 2, prsMerged: 1, personalKey: true },
+          { requesterId: bob, tasks: 1, prsOpened: 1, prsMerged: 0, personalKey: false },
+        ]);
+        expect(usage.total).toMatchObject({ tasks: 4, prsOpened: 3, prsMerged: 1 });
+        expect(usage.total.medianSecondsToPr).toBeGreaterThanOrEqual(0);
+        expect(usage.total.medianSecondsToPr).toBeLessThan(60);
+        expect(await store.guildUsage(guildId, new Date(Date.now() + 60_000))).toEqual({ members: [], total: { tasks: 0, prsOpened: 0, prsMerged: 0, medianSecondsToPr: null } });
+      });
+
+      it('counts the sessions each key owner took in the rolling day, as the daily limit does', async () => {
+        const [taken, idle] = [`user:${uniqueId('u')}`, `guild:${uniqueId('g')}`] as const;
+        const tasks = [await store.createTask(newTask()), await store.createTask(newTask())];
+        for (const task of tasks) expect(await store.tryAcquireSessionSlot(taken, task.id, 5)).toEqual({ acquired: true });
+        await store.releaseSessionSlot(tasks[0]!.id);
+        const used = await store.keySessionsUsed([taken, idle]);
+        expect(Object.fromEntries(used)).toEqual({ [taken]: 2, [idle]: 0 });
+        expect((await store.keySessionsUsed([taken], new Date(Date.now() + 2 * 86_400_000))).get(taken)).toBe(0);
       });
     });
 
