@@ -24,7 +24,7 @@ import { askingScript } from '../src/sandbox/jules-emulator';
 import type { Member, TaskView } from '../src/shared/task';
 import type { Store, TaskRecord } from '../src/store/store';
 import { createTemporalTaskControl, type DecideResult, type TaskControl } from '../src/temporal/task-control';
-import { buttonId, eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { buttonId, cardOf, eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 import { openMigratedStore } from './helpers/migrated-store';
 import { createSecretBox, generateEncryptionKey } from '../src/crypto/secret-box';
 
@@ -717,9 +717,6 @@ describe('through the real stack', () => {
     stack = undefined;
   });
 
-  async function cardOf(s: TestStack, taskId: string) {
-    return eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === taskId), 'the task card');
-  }
 
   /** The card's thread has the card's id; messages posted in it are found by a predicate. */
   async function threadMessage(s: TestStack, cardId: string, what: string, match: (m: EmulatedMessage) => boolean) {

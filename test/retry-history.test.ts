@@ -4,7 +4,7 @@ import { decodeHistoryId, encodeHistoryId } from '../src/discord/custom-id';
 import { HISTORY_PAGE_SIZE } from '../src/discord/history.command';
 import { buildAutocomplete, buildSlashCommand, newSnowflake } from '../src/sandbox/interaction-signer';
 import { taskWorkflowId } from '../src/shared/ids';
-import { buttonId, eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { buttonId, cardOf, eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 
 /**
  * Issue 13's `/jules-retry` and `/jules-history` end to end on the emulator stack: a failed task asked again through
@@ -30,7 +30,7 @@ function privateText(answer: { body: any }): string {
 /** A `/jules` by the developer, confirmed by the lead, run to its end; returns the task id. */
 async function runConfirmed(s: TestStack, options: Record<string, string>): Promise<string> {
   const asked = await s.ask(MEMBERS.developer, options);
-  const card = await eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === asked.taskId && m.components?.length), 'the card');
+  const card = await cardOf(s, asked.taskId);
   await s.click(MEMBERS.lead, buttonId(card.components, 'Confirm')!, card.id);
   await s.outcome(asked.taskId);
   return asked.taskId;
@@ -66,7 +66,7 @@ describe('/jules-retry', () => {
     expect(privateText(await retry(stack, MEMBERS.developer, failed, id))).toContain('A confirmer must approve it');
     const again = await stack.store.getTask(taskWorkflowId(id));
     expect(again).toMatchObject({ prompt: earlier.prompt, repo: earlier.repo, branch: earlier.branch, requesterId: MEMBERS.developer.id, status: 'pending_confirmation' });
-    const card = await eventually(() => stack!.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === taskWorkflowId(id)), 'the new card');
+    const card = await cardOf(stack, taskWorkflowId(id));
     const link = card.embeds![0]!.fields!.find((field) => field.name === 'Retry of');
     expect(link?.value).toBe(`[the earlier task](https://discord.com/channels/${GUILD.id}/${GUILD.channelId}/${earlier.cardMessageId})`);
 

@@ -4,7 +4,7 @@ import { failingScript } from '../src/sandbox/jules-emulator';
 import { buildModalSubmit, buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
 import { taskWorkflowId } from '../src/shared/ids';
 import { keyLeaks } from './helpers/key-leaks';
-import { buttonId, eventually, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { buttonId, cardOf, GUILD, KEYS, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 
 const EPHEMERAL = 64;
 let stack: TestStack | undefined;
@@ -14,9 +14,6 @@ afterEach(async () => {
   stack = undefined;
 });
 
-async function cardOf(s: TestStack, taskId: string) {
-  return eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === taskId), 'the task card');
-}
 
 /** Everything posted in the task's thread (its id is the card's message id). */
 async function threadTexts(s: TestStack, taskId: string): Promise<string[]> {

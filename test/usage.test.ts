@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatDuration } from '../src/discord/usage.command';
-import { buttonId, eventually, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
+import { buttonId, cardOf, GUILD, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
 
 /**
  * `/jules-usage` end to end: tasks run on the real Temporal dev server with the Jules emulator, then the command's
@@ -13,9 +13,6 @@ afterEach(async () => {
   stack = undefined;
 });
 
-async function cardOf(s: TestStack, taskId: string) {
-  return eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === taskId), 'the task card');
-}
 
 describe('/jules-usage', () => {
   it('reports this week’s tasks per member, their PRs, the median time to a PR and each key’s sessions, matching the tasks run', async () => {

@@ -397,6 +397,11 @@ export const MEMBERS = {
   outsider: { id: GUILD.outsider, roles: [] as string[] },
 } as const;
 
+/** A task's card in the test channel (its footer carries the task id), once posted. */
+export async function cardOf(s: TestStack, taskId: string) {
+  return eventually(() => s.discord.channelMessages(GUILD.channelId).find((m) => m.embeds?.[0]?.footer?.text === taskId), 'the task card');
+}
+
 /** Polls until `probe` returns a value. */
 export async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
