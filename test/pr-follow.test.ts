@@ -113,7 +113,8 @@ describe('a task’s pull request', () => {
   it('is still woken by a signal per delivery when its worker cannot count deliveries', async () => {
     const { s, taskId, headSha, prMessage, follow } = await taskWithPullRequest({ pullRequestWakes: 'signal', pullRequests: { reconcileEveryMs: 10 * 60_000 } });
     await prMessage(/runs no checks/);
-    expect((await s.store.getTask(taskId))?.prFollowWakes).toBe('signal');
+    // The row is written beside the message, not before it: read it once it is there.
+    expect(await eventually(async () => (await s.store.getTask(taskId))?.prFollowWakes ?? undefined, 'how the follow-through is woken, in its row')).toBe('signal');
     s.github!.addCheckRun({ repo: REPO, sha: headSha, name: 'build', conclusion: 'failure' });
     await prMessage(/`build` failed/);
     expect(((await follow.fetchHistory()).events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(true);
@@ -176,15 +177,19 @@ describe('a task’s pull request', () => {
   it('is not merged when new commits arrived after it was judged green: the clicker is told why', async () => {
     const { s, number, prMessage, follow } = await taskWithPullRequest();
     const green = await prMessage(/runs no checks/);
-    // Jules pushes again, and the webhook of it is lost: the follow-through still believes the old head green.
+    // Jules pushes again, and the webhook of it is lost: the follow-through still believes the old head green. The new
+    // head gets a check still running (in the same tick, so no look sees it bare): were it to run no checks, a look
+    // that happened to read it before the click would rightly find it green and merge it (CI saw that once).
     s.github!.setWebhook(undefined);
-    s.github!.pushCommit({ repo: REPO, branch: s.github!.pullRequest({ repo: REPO, number }).head.ref as string });
+    const newHead = s.github!.pushCommit({ repo: REPO, branch: s.github!.pullRequest({ repo: REPO, number }).head.ref as string });
+    s.github!.addCheckRun({ repo: REPO, sha: newHead, name: 'build' });
     // The watch edits the message before the workflow hears of the look: until then the click is told to wait.
     const answer = await eventually(async () => {
       const text = String((await s.click(MEMBERS.lead, buttonId(green.components, 'Merge')!, green.id)).body.data.content);
       return /still reading this pull request/.test(text) ? undefined : text;
     }, 'the Merge click after the workflow heard of the first look');
-    expect(answer).toMatch(/New commits arrived on PR #\d+ since its checks passed, so it was not merged/);
+    // Which words depends on whether a look read the new head before the click; either way, nothing is merged.
+    expect(answer).toMatch(/New commits arrived on PR #\d+ since its checks passed, so it was not merged|not green at its current head yet/);
     expect(s.github!.pullRequest({ repo: REPO, number }).merged).toBe(false);
     await s.client.workflow.getHandle(follow.workflowId).terminate('end of test');
   });
