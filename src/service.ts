@@ -273,11 +273,11 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           await reconciler.stop();
           await reconcilerConnection.close();
         });
+        log.info({ address: temporal.address, taskQueue: config.temporal.taskQueue }, 'worker running');
         if (!temporal.embedded && !config.temporal.registerSearchAttributes) {
           // A server we may not change: a missing search attribute is named now, not by the first task's failed start.
           await checkSearchAttributes(reconcilerConnection, temporal.namespace, log).catch((err: unknown) => log.error({ err }, 'the custom search attributes are unusable'));
         }
-        log.info({ address: temporal.address, taskQueue: config.temporal.taskQueue }, 'worker running');
       };
       const started = startWorker();
       stops.push(async () => {

@@ -56,12 +56,13 @@ describe('the dashboard and the alert rules', () => {
   it('name only series that the service or the Temporal SDK emit', async () => {
     const asked = await stack.ask(MEMBERS.lead, { prompt: 'Add a changelog entry' });
     expect((await stack.outcome(asked.taskId)).status).toBe('completed');
-    // A workflow task that fails (no such workflow type) makes the SDK emit its failure counter.
+    // A workflow task that fails (no such workflow type) makes the SDK emit its failure counter, and evict the run
+    // from its sticky cache: the eviction counter can come a moment after the failure one (CI scraped in between once).
     const handle = await stack.client.workflow.start('noSuchWorkflowType', { taskQueue: stack.taskQueue, workflowId: `missing-${asked.taskId}` });
     const sdkText = await eventually(async () => {
       const text = await (await fetch(sdkMetricsUrl)).text();
-      return text.includes('temporal_workflow_task_execution_failed') ? text : undefined;
-    }, 'the SDK counting a failed workflow task', 60_000);
+      return text.includes('temporal_workflow_task_execution_failed') && text.includes('temporal_sticky_cache_total_forced_eviction') ? text : undefined;
+    }, 'the SDK counting a failed workflow task and its eviction', 60_000);
     await handle.terminate('test done');
     const service = (await stack.app.inject({ method: 'GET', url: '/metrics' })).body;
     const emitted = new Set([...seriesNames(service), ...seriesNames(sdkText)]);

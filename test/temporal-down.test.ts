@@ -95,7 +95,8 @@ describe('a worker started while Temporal is down', { timeout: TEST_TIMEOUT_MS }
       return answer.status === 200 ? answer : undefined;
     }, '/readyz 200 once Temporal is up', 90_000);
     expect(up.body).toEqual({ status: 'ready', checks: { temporal: 'ok', store: 'ok', worker: 'ok' } });
-    expect(service.output()).toContain('"msg":"worker running"');
+    // `/readyz` follows the worker's state, which turns RUNNING a moment before the line is logged.
+    await service.waitFor(/"msg":"worker running"/, 30_000);
 
     service.child.kill('SIGTERM');
     // This test is about Temporal being down, not about the stop's bound (test/shutdown*.test.ts hold that): on a

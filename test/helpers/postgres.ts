@@ -66,6 +66,12 @@ export interface StartPostgresOptions {
    * not installed, the usual order applies; `PostgresServer.source` says which server ran.
    */
   readonly majorVersion?: number;
+  /**
+   * Commits survive a crash of the server (`synchronous_commit=on`), as on any production Postgres. Off by default
+   * for speed: a test that kills the server (`stopImmediately`) and then counts rows needs it on, or commits still
+   * in the WAL buffers are lost with the process (CI saw audit rows vanish so).
+   */
+  readonly durableCommits?: boolean;
 }
 
 const SYSTEM_ROOT = '/usr/lib/postgresql';
@@ -171,7 +177,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         '-k', root,
         '-c', 'listen_addresses=127.0.0.1',
         '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
+        '-c', `synchronous_commit=${options.durableCommits ? 'on' : 'off'}`,
         '-c', 'full_page_writes=off',
         '-c', 'max_connections=120',
       ],
