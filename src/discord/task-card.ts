@@ -248,8 +248,9 @@ export function renderAnnouncement(view: TaskView, kind: 'started' | 'outcome'):
 }
 
 /**
- * The private word to a member whose own Jules key Jules refused: which task it stopped, and how to replace the key
- * (sent as a direct message; the thread says only that the task failed).
+ * The private word to a member whose own Jules key Jules refused: which task it stopped (`where`: the id of its
+ * thread, or of its channel before a thread exists), and how to replace the key. Sent as a direct message; the
+ * thread says only that the task failed.
  */
 export function renderKeyRefused(view: TaskView, where: string): MessageBody {
   return {

@@ -1,7 +1,6 @@
+/** Tasks as lines of a private list (`/jules-status`, `/jules-history`), said once for both. */
 import type { TaskRecord } from '../store/store';
 import { statusLabel } from './task-card';
-
-/** One task as a line of a private list (`/jules-status`, `/jules-history`), said once. */
 
 const DESCRIPTION_MAX = 4096;
 const PROMPT_PREVIEW = 60;
