@@ -21,7 +21,7 @@ export interface SlotInput {
 
 /**
  * Waits for a Jules session slot of the key that pays: Jules plans allow 3, 15 or 60 sessions at once and a
- * daily number, so tasks over the limit wait here in order (first confirmed, first served) instead of failing
+ * daily number, so tasks over the limit wait here in the order they were asked (admission) instead of failing
  * at Jules. Counts live in the database, so every worker shares them. While waiting, one notice says where the
  * task stands, edited when that changes; the activity heartbeats, so a cancel stops it.
  */

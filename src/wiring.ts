@@ -163,7 +163,7 @@ export function wireIngress(ports: IngressPorts): WiredIngress {
   const { client, store, log } = ports;
   const metrics = ports.metrics ?? createServiceMetrics();
   metrics.observeTasks(() => store.countTasks());
-  const tasks = createTemporalTaskControl({ client, taskQueue: ports.taskQueue, settings: ports.settings });
+  const tasks = createTemporalTaskControl({ client, taskQueue: ports.taskQueue, settings: ports.settings, admission: { store, log, metrics } });
   const plans = ports.planSettings ? createTemporalPlanControl({ client, taskQueue: ports.taskQueue, settings: ports.planSettings }) : undefined;
   // The ingress's own REST client: gateway callbacks, and answers that come after the deadline.
   const rest = discordRest(ports.discord, metrics);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideAdmission, type AdmissionFacts } from '../activities/store.activities';
+import { decideAdmission, type AdmissionFacts } from '../src/tasks/admission';
 import type { Admission, TaskRequest } from '../src/shared/task';
 import type { GuildConfig } from '../src/store/store';
 

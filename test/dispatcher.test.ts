@@ -830,7 +830,7 @@ describe('through the real stack', () => {
   it('defers in time when Temporal cannot be reached, then says “try again” through the webhook', async () => {
     // A lazy connection to a port nobody listens on: every call fails, after gRPC retries that outlast Discord’s 3 s.
     const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }), namespace: 'default' });
-    const unreachable = createTemporalTaskControl({ client, taskQueue: 'nowhere', settings: { confirmationTimeoutMs: 1_000, pollIntervalMs: 100, deadlineMs: 1_000 } });
+    const unreachable = createTemporalTaskControl({ client, taskQueue: 'nowhere', settings: { confirmationTimeoutMs: 1_000, pollIntervalMs: 100, deadlineMs: 1_000 }, admission: { store, log: createLogger('silent') } });
     const local = createInteractionDispatcher({ secrets: TEST_SECRETS, tasks: unreachable, log: createLogger('silent'), store, lateAnswers: webhook.api });
     const started = Date.now();
     expect(await local(button('confirm'))).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });

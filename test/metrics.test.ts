@@ -98,9 +98,10 @@ describe('/jules-ops worker state and backlog', () => {
     const s = stack;
     const before = (await s.command(MEMBERS.lead, 'jules-ops')).body.data.embeds[0].description as string;
     expect(before).toContain(`Workers**: ⚠️ none polling \`${s.taskQueue}\``);
-    // No worker: the /jules defers, and its workflow task waits on the queue.
+    // No worker: the /jules is admitted and answered all the same (the ingress admits), and its workflow task waits on the queue.
     const asked = await s.ask(MEMBERS.lead, { prompt: 'Nobody will pick this up' });
-    expect(asked.body.type).toBe(5);
+    expect(asked.body.type).toBe(4);
+    expect(asked.body.data.content).toContain('Starting Jules');
     const text = await eventually(async () => {
       const description = (await s.command(MEMBERS.lead, 'jules-ops')).body.data.embeds[0].description as string;
       return /Backlog\*\*: workflow tasks [1-9]\d* \(oldest \d+ s\)/.test(description) ? description : undefined;

@@ -290,7 +290,8 @@ describe('/ship and GitHub', () => {
     expect(await shipNow()).toMatch(new RegExp(`#${item.issueNumber} Green, then pushed to: skipped, checks still running \\(0 of 1 done\\)`));
     expect(gh.pullRequest({ repo: REPO, number: item.number }).merged).toBe(false);
     expect(gh.comments({ repo: REPO, number: item.issueNumber }).some((c) => c.body.includes('Merged in'))).toBe(false);
-    expect((await s.store.listPlanItems(item.runId))[0]?.status).toBe('pr_open');
+    // The item's row follows the push through the PR's follow-through, a moment after the /ship's own look at GitHub.
+    await eventually(async () => ((await s.store.listPlanItems(item.runId))[0]?.status === 'pr_open' ? true : undefined), 'the plan item back to pr_open');
 
     // Green at the new head: now it ships, at that head.
     gh.completeCheckRun({ repo: REPO, id: run, conclusion: 'success' });

@@ -19,7 +19,9 @@ import { eventually, MEMBERS, startTestStack, workflowBundle, type TestStack, ty
  * or only some scenarios with RECORD_HISTORIES=name,name. Keep the histories recorded before a patch: they are
  * what proves the patch keeps running tasks replaying (plan-approval and question predate
  * WATCH_WHILE_PEOPLE_DECIDE; the two *-while-watched scenarios take its new path; pr-follow-signalled predates
- * FOLLOW_IN_ONE_ACTIVITY, pr-follow-watched takes its new path).
+ * FOLLOW_IN_ONE_ACTIVITY, pr-follow-watched takes its new path). The task histories other than admitted-by-ingress
+ * predate admission in the ingress: they were started by an update-with-start and admit in an `admitTask` local
+ * activity; admitted-by-ingress is started with the ingress's admission in its input.
  *
  * Plan runs have their own histories in test/histories/plan-runs/, recorded and replayed by test/plan-replay.test.ts.
  */
@@ -88,6 +90,7 @@ async function signalWhileWatched(s: TestStack, taskId: string): Promise<void> {
 
 const SCENARIOS: Record<string, Scenario> = {
   approved: { asker: 'developer', drive: (s, id) => s.client.workflow.getHandle(id).executeUpdate(decisionUpdate, { args: [{ action: 'confirm', member: MEMBERS.lead }] }).then(() => undefined) },
+  'admitted-by-ingress': { asker: 'developer', drive: (s, id) => s.client.workflow.getHandle(id).executeUpdate(decisionUpdate, { args: [{ action: 'confirm', member: MEMBERS.lead }] }).then(() => undefined) },
   rejected: { asker: 'developer', drive: (s, id) => s.client.workflow.getHandle(id).executeUpdate(decisionUpdate, { args: [{ action: 'reject', member: MEMBERS.lead, reason: 'Not now' }] }).then(() => undefined) },
   expired: { asker: 'developer', options: { settings: { confirmationTimeoutMs: 500 } }, drive: async () => undefined },
   'plan-approval': {

@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startDiscordEmulator, type DiscordEmulator } from '../src/sandbox/discord-emulator';
 import { deliverInteraction, settledAnswerText } from '../src/sandbox/http-delivery';
 import { buildSlashCommand, createInteractionSigner } from '../src/sandbox/interaction-signer';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { resolveTemporalCli } from '../src/temporal/toolchain';
-import { exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
+import { dataDirWithGuild, exitWithin, freePort, killServiceProcess, startServiceProcess, type ServiceProcess } from './helpers/service-process';
 import { eventually, GUILD, MEMBERS } from './helpers/stack';
 import { tryFault } from './helpers/reliability-tally';
 
@@ -40,8 +38,9 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A set-up guild with a key, so a `/jules` is admitted (from the store alone) and then needs Temporal to start. */
 async function envWithTemporalAt(temporalPort: number): Promise<Record<string, string>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'jo-temporal-down-'));
+  const dataDir = await dataDirWithGuild('jo-temporal-down-');
   dirs.push(dataDir);
   return {
     DATA_DIR: dataDir,

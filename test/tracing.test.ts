@@ -1,7 +1,6 @@
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openTracing, type Tracing } from '../src/telemetry/tracing';
-import { admissionUpdate } from '../workflows/messages';
 import { HISTORIES, historyFiles, PLAN_HISTORIES, readHistory, replayDataConverter } from './helpers/histories';
 import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from './helpers/otlp-collector';
 import { MEMBERS, startTestStack, threadOf, tracedWorkflowBundle } from './helpers/stack';
@@ -56,10 +55,9 @@ describe('tracing', () => {
     expect(interaction, 'the interaction span').toBeDefined();
     const trace = collector.spans.filter((span) => span.traceId === interaction!.traceId);
     const names = trace.map((span) => span.name);
-    // The ingress's update-with-start, the run it started and the update it answered the member with.
-    expect(names).toContain(`UpdateWithStartWorkflow:${admissionUpdate.name}`);
+    // The ingress's start (after its admission) and the run it started.
+    expect(names).toContain('StartWorkflow:taskWorkflow');
     expect(names).toContain('RunWorkflow:taskWorkflow');
-    expect(names).toContain(`HandleUpdate:${admissionUpdate.name}`);
     expect(names.some((name) => name.startsWith('RunActivity:'))).toBe(true);
     const calls = (to: string) => trace.filter((span: CollectedSpan) => String(span.attributes['url.full'] ?? '').startsWith(to));
     expect(calls(s.jules.url).length, 'Jules calls in the trace').toBeGreaterThan(0);

@@ -11,9 +11,9 @@ import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecisio
  */
 
 /**
- * Waits for the admission decision and returns it. The ingress sends it with update-with-start, so a
- * `/jules` is answered with the real decision (or a refusal) in one round trip, and a redelivered
- * interaction gets the same answer from the same workflow.
+ * Waits for the admission decision and returns it. Ingresses from before admission moved into the ingress sent it
+ * with update-with-start; kept so their requests (a rolling deploy) are still answered. Today's ingress admits
+ * itself and starts the workflow with the admission in its input.
  */
 export const admissionUpdate = defineUpdate<Admission>('admission');
 

@@ -66,13 +66,18 @@ export interface CarriedState extends SessionPosition {
 export interface TaskWorkflowInput {
   readonly request: TaskRequest;
   readonly settings: TaskSettings;
+  /**
+   * The ingress's admission, already recorded (row and audit event) before it started this workflow. Absent for
+   * plan items and for tasks started before the ingress admitted: the workflow admits them itself.
+   */
+  readonly admission?: Extract<Admission, { admitted: true }>;
   readonly carried?: CarriedState;
 }
 
 const DEFAULTS = { stallAfterMs: 30 * 60_000, reminderAfterMs: 60 * 60_000, maxHistoryEvents: 2_000, watchHeartbeatTimeoutMs: 30_000, slotRetryMs: 5_000 };
 
-// Admission answers the ingress inside Discord's 3 s deadline, so it runs as a local activity: no
-// extra round trip through the server before the update can complete.
+// Admission in the workflow (plan items, and histories from before the ingress admitted) runs as a local
+// activity: no extra round trip through the server.
 const { admitTask } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5s',
   retry: { initialInterval: '200ms', maximumInterval: '1s', maximumAttempts: 5 },
@@ -86,7 +91,7 @@ const { publishTaskUpdate } = proxyActivities<Activities>({
 });
 
 /**
- * One `/jules` request: admit, confirm, then run the Jules session (`task/session.ts`) until it ends. The
+ * One `/jules` request: admit (unless the ingress did), confirm, then run the Jules session (`task/session.ts`) until it ends. The
  * `tasks` row, the card and the task's thread follow every step. What people may ask of the task, and when,
  * is `task/state.ts`.
  */
@@ -114,7 +119,8 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
   const settings = { ...DEFAULTS, ...input.settings };
   const state = new TaskState(request, input.carried, uuid4);
 
-  // Handlers are registered before the first await, so the update sent with the start is never lost.
+  // Handlers are registered before the first await, so no update is lost. The admission update answers the
+  // update-with-start of ingresses from before the ingress admitted (a rolling deploy, a redelivery of theirs).
   setHandler(admissionUpdate, async () => {
     await condition(() => state.admission !== undefined);
     return state.admission!;
@@ -136,7 +142,7 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
   const deadlineAt = input.carried?.deadlineAt ?? Date.now() + settings.deadlineMs;
 
   if (!input.carried) {
-    const admission = await admitTask(request);
+    const admission = input.admission ?? (await admitTask(request));
     if (!admission.admitted) {
       state.admission = admission;
       return { taskId: request.taskId, status: 'refused', reason: admission.reason };

@@ -158,7 +158,7 @@ async function withinMs<T>(work: Promise<T>, ms: number): Promise<{ value: T } |
 
 /**
  * How Temporal failed an interaction's call, if it did: `uncertain` for gRPC DEADLINE_EXCEEDED (4) anywhere in the
- * cause chain (the server may have done it anyway: an update-with-start past its deadline can still have started
+ * cause chain (the server may have done it anyway: a start past its deadline can still have started
  * the task), `unreachable` for the client's `ServiceError` or gRPC UNAVAILABLE (14). Checked by shape so the Discord
  * layer needs no Temporal import.
  */

@@ -18,8 +18,8 @@ export const julesCommand = {
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /**
- * `/jules`: validates the options, then one update-with-start on `task-<interaction id>` admits the request and
- * answers with the decision, so a redelivered interaction lands on the same workflow.
+ * `/jules`: validates the options, then submits: the request is admitted against the store and, admitted, started
+ * as the workflow `task-<interaction id>`; the answer is the decision, and a redelivered interaction is one task.
  */
 export function createJulesCommand({ tasks }: { readonly tasks: TaskControl }): SlashCommand {
   return {

@@ -60,7 +60,7 @@ export function planItemOrigin(request: Pick<TaskRequest, 'origin'>): Extract<Ta
 /** Why a request was refused at admission. */
 export type RefusalCode = 'guild_not_configured' | 'not_allowed' | 'no_repo' | 'no_key' | 'bad_repo' | 'quota';
 
-/** The admission decision, returned to the ingress through the admission update. */
+/** The admission decision: the ingress answers `/jules` with it, and an admitted task's workflow starts with it. */
 export type Admission =
   | {
       readonly admitted: true;

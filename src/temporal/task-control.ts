@@ -1,14 +1,11 @@
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { FixAnswer } from '../../activities/fix.activities';
 import type { TaskSettings, taskWorkflow } from '../../workflows/task.workflow';
-import { admissionUpdate, cancelUpdate, decisionUpdate, fixChecksUpdate, julesEventSignal, mergeUpdate, planDecisionUpdate, replyUpdate, taskViewQuery, type MergeAnswer } from '../../workflows/messages';
+import { cancelUpdate, decisionUpdate, fixChecksUpdate, julesEventSignal, mergeUpdate, planDecisionUpdate, replyUpdate, taskViewQuery, type MergeAnswer } from '../../workflows/messages';
 import { pullRequestFollowId } from '../shared/ids';
 import { GUILD_ID, REQUESTER_ID } from '../shared/search-attributes';
+import type { ServiceMetrics } from '../metrics/service-metrics';
+import { admitRequest, type AdmissionDeps } from '../tasks/admission';
 import { isClosed, settle } from './updates';
 import type { Admission, Cancellation, Decision, JulesEvent, Member, PlanDecision, Reply, TaskRequest, TaskView } from '../shared/task';
 
@@ -48,34 +45,47 @@ export interface TaskControl {
   notifyJulesEvent(taskId: string, event: JulesEvent): Promise<boolean>;
 }
 
+/** What {@link createTemporalTaskControl} needs: Temporal, the task settings, and the store admission records in. */
+export interface TemporalTaskControlOptions {
+  readonly client: Client;
+  readonly taskQueue: string;
+  readonly settings: TaskSettings;
+  readonly admission: AdmissionDeps & { readonly metrics?: Pick<ServiceMetrics, 'quotaRefusals' | 'admittedTasks'> };
+}
+
 /**
- * The Temporal adapter. `/jules` is an update-with-start keyed by the interaction's workflow id: the answer
- * is the admission itself, a redelivery lands on the same workflow, and one that arrives after the task
- * ended is refused by the id reuse policy instead of starting a second task.
- * @see https://docs.temporal.io/develop/typescript/message-passing#update-with-start
+ * The Temporal adapter. `/jules` is admitted here, against the store (`tasks/admission.ts`), and an admitted
+ * request is then one `workflow.start` keyed by the interaction's workflow id, carrying the admission: the
+ * answer waits for the server to record the start, not for a worker. A refused request starts nothing. A
+ * redelivery finds its row (the admission is idempotent) and the start refuses the id, so it starts no second
+ * task, even after the task ended (the id reuse policy). If the start fails after the row was written (Temporal
+ * unreachable), the reconciler ends the row once its workflow is still unknown a minute later.
+ * @see docs/ack-design.md
  */
-export function createTemporalTaskControl(options: { client: Client; taskQueue: string; settings: TaskSettings }): TaskControl {
+export function createTemporalTaskControl(options: TemporalTaskControlOptions): TaskControl {
   const { client, taskQueue, settings } = options;
   return {
     async submit(request) {
-      const start = new WithStartWorkflowOperation<typeof taskWorkflow>('taskWorkflow', {
-        workflowId: request.taskId,
-        taskQueue,
-        args: [{ request, settings }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: GUILD_ID, value: request.guildId },
-          { key: REQUESTER_ID, value: request.requester.id },
-        ],
-      });
+      const { admission, task } = await admitRequest(options.admission, request);
+      if (!admission.admitted) return { kind: 'admission', admission };
       try {
-        const admission = await client.workflow.executeUpdateWithStart(admissionUpdate, { startWorkflowOperation: start });
-        return { kind: 'admission', admission };
+        await client.workflow.start<typeof taskWorkflow>('taskWorkflow', {
+          workflowId: request.taskId,
+          taskQueue,
+          args: [{ request, settings, admission }],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: GUILD_ID, value: request.guildId },
+            { key: REQUESTER_ID, value: request.requester.id },
+          ],
+        });
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError || isAlreadyStarted(err)) return { kind: 'duplicate' };
-        throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError || isAlreadyStarted(err))) throw err;
+        // A redelivery while the task is open reads the same answer as the first delivery; once it ended, it was received.
+        return task && task.endedAt === null && task.status === admission.status ? { kind: 'admission', admission } : { kind: 'duplicate' };
       }
+      options.admission.metrics?.admittedTasks.inc({ key_source: admission.keySource });
+      return { kind: 'admission', admission };
     },
 
     decide: (taskId, decision) => runUpdate(() => client.workflow.getHandle(taskId).executeUpdate(decisionUpdate, { args: [decision] })),

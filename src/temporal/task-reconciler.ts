@@ -8,7 +8,8 @@ import type { Store, TaskEventKind } from '../store/store';
  * The task reconciler: ends the `tasks` rows whose workflow closed without writing its end. A workflow writes its
  * own end in its last step, except when Temporal ends it from outside: terminated by an operator, past its run
  * timeout, or gone from the namespace (retention). Such a row would stay open for good, listed by
- * `/jules-status` and holding its key owner's Jules session slot. Rows are only ever moved from an open
+ * `/jules-status` and holding its key owner's Jules session slot. It also ends the row of a request admitted by
+ * the ingress whose workflow never started. Rows are only ever moved from an open
  * status by the same guarded transition the workflow uses, so a reconcile racing a workflow's own ending does
  * nothing twice.
  */
@@ -22,7 +23,9 @@ const ENDINGS: Readonly<Record<string, { status: TaskStatus; event: TaskEventKin
   TIMED_OUT: { status: 'expired', event: 'expired', words: 'The task ran past its run timeout in Temporal.' },
   CANCELLED: { status: 'cancelled', event: 'cancelled', words: 'Cancelled in Temporal (the Web UI or the CLI).' },
   FAILED: { status: 'failed', event: 'failed', words: 'The task’s workflow failed; see its history in the Temporal Web UI.' },
-  NOT_FOUND: { status: 'failed', event: 'failed', words: 'The task’s workflow is no longer known to Temporal.' },
+  // Past the namespace's retention, or never started: the ingress admits before it starts, and a start that failed
+  // (Temporal unreachable; the member was told to try again) leaves the admitted row behind.
+  NOT_FOUND: { status: 'failed', event: 'failed', words: 'Temporal does not know this task’s workflow: it never started (Temporal was unreachable when it was asked), or it is past its retention.' },
 };
 
 /** What one reconcile did. */
