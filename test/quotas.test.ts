@@ -104,6 +104,33 @@ function describeQuotasOn(engine: string, openExecutor: () => Promise<SqlExecuto
         expect(await store.tryAcquireSessionSlot(key, tasks[3]!, 2)).toEqual({ acquired: true });
       });
 
+      it('goes in the order the tasks were admitted, counting a running task admitted earlier that has not reached the queue yet', async () => {
+        await ready;
+        const requesterId = uniqueId('u');
+        const key: KeyOwner = `user:${requesterId}`;
+        const mine = (status: 'in_progress' | 'pending_confirmation') => store.createTask(newTask({ requesterId, keySource: 'personal', status }));
+        const [first, second, third, unconfirmed] = [await mine('in_progress'), await mine('in_progress'), await mine('in_progress'), await mine('pending_confirmation')];
+        // Admission times a second apart, whatever the engine's clock resolution.
+        const admittedAt = (task: { id: string }, seconds: number) => executor.query('update public.tasks set created_at = $2 where id = $1', [task.id, new Date(Date.UTC(2026, 11, 1, 9, 0, seconds))]);
+        await admittedAt(first, 1);
+        await admittedAt(unconfirmed, 2);
+        await admittedAt(second, 3);
+        await admittedAt(third, 4);
+        // The third reaches the queue first: the two running tasks admitted before it are ahead, on their way; the one
+        // still waiting for its confirmer is not.
+        expect(await store.tryAcquireSessionSlot(key, third.id, 1)).toEqual({ acquired: false, position: 3, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, second.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, first.id, 1)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(key, third.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        // Confirmed now, the older request takes its place by admission time, ahead of the later ones.
+        await store.updateTask(unconfirmed.id, { status: 'in_progress' });
+        expect(await store.tryAcquireSessionSlot(key, unconfirmed.id, 1)).toEqual({ acquired: false, position: 1, waitingFor: 'concurrent' });
+        expect(await store.tryAcquireSessionSlot(key, second.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        await store.updateTask(first.id, { status: 'completed', endedAt: new Date().toISOString() });
+        expect(await store.tryAcquireSessionSlot(key, second.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, unconfirmed.id, 1)).toEqual({ acquired: true });
+      });
+
       it('stops at the daily cap and says when the oldest session of the day ages out', async () => {
         await ready;
         const key = owner();
