@@ -1,14 +1,13 @@
-import type { Logger } from 'pino';
-import type { ServiceMetrics } from '../metrics/service-metrics';
-import { REPO_PATTERN } from '../shared/jules-request';
-import { planItemOrigin, type Admission, type KeySource, type TaskRequest } from '../shared/task';
-import type { GuildConfig, Store, TaskRecord } from '../store/store';
-
 /**
  * Admission: whether a request may become a task, and its `tasks` row and audit event when it may. The ingress
  * runs it for `/jules` and `/jules-retry` before it starts the task's workflow, so the answer waits for no
  * workflow task; the workflow's `admitTask` local activity runs it for plan items (and replays of older tasks).
  */
+import type { Logger } from 'pino';
+import type { ServiceMetrics } from '../metrics/service-metrics';
+import { REPO_PATTERN } from '../shared/jules-request';
+import { planItemOrigin, type Admission, type KeySource, type TaskRequest } from '../shared/task';
+import type { GuildConfig, Store, TaskRecord } from '../store/store';
 
 /** What admission knows besides the request: the guild's config and which keys exist (never their values). */
 export interface AdmissionFacts {
