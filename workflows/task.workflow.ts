@@ -91,9 +91,9 @@ const { publishTaskUpdate } = proxyActivities<Activities>({
 });
 
 /**
- * One `/jules` request: admit (unless the ingress did), confirm, then run the Jules session (`task/session.ts`) until it ends. The
- * `tasks` row, the card and the task's thread follow every step. What people may ask of the task, and when,
- * is `task/state.ts`.
+ * One `/jules` request: admit (unless the ingress did), confirm, then run the Jules session (`task/session.ts`)
+ * until it ends. The `tasks` row, the card and the task's thread follow every step. What people may ask of the
+ * task, and when, is `task/state.ts`.
  */
 export async function taskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcome> {
   const nativeCancel: NativeCancelCleanup = {};
