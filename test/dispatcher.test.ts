@@ -532,6 +532,19 @@ describe('every failure has words', () => {
     expect(webhook.sent).toEqual([]);
   });
 
+  it('counts the time an interaction already waited before it reached the dispatcher against the deadline', async () => {
+    // 150 ms of work fits the 300 ms deadline, unless the request had already waited 200 ms (queued under load).
+    tasks.slowBy(150);
+    expect((await dispatch(button('approve_plan'))).type).not.toBe(InteractionResponseType.DeferredMessageUpdate);
+    expect(await dispatch(button('approve_plan'), { waitedMs: 200 })).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    // Waited past the whole deadline: deferred at once, the answer delivered later; an answer ready at once still wins.
+    const started = Date.now();
+    expect(await dispatch(button('approve_plan'), { waitedMs: 5_000 })).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    expect(Date.now() - started).toBeLessThan(150);
+    expect(ephemeralText(await dispatch(command(requester, '@everyone'), { waitedMs: 5_000 }))).toContain('I don');
+    expect(logs.some((line) => line.includes('"beforeDispatchMs":5000'))).toBe(true);
+  });
+
   it('an unexpected error is contained in a short apology that reveals nothing', async () => {
     tasks.failWith(new Error('secret internals at /srv/app.ts:42'));
     const text = ephemeralText(await dispatch(button('cancel', requester)));

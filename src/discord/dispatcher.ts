@@ -33,7 +33,12 @@ export interface DispatcherDeps extends InteractionPorts {
  * Turns one verified interaction into Discord's answer. Serves the HTTP endpoint and the gateway.
  * @throws MalformedInteractionError (status 400) for fields of the wrong type, before any handler runs.
  */
-export type InteractionDispatcher = (interaction: APIInteraction) => Promise<APIInteractionResponse>;
+export type InteractionDispatcher = (interaction: APIInteraction, received?: Received) => Promise<APIInteractionResponse>;
+
+/** How long the interaction had already waited when the dispatcher got it (HTTP: queued, read and verified). */
+export interface Received {
+  readonly waitedMs: number;
+}
 
 /** Default of {@link DispatcherDeps.answerWithinMs}. */
 export const DEFAULT_ANSWER_WITHIN_MS = 2_500;
@@ -50,14 +55,15 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
     metrics.interactions.inc({ command, outcome });
     metrics.ackSeconds.observe({ command }, Number(process.hrtime.bigint() - startedAt) / 1e9);
   };
-  return async (interaction) => {
+  return async (interaction, received) => {
     // Outside the catch-all below: a malformed body is the sender's mistake (answered 400), not ours to apologise for.
     assertInteractionShape(interaction);
+    const waitedMs = received?.waitedMs ?? 0;
     // With tracing, the interaction is the root of its trace: the workflow start or update it makes continues it.
-    return tracing ? tracing.inSpan(`interaction ${commandLabel(interaction)}`, spanAttributesOf(interaction), () => answerInteraction(interaction)) : answerInteraction(interaction);
+    return tracing ? tracing.inSpan(`interaction ${commandLabel(interaction)}`, spanAttributesOf(interaction), () => answerInteraction(interaction, waitedMs)) : answerInteraction(interaction, waitedMs);
   };
 
-  async function answerInteraction(interaction: APIInteraction): Promise<APIInteractionResponse> {
+  async function answerInteraction(interaction: APIInteraction, waitedMs: number): Promise<APIInteractionResponse> {
     const started = Date.now();
     const startedAt = process.hrtime.bigint();
     let failed: InteractionOutcome | undefined;
@@ -66,7 +72,8 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
       failed = engineFailure(err) ? 'unreachable' : 'failed';
       return failureAnswer(err, interaction);
     });
-    const timely = await withinMs(answer, answerWithinMs);
+    // Discord's deadline runs from when it sent the interaction: the time it already waited here comes off.
+    const timely = await withinMs(answer, Math.max(0, answerWithinMs - waitedMs));
     if (timely) {
       count(interaction, failed ?? 'answered', startedAt);
       return timely.value;
@@ -74,7 +81,7 @@ export function createInteractionDispatcher({ log, lateAnswers, answerWithinMs =
     count(interaction, 'deferred', startedAt);
 
     const deferral = deferralFor(interaction);
-    log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: answerWithinMs }, 'interaction answer deferred: the work outlasted the answer deadline');
+    log.warn({ interactionId: interaction.id, type: interaction.type, waitedMs: Date.now() - started, beforeDispatchMs: Math.round(waitedMs) }, 'interaction answer deferred: the work outlasted the answer deadline');
     const delivered = answer
       .then((late) => deliverLateAnswer(lateAnswers, interaction, deferral, late))
       .then(

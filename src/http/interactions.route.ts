@@ -73,7 +73,7 @@ const interactionResponseSchema = { type: 'object', required: ['type'], properti
 /**
  * `POST /interactions`: Discord's HTTP interactions endpoint. The signature is checked over the raw bytes
  * before anything is parsed or started (401 otherwise); a body that is not an interaction is a 400; the
- * dispatcher answers inline, inside Discord's 3 s deadline.
+ * dispatcher answers inline, inside Discord's 3 s deadline (counting the time the request already spent here).
  * @see https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint
  */
 export function registerInteractionsRoute(app: FastifyInstance, deps: { verify: SignatureVerifier; dispatch: InteractionDispatcher }): void {
@@ -91,7 +91,8 @@ export function registerInteractionsRoute(app: FastifyInstance, deps: { verify: 
       response: { 200: interactionResponseSchema, ...ERROR_RESPONSES },
     };
     scope.post('/interactions', { schema }, async (request, reply) => {
-      const response = await deps.dispatch(request.body as APIInteraction);
+      // `elapsedTime`: since fastify took the request, so the time queued, read and verified under load counts.
+      const response = await deps.dispatch(request.body as APIInteraction, { waitedMs: reply.elapsedTime });
       return reply.code(200).send(response);
     });
   });
