@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { itemLabel } from '../src/discord/discord-announcers';
 import { nonceFor } from '../src/discord/nonce';
 import { JulesApiError } from '../src/jules/errors';
 import type { FailingCheck } from './github.activities';
@@ -63,7 +64,7 @@ export function createFixActivities(deps: Pick<ActivityDeps, 'store' | 'secrets'
           throw err;
         }
       }
-      // A plan item keeps its count on its row, beside its PR's state.
+      // A plan item keeps its count on its row, beside its PR's state; in the plan's thread the message names its item.
       const item = await store.findPlanItemByTask(input.taskId);
       if (item && item.fixAttempts < input.attempt) await store.updatePlanItem(item.runId, item.issueNumber, { fixAttempts: input.attempt });
       const who = input.by ? `<@${input.by}> asked Jules` : 'Asked Jules';
@@ -72,7 +73,8 @@ export function createFixActivities(deps: Pick<ActivityDeps, 'store' | 'secrets'
         .split('\n')
         .map((line) => `> ${line}`)
         .join('\n');
-      await discord.postMessage(input.threadId, { content: `${text}\nWhat was sent:\n${quoted}`.slice(0, 2000), allowed_mentions: { parse: [] } }, { nonce: nonceFor(input.taskId, `fix:${input.attempt}`) });
+      const label = item ? `${itemLabel(item.issueNumber, item.title)}\n` : '';
+      await discord.postMessage(input.threadId, { content: `${label}${text}\nWhat was sent:\n${quoted}`.slice(0, 2000), allowed_mentions: { parse: [] } }, { nonce: nonceFor(input.taskId, `fix:${input.attempt}`) });
       log.info({ taskId: input.taskId, number: input.number, headSha: input.headSha, attempt: input.attempt, by: input.by ?? 'auto' }, 'failing checks sent back to Jules');
       return { sent: true, text };
     },

@@ -3,7 +3,7 @@ import { GitHubBadCredentialsError, GitHubError, GitHubHeadMovedError, GitHubNoA
 import type { GitHubClient, GitHubRequiredChecks, GitHubReview, MergeMethod, RepoRef } from '../src/github/github-client';
 import type { MergeAnswer } from '../workflows/messages';
 import { judgePullRequest, type CheckLine, type PullRequestStatus } from '../src/github/pr-status';
-import { TASK_THREAD } from '../src/shared/audience';
+import { TASK_THREAD, type Audience } from '../src/shared/audience';
 import type { PrFollowWakes } from '../src/shared/task';
 import type { PrStatusMessage, PrStatusToShow } from '../src/tasks/announcer';
 import type { PullRequestMirror } from '../src/discord/pr-mirror';
@@ -18,8 +18,10 @@ export interface FollowPullRequestInput {
   readonly repo: string;
   readonly number: number;
   readonly url: string;
-  /** The task's thread, where the one PR status message lives. */
+  /** The task's thread, where the one PR status message lives (a plan item's: the plan's thread). */
   readonly threadId: string;
+  /** A plan item's PR speaks in the plan's thread, labelled with its issue. Absent: the task's own thread. */
+  readonly audience?: Audience;
   readonly messageId?: string;
   /** The text the message shows now; nothing is edited while it would not change. */
   readonly shown?: string;
@@ -131,7 +133,7 @@ export function createGitHubActivities({
 }: Pick<ActivityDeps, 'github' | 'store' | 'log' | 'pullRequestWakes'> & Required<Pick<ActivityDeps, 'announcerFor'>> & { readonly pullRequestMirror?: PullRequestMirror }) {
   /** Shows the PR status through the task thread's announcer: edited in place, only when its text changes. */
   async function show(input: FollowPullRequestInput, status: PrStatusToShow, message: PrStatusMessage): Promise<Pick<FollowPullRequestResult, 'messageId' | 'shown' | 'reposts'>> {
-    const announcer = announcerFor({ taskId: input.taskId, threadId: input.threadId, audience: TASK_THREAD });
+    const announcer = announcerFor({ taskId: input.taskId, threadId: input.threadId, audience: input.audience ?? TASK_THREAD });
     const { refusal: _refused, ...shown } = await announcer.showPrStatus(status, message);
     return shown;
   }

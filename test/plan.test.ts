@@ -427,7 +427,7 @@ describe('a running plan', () => {
     await card(runId!, /Done/);
   });
 
-  it('with failing checks sent back to Jules, counts each request on the item and says it in the plan’s thread', async () => {
+  it('with failing checks sent back to Jules, counts each request on the item and says it in the plan’s thread, labelled', async () => {
     const { s, gh, issue, plan, card, itemOutcome } = await planStack();
     await s.store.upsertGuild({ guildId: GUILD.id, createRoles: [GUILD.developerRole], confirmRoles: [GUILD.leadRole], defaultRepo: GUILD.repo, fixFailingChecks: true, maxFixAttempts: 2 });
     const only = issue('Make lint pass');
@@ -440,7 +440,11 @@ describe('a running plan', () => {
     const row = await eventually(async () => (await s.store.listPlanItems(runId!)).find((item) => item.issueNumber === only && item.fixAttempts === 1), 'the fix request on the item');
     expect(row.taskId).toBe(planItemTaskId(runId!, only));
     const thread = (await s.store.getPlanRun(runId!))!.threadId!;
-    expect(s.discord.channelMessages(thread).some((m) => (m.content ?? '').includes(`fix the failing checks of PR #${number} (attempt 1 of 2): \`lint\``))).toBe(true);
+    // In the plan's thread, the fix request and the PR's status message each say which item they are about.
+    const label = `**#${only}** Make lint pass\n`;
+    const contents = () => s.discord.channelMessages(thread).map((m) => m.content ?? '');
+    expect(contents().some((content) => content.startsWith(label) && content.includes(`fix the failing checks of PR #${number} (attempt 1 of 2): \`lint\``))).toBe(true);
+    await eventually(() => (contents().some((content) => content.startsWith(`${label}`) && content.includes(`[PR #${number}](`)) ? true : undefined), 'the PR status message, labelled');
   });
 
   it('with auto-ship on, merges each item as it turns green, without a /ship', async () => {

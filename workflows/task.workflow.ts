@@ -198,7 +198,7 @@ async function runTask(input: TaskWorkflowInput, nativeCancel: NativeCancelClean
       parentClosePolicy: ParentClosePolicy.ABANDON,
       args: [
         {
-          pull: { taskId: request.taskId, repo: `${pull.owner}/${pull.repo}`, number: pull.number, url: state.view!.prUrl!, threadId: threadId ?? request.channelId },
+          pull: { taskId: request.taskId, repo: `${pull.owner}/${pull.repo}`, number: pull.number, url: state.view!.prUrl!, threadId: threadId ?? request.channelId, ...(audience ? { audience } : {}) },
           settings: settings.pullRequests,
           confirmRoles: admitted.confirmRoles,
           ...(admitted.mergeMethod ? { mergeMethod: admitted.mergeMethod } : {}),
