@@ -4,9 +4,9 @@
  *
  *   node bin/run-ts.mjs bench/ack-latency.ts [--requests 200] [--concurrency 1] [--pause-ms 0]
  *
- * Goal (issue 2): p99 under 150 ms, far inside Discord's 3,000 ms deadline. Each request is a real
- * update-with-start: the answer carries the admission decision, so the figure includes starting the workflow,
- * the admission local activity (a PGlite read and insert) and the update's completion.
+ * Goal (issue 2): p99 under 150 ms, far inside Discord's 3,000 ms deadline. Each request is a real admission:
+ * the answer carries the decision, so the figure includes the ingress's admission against the store (PGlite reads
+ * and the quota-checked insert) and the durable start of the task's workflow.
  */
 import { parseArgs } from 'node:util';
 import { deliverInteraction } from '../src/sandbox/http-delivery';
@@ -56,7 +56,7 @@ try {
   const q = (p: number) => quantile(samples, p / 100);
   const figures = {
     benchmark: 'ack-latency',
-    what: 'signed /jules over HTTP → ingress answer with the admission decision (update-with-start + local activity)',
+    what: 'signed /jules over HTTP → ingress answer with the admission decision (admission against the store, then the workflow's start)',
     requests: samples.length,
     concurrency,
     pauseMs,

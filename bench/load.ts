@@ -258,7 +258,7 @@ async function soak() {
 }
 
 /**
- * Stopping a stack whose backlog is not drained closes the Temporal client under update-with-starts still being
+ * Stopping a stack whose backlog is not drained closes the Temporal client under starts still being
  * retried, and grpc-js throws "Channel has been shut down" from the retry's timer (`isAbandonedRetry`; the CLI's
  * stop drops it, src/lifecycle/abandoned-retries.ts). Counted and reported instead of ending the run.
  */
