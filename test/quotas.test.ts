@@ -116,19 +116,32 @@ function describeQuotasOn(engine: string, openExecutor: () => Promise<SqlExecuto
         await admittedAt(unconfirmed, 2);
         await admittedAt(second, 3);
         await admittedAt(third, 4);
+        const at = new Date(Date.UTC(2026, 11, 1, 9, 0, 30));
         // The third reaches the queue first: the two running tasks admitted before it are ahead, on their way; the one
         // still waiting for its confirmer is not.
-        expect(await store.tryAcquireSessionSlot(key, third.id, 1)).toEqual({ acquired: false, position: 3, waitingFor: 'queue' });
-        expect(await store.tryAcquireSessionSlot(key, second.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
-        expect(await store.tryAcquireSessionSlot(key, first.id, 1)).toEqual({ acquired: true });
-        expect(await store.tryAcquireSessionSlot(key, third.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, third.id, 1, at)).toEqual({ acquired: false, position: 3, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, second.id, 1, at)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, first.id, 1, at)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(key, third.id, 1, at)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
         // Confirmed now, the older request takes its place by admission time, ahead of the later ones.
         await store.updateTask(unconfirmed.id, { status: 'in_progress' });
-        expect(await store.tryAcquireSessionSlot(key, unconfirmed.id, 1)).toEqual({ acquired: false, position: 1, waitingFor: 'concurrent' });
-        expect(await store.tryAcquireSessionSlot(key, second.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, unconfirmed.id, 1, at)).toEqual({ acquired: false, position: 1, waitingFor: 'concurrent' });
+        expect(await store.tryAcquireSessionSlot(key, second.id, 1, at)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
         await store.updateTask(first.id, { status: 'completed', endedAt: new Date().toISOString() });
-        expect(await store.tryAcquireSessionSlot(key, second.id, 1)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
-        expect(await store.tryAcquireSessionSlot(key, unconfirmed.id, 1)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(key, second.id, 1, at)).toEqual({ acquired: false, position: 2, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, unconfirmed.id, 1, at)).toEqual({ acquired: true });
+      });
+
+      it('does not hold the queue for a running task that never reached it within two minutes (its workflow never started)', async () => {
+        await ready;
+        const requesterId = uniqueId('u');
+        const key: KeyOwner = `user:${requesterId}`;
+        const orphan = await store.createTask(newTask({ requesterId, keySource: 'personal', status: 'in_progress' }));
+        const next = await store.createTask(newTask({ requesterId, keySource: 'personal', status: 'in_progress' }));
+        await executor.query('update public.tasks set created_at = $2 where id = $1', [orphan.id, new Date(Date.UTC(2026, 11, 1, 9, 0, 0))]);
+        await executor.query('update public.tasks set created_at = $2 where id = $1', [next.id, new Date(Date.UTC(2026, 11, 1, 9, 0, 10))]);
+        expect(await store.tryAcquireSessionSlot(key, next.id, 1, new Date(Date.UTC(2026, 11, 1, 9, 1, 0)))).toMatchObject({ acquired: false, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, next.id, 1, new Date(Date.UTC(2026, 11, 1, 9, 2, 1)))).toEqual({ acquired: true });
       });
 
       it('stops at the daily cap and says when the oldest session of the day ages out', async () => {

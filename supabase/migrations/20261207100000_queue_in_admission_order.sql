@@ -1,8 +1,8 @@
 -- The Jules session queue goes in the order the requests were admitted (`tasks.created_at`, then the task id),
 -- not the order their workflows reached the queue: the ingress admits a `/jules` request and answers before a
 -- worker runs the task, so two requests asked one after the other could reach the queue the other way round.
--- A running task admitted earlier that has not reached the queue yet is counted ahead too; a task still waiting
--- for its confirmer is not, and takes its place by admission time once confirmed. A slot without a task row
+-- A running task admitted earlier (in the last two minutes) that has not reached the queue yet is counted ahead
+-- too; a task still waiting for its confirmer is not, and takes its place by admission time once confirmed. A slot without a task row
 -- keeps its enqueue time.
 
 create or replace function public.jo_try_acquire_session_slot(
@@ -33,7 +33,9 @@ begin
   select t.created_at into mine_admitted_at from public.tasks t where t.id = p_task_id;
   mine_admitted_at := coalesce(mine_admitted_at, mine.enqueued_at);
   -- Ahead: the owner's waiting tasks admitted before this one, and its running tasks admitted before this one
-  -- that are on their way to the queue (no slot row yet). One order for all, so no two tasks wait for each other.
+  -- that are on their way to the queue (no slot row yet, admitted in the last two minutes: a row whose workflow
+  -- never started, Temporal being down, must not hold the queue until the reconciler ends it). One order for
+  -- all, so no two tasks wait for each other.
   select count(*) into ahead
   from public.session_slots s left join public.tasks t on t.id = s.task_id
   where s.key_owner = mine.key_owner and s.released_at is null and s.acquired_at is null and s.id <> mine.id
@@ -44,6 +46,7 @@ begin
   where t.ended_at is null and t.status = 'in_progress' and t.id <> p_task_id
     and (case when t.key_source = 'personal' then 'user:' || t.requester_id else 'guild:' || t.guild_id end) = mine.key_owner
     and (t.created_at, t.id) < (mine_admitted_at, mine.task_id)
+    and t.created_at > p_now - interval '2 minutes'
     and not exists (select 1 from public.session_slots s where s.task_id = t.id);
   if ahead > 0 then
     return query select false, ahead + 1, 'queue'::text, null::timestamptz;
