@@ -42,12 +42,13 @@ describe('demo plan', () => {
     expect(ship.filter((line) => /: merged \(PR #\d+\)$/.test(line))).toHaveLength(2);
     expect(ship.filter((line) => /: skipped, red: `test`$/.test(line))).toHaveLength(1);
 
-    // The transcript: the card through to Cancelled, three sessions and PRs in the thread, two merges, the red one's failure.
+    // The transcript: the card through to Cancelled, three sessions and PRs in the thread, two merges, the red one's
+    // failure; each item's messages in the plan's thread, its PR status too, carry its number.
     const transcript = lines.slice(said(/^Transcript of channel \d+ and the plan's thread/));
     expect(transcript.filter((line) => /→ posted {2}#\d+ 🛠️ Jules started working/.test(line))).toHaveLength(3);
     expect(transcript.filter((line) => /→ posted {2}#\d+ ✅ PR ready: https:\/\/github\.com\/acme\/widgets\/pull\/\d+/.test(line))).toHaveLength(3);
-    expect(transcript.filter((line) => /→ edited {2}🎉 \[PR #\d+\]\(.*\) merged by/.test(line))).toHaveLength(2);
-    expect(transcript.filter((line) => /→ edited {2}❌ \[PR #\d+\]\(.*\): `test` failed\./.test(line))).toHaveLength(1);
+    expect(transcript.filter((line) => /→ edited {2}#\d+ 🎉 \[PR #\d+\]\(.*\) merged by/.test(line))).toHaveLength(2);
+    expect(transcript.filter((line) => /→ edited {2}#\d+ ❌ \[PR #\d+\]\(.*\): `test` failed\./.test(line))).toHaveLength(1);
     expect(transcript.some((line) => /edited {2}Plan `plan-.*`: ⏹️ Cancelled · #1 ✅ merged, #2 ✅ merged, #3 🔴 red$/.test(line))).toBe(true);
     expect(stdout).toMatch(/^Outcome: cancelled — 2 merged \(#\d+, #\d+\), PR #\d+ skipped \(`test` failed\)$/m);
   });
