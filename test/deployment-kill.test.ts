@@ -18,9 +18,10 @@ import { startWorkerProcess, stopWorkerProcesses, type WorkerProcess } from './h
  * any the dead ingress started before it could answer) completes once: one session, one card, one "PR ready".
  *
  * The dead worker's session watches are taken over once their heartbeat times out (30 s, the default: the
- * ingress processes are configured from the environment as in production, which has no setting for it). An
- * activity without heartbeats that the dead worker held (a Discord post, the session's start) is retried only
- * after its 2-minute start-to-close timeout, which makes this the slowest fault test (about 2.5 minutes).
+ * ingress processes are configured from the environment as in production, which has no setting for it). The
+ * other steps the dead worker may have held (a Discord post, the session's start) heartbeat too, with a shorter
+ * timeout (workflows/lib/heartbeat.ts): before they did, one of them waited out its 2-minute start-to-close
+ * timeout, and the test took about 2.5 minutes.
  */
 
 const BURST = 8;
