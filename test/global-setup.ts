@@ -8,6 +8,7 @@ import type {} from 'vitest';
 import { migrate } from '../src/store/migrate';
 import { createPgliteExecutor } from '../src/store/sql-executor';
 import { startDevServer } from '../src/temporal/dev-server';
+import { bundleWorkflows } from '../src/temporal/worker';
 import { resolveTemporalCli, resolveTestServer } from '../src/temporal/toolchain';
 
 declare module 'vitest' {
@@ -22,6 +23,8 @@ declare module 'vitest' {
     migratedStoreDump: string;
     /** A migrated on-disk PGlite directory, to copy into a DATA_DIR as its `pglite/`. */
     migratedStoreDir: string;
+    /** The workflows bundled once for the run (test/helpers/stack.ts `workflowBundle()` reads it). */
+    workflowBundlePath: string;
   }
 }
 
@@ -50,6 +53,14 @@ async function prepareMigratedStores(dir: string): Promise<{ dump: string; dataD
 }
 
 /**
+ * Bundles the workflows (a second or two of webpack) once for the whole run instead of once per test file that
+ * runs a worker. Workers load it as `{ code }`; the tracing test bundles its own (with tracing's interceptors).
+ */
+async function bundleWorkflowsTo(path: string): Promise<void> {
+  await writeFile(path, (await bundleWorkflows()).code);
+}
+
+/**
  * Vitest global setup: starts ONE headless, in-memory dev server for the whole run (parallel servers per file
  * make CI flaky, sdk-typescript #876) and returns its teardown. Test infrastructure may read process.env.
  */
@@ -62,8 +73,13 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
   const started = Date.now();
   const storesDir = await mkdtemp(join(tmpdir(), 'jo-test-stores-'));
-  const [server, stores] = await Promise.all([startDevServer({ cli, namespace: 'default', ui: false, logLevel: 'error' }), prepareMigratedStores(storesDir)]);
-  log(`Dev server (${cli.source}) up at ${server.address}, migrated stores ready, in ${Date.now() - started} ms.`);
+  const bundlePath = join(storesDir, 'workflows.js');
+  const [server, stores] = await Promise.all([
+    startDevServer({ cli, namespace: 'default', ui: false, logLevel: 'error' }),
+    prepareMigratedStores(storesDir),
+    bundleWorkflowsTo(bundlePath),
+  ]);
+  log(`Dev server (${cli.source}) up at ${server.address}, migrated stores and workflow bundle ready, in ${Date.now() - started} ms.`);
 
   project.provide('temporalAddress', server.address);
   project.provide('temporalNamespace', server.namespace);
@@ -74,6 +90,9 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
   project.provide('migratedStoreDump', stores.dump);
   project.provide('migratedStoreDir', stores.dataDir);
+  project.provide('workflowBundlePath', bundlePath);
+  // In watch mode a rerun may follow an edit of the workflows: bundle them again first.
+  project.onTestsRerun(() => bundleWorkflowsTo(bundlePath));
 
   return async () => {
     await server.stop();
