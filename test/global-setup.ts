@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
 // Loads vitest's types so the ProvidedContext augmentation below has a module to merge into.
@@ -8,6 +8,7 @@ import type {} from 'vitest';
 import { migrate } from '../src/store/migrate';
 import { createPgliteExecutor } from '../src/store/sql-executor';
 import { startDevServer } from '../src/temporal/dev-server';
+import { initdbOnce, type PostgresTemplate } from './helpers/postgres';
 import { bundleWorkflows } from '../src/temporal/worker';
 import { resolveTemporalCli, resolveTestServer } from '../src/temporal/toolchain';
 
@@ -25,6 +26,8 @@ declare module 'vitest' {
     migratedStoreDir: string;
     /** The workflows bundled once for the run (test/helpers/stack.ts `workflowBundle()` reads it). */
     workflowBundlePath: string;
+    /** A PostgreSQL data directory fresh from initdb, which test/helpers/postgres.ts servers start from a copy of. */
+    postgresTemplate: PostgresTemplate | undefined;
   }
 }
 
@@ -74,10 +77,11 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   const started = Date.now();
   const storesDir = await mkdtemp(join(tmpdir(), 'jo-test-stores-'));
   const bundlePath = join(storesDir, 'workflows.js');
-  const [server, stores] = await Promise.all([
+  const [server, stores, , postgresTemplate] = await Promise.all([
     startDevServer({ cli, namespace: 'default', ui: false, logLevel: 'error' }),
     prepareMigratedStores(storesDir),
     bundleWorkflowsTo(bundlePath),
+    initdbOnce(),
   ]);
   log(`Dev server (${cli.source}) up at ${server.address}, migrated stores and workflow bundle ready, in ${Date.now() - started} ms.`);
 
@@ -91,11 +95,13 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   project.provide('migratedStoreDump', stores.dump);
   project.provide('migratedStoreDir', stores.dataDir);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('postgresTemplate', postgresTemplate);
   // In watch mode a rerun may follow an edit of the workflows: bundle them again first.
   project.onTestsRerun(() => bundleWorkflowsTo(bundlePath));
 
   return async () => {
     await server.stop();
     await rm(storesDir, { recursive: true, force: true });
+    if (postgresTemplate) await rm(dirname(postgresTemplate.data), { recursive: true, force: true });
   };
 }
