@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { HeavyFirstSequencer } from './test/heavy-first-sequencer';
 
 // Vitest loads its config through a default export; the one exception to the named-exports rule.
 export default defineConfig({
@@ -9,6 +10,8 @@ export default defineConfig({
     poolOptions: { forks: { minForks: 1, maxForks: 2 } },
     globalSetup: ['./test/global-setup.ts'],
     include: ['test/**/*.test.ts'],
+    // The slowest files start first, so the run does not end on one of them alone.
+    sequence: { sequencer: HeavyFirstSequencer },
     testTimeout: 60_000,
     // A first run may pip-install the Temporal CLI and test server before the dev server starts.
     hookTimeout: 180_000,

@@ -7,6 +7,7 @@ import { renderNotice, type NoticeKind } from '../src/discord/notices';
 import { renderAnnouncement, renderKeyRefused, renderTaskCard, renderWebUiLink } from '../src/discord/task-card';
 import { isKeyRejectionText } from '../src/jules/errors';
 import type { ActivityDeps } from './deps';
+import { whileBeating } from './heartbeat';
 import { nonceFor } from '../src/discord/nonce';
 import { itemLabel } from '../src/discord/discord-announcers';
 import type { MessageBody } from '../src/discord/messenger';
@@ -97,70 +98,71 @@ export function createDiscordActivities({ discord, store, log, planBoard, workfl
      * starts or ends. Posts carry a nonce derived from the task and step, so a retry never posts twice. A Discord
      * that refuses for good (missing access, deleted channel) is reported, not thrown: the task goes on.
      */
-    async publishTaskUpdate(input: PublishInput): Promise<PublishResult> {
-      const taskId = input.view.taskId;
-      const ends = input.announce === 'outcome' || (input.patch?.status !== undefined && isFinalStatus(input.patch.status));
-      await recordStep(input, ends);
-      // A finished task (its outcome announced) gives its Jules session slot to the next task of the same key owner.
-      if (ends) await store.releaseSessionSlot(taskId);
-      let cardMessageId = input.cardMessageId;
-      let threadId = input.threadId;
-      const signal = Context.current().cancellationSignal;
-      // A plan item's messages go to the plan's thread, labelled with the issue; its row in the plan's table follows.
-      const item = input.audience?.kind === 'plan_thread' ? input.audience : undefined;
-      const label = (body: MessageBody): MessageBody => (item ? { ...body, content: `${itemLabel(item.issueNumber, item.issueTitle)}\n${body.content ?? ''}`.slice(0, 2000) } : body);
-      try {
-        if (item) {
-          await planBoard?.itemChanged(item.runId, item.issueNumber, input.view);
-        } else if (cardMessageId) {
-          if (input.refreshCard !== false) await discord.editMessage(input.channelId, cardMessageId, renderTaskCard(input.view), { signal });
-        } else {
-          const posted = await discord.postMessage(input.channelId, renderTaskCard(input.view), { nonce: nonceFor(taskId, 'card'), signal });
-          cardMessageId = posted.id;
-          // Everything after the card goes to a thread under it (its id equals the card's message id).
-          const thread = await discord.createThread(input.channelId, cardMessageId, threadName(input.view));
-          threadId = thread.id;
-          await store.updateTask(taskId, { cardMessageId, threadId });
-          // Operators go from the thread straight to the run; without a known Web UI address the thread starts as before.
-          const runUrl = workflowUrl?.(taskId); // a task's id is its workflow id (`task-<interaction id>`)
-          if (runUrl) {
-            // Best effort: a link Discord refuses must not read as the step failing (the card and thread are there).
-            await discord.postMessage(threadId, renderWebUiLink(runUrl), { nonce: nonceFor(taskId, 'web-ui'), signal }).catch((err: unknown) => {
-              const refusal = discordRefusal(err);
-              if (!refusal) throw err;
-              log.warn({ taskId, threadId, code: refusal.code }, `could not post the Web UI link: ${refusal.message}`);
+    publishTaskUpdate: (input: PublishInput): Promise<PublishResult> =>
+      whileBeating(async () => {
+        const taskId = input.view.taskId;
+        const ends = input.announce === 'outcome' || (input.patch?.status !== undefined && isFinalStatus(input.patch.status));
+        await recordStep(input, ends);
+        // A finished task (its outcome announced) gives its Jules session slot to the next task of the same key owner.
+        if (ends) await store.releaseSessionSlot(taskId);
+        let cardMessageId = input.cardMessageId;
+        let threadId = input.threadId;
+        const signal = Context.current().cancellationSignal;
+        // A plan item's messages go to the plan's thread, labelled with the issue; its row in the plan's table follows.
+        const item = input.audience?.kind === 'plan_thread' ? input.audience : undefined;
+        const label = (body: MessageBody): MessageBody => (item ? { ...body, content: `${itemLabel(item.issueNumber, item.issueTitle)}\n${body.content ?? ''}`.slice(0, 2000) } : body);
+        try {
+          if (item) {
+            await planBoard?.itemChanged(item.runId, item.issueNumber, input.view);
+          } else if (cardMessageId) {
+            if (input.refreshCard !== false) await discord.editMessage(input.channelId, cardMessageId, renderTaskCard(input.view), { signal });
+          } else {
+            const posted = await discord.postMessage(input.channelId, renderTaskCard(input.view), { nonce: nonceFor(taskId, 'card'), signal });
+            cardMessageId = posted.id;
+            // Everything after the card goes to a thread under it (its id equals the card's message id).
+            const thread = await discord.createThread(input.channelId, cardMessageId, threadName(input.view));
+            threadId = thread.id;
+            await store.updateTask(taskId, { cardMessageId, threadId });
+            // Operators go from the thread straight to the run; without a known Web UI address the thread starts as before.
+            const runUrl = workflowUrl?.(taskId); // a task's id is its workflow id (`task-<interaction id>`)
+            if (runUrl) {
+              // Best effort: a link Discord refuses must not read as the step failing (the card and thread are there).
+              await discord.postMessage(threadId, renderWebUiLink(runUrl), { nonce: nonceFor(taskId, 'web-ui'), signal }).catch((err: unknown) => {
+                const refusal = discordRefusal(err);
+                if (!refusal) throw err;
+                log.warn({ taskId, threadId, code: refusal.code }, `could not post the Web UI link: ${refusal.message}`);
+              });
+            }
+          }
+          const where = threadId ?? input.channelId;
+          if (input.announce) {
+            await discord.postMessage(where, label(renderAnnouncement(input.view, input.announce)), {
+              nonce: nonceFor(taskId, `${input.announce}:${input.view.status}`),
+              signal,
             });
           }
+          // The requester is told privately too (members who block DMs simply miss this copy): of a rejection, and of
+          // their own key refused by Jules, with how to replace it.
+          const privately = (body: MessageBody, step: string) =>
+            discord
+              .sendDirectMessage(input.view.requesterId, body, { nonce: nonceFor(taskId, step) })
+              .catch((err: unknown) => log.info({ taskId, err: (err as Error).message }, 'could not DM the requester'));
+          if (input.announce === 'outcome' && input.view.status === 'rejected' && !item) await privately(renderAnnouncement(input.view, 'outcome'), 'rejected:dm');
+          if (input.announce === 'outcome' && input.view.status === 'failed' && input.view.keySource === 'personal' && isKeyRejectionText(input.view.error)) {
+            await privately(renderKeyRefused(input.view, where), 'key-refused:dm');
+          }
+          if (input.notice) {
+            await discord.postMessage(where, label(renderNotice(input.view, input.notice.kind, input.notice.detail)), { nonce: nonceFor(taskId, input.notice.step), signal });
+          }
+          return { cardMessageId, ...(threadId ? { threadId } : {}) };
+        } catch (err) {
+          // A refusal (missing access, unknown channel) will not heal by retrying.
+          const refusal = discordRefusal(err);
+          if (!refusal) throw err;
+          log.warn({ taskId, channelId: input.channelId, status: refusal.status, code: refusal.code }, `Discord refused a task message: ${refusal.message}`);
+          return { ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}), discordError: `Discord refused the message (${refusal.status}, code ${refusal.code})` };
         }
-        const where = threadId ?? input.channelId;
-        if (input.announce) {
-          await discord.postMessage(where, label(renderAnnouncement(input.view, input.announce)), {
-            nonce: nonceFor(taskId, `${input.announce}:${input.view.status}`),
-            signal,
-          });
-        }
-        // The requester is told privately too (members who block DMs simply miss this copy): of a rejection, and of
-        // their own key refused by Jules, with how to replace it.
-        const privately = (body: MessageBody, step: string) =>
-          discord
-            .sendDirectMessage(input.view.requesterId, body, { nonce: nonceFor(taskId, step) })
-            .catch((err: unknown) => log.info({ taskId, err: (err as Error).message }, 'could not DM the requester'));
-        if (input.announce === 'outcome' && input.view.status === 'rejected' && !item) await privately(renderAnnouncement(input.view, 'outcome'), 'rejected:dm');
-        if (input.announce === 'outcome' && input.view.status === 'failed' && input.view.keySource === 'personal' && isKeyRejectionText(input.view.error)) {
-          await privately(renderKeyRefused(input.view, where), 'key-refused:dm');
-        }
-        if (input.notice) {
-          await discord.postMessage(where, label(renderNotice(input.view, input.notice.kind, input.notice.detail)), { nonce: nonceFor(taskId, input.notice.step), signal });
-        }
-        return { cardMessageId, ...(threadId ? { threadId } : {}) };
-      } catch (err) {
-        // A refusal (missing access, unknown channel) will not heal by retrying.
-        const refusal = discordRefusal(err);
-        if (!refusal) throw err;
-        log.warn({ taskId, channelId: input.channelId, status: refusal.status, code: refusal.code }, `Discord refused a task message: ${refusal.message}`);
-        return { ...(cardMessageId ? { cardMessageId } : {}), ...(threadId ? { threadId } : {}), discordError: `Discord refused the message (${refusal.status}, code ${refusal.code})` };
-      }
-    },
+      }),
   };
 }
 

@@ -25,3 +25,20 @@ export async function waitBeating(ms: number, beat: () => void, woken: (withinMs
   }
   return false;
 }
+
+/**
+ * Runs `work`, heartbeating every couple of seconds until it settles. For an activity whose one step may wait a
+ * long time (a Discord rate limit, a slow Jules or GitHub answer its client retries): with beats it can have a short
+ * heartbeat timeout, so a worker that died holding it is noticed in seconds instead of at its start-to-close timeout.
+ * The first beat comes after two seconds (the heartbeat timeout counts from the start too): most steps end sooner
+ * and cost the server no heartbeat at all.
+ */
+export async function whileBeating<T>(work: () => Promise<T>, beat?: () => void): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(beat ?? (() => context.heartbeat()), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

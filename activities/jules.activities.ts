@@ -4,6 +4,7 @@ import type { SessionSnapshot } from '../src/shared/jules-session';
 import type { KeySource } from '../src/shared/task';
 import type { JulesClient, JulesSession } from '../src/jules/jules-client';
 import type { ActivityDeps } from './deps';
+import { whileBeating } from './heartbeat';
 import { toApplicationFailure } from './failures';
 
 /** Which stored key pays: the workflow carries these ids and the source, never the key. */
@@ -58,40 +59,41 @@ export function createJulesActivities(deps: Pick<ActivityDeps, 'store' | 'secret
      * Creates the Jules session for a task. Idempotent: Jules has no idempotency key, so a retry first looks
      * for a session whose title carries the task's correlation tag.
      */
-    async startJulesSession(input: StartSessionInput): Promise<SessionSnapshot> {
-      const client = await julesClientForOwner(deps, input);
-      const tag = julesCorrelationTag(input.taskId);
-      try {
-        const existing = await findTaggedSession(client, tag);
-        if (existing) {
-          log.info({ taskId: input.taskId, session: existing.name }, 'found the Jules session a previous attempt created');
-          return toSnapshot(existing);
+    startJulesSession: (input: StartSessionInput): Promise<SessionSnapshot> =>
+      whileBeating(async () => {
+        const client = await julesClientForOwner(deps, input);
+        const tag = julesCorrelationTag(input.taskId);
+        try {
+          const existing = await findTaggedSession(client, tag);
+          if (existing) {
+            log.info({ taskId: input.taskId, session: existing.name }, 'found the Jules session a previous attempt created');
+            return toSnapshot(existing);
+          }
+          const [owner, repo] = input.repo.split('/') as [string, string];
+          const source = await client.findSource(owner, repo);
+          if (!source) {
+            throw ApplicationFailure.nonRetryable(
+              `Jules has no access to ${input.repo}: install the Jules GitHub app on it (jules.google.com), then ask again.`,
+              'JulesSourceNotFound',
+            );
+          }
+          const startingBranch = input.branch ?? source.githubRepo?.defaultBranch?.displayName;
+          const session = await client.createSession({
+            prompt: input.prompt,
+            title: `${tag} ${summarize(input.prompt)}`,
+            source: source.name,
+            ...(startingBranch ? { startingBranch } : {}),
+            // requirePlanApproval:false together with an unspecified mode is refused by Jules (jules-sdk #18);
+            // asking for a PR is what a task is for.
+            ...(input.planApproval ? { requirePlanApproval: true } : {}),
+            automationMode: 'AUTO_CREATE_PR',
+          });
+          log.info({ taskId: input.taskId, session: session.name, state: session.state }, 'Jules session created');
+          return toSnapshot(session);
+        } catch (err) {
+          throw toApplicationFailure(err);
         }
-        const [owner, repo] = input.repo.split('/') as [string, string];
-        const source = await client.findSource(owner, repo);
-        if (!source) {
-          throw ApplicationFailure.nonRetryable(
-            `Jules has no access to ${input.repo}: install the Jules GitHub app on it (jules.google.com), then ask again.`,
-            'JulesSourceNotFound',
-          );
-        }
-        const startingBranch = input.branch ?? source.githubRepo?.defaultBranch?.displayName;
-        const session = await client.createSession({
-          prompt: input.prompt,
-          title: `${tag} ${summarize(input.prompt)}`,
-          source: source.name,
-          ...(startingBranch ? { startingBranch } : {}),
-          // requirePlanApproval:false together with an unspecified mode is refused by Jules (jules-sdk #18);
-          // asking for a PR is what a task is for.
-          ...(input.planApproval ? { requirePlanApproval: true } : {}),
-          automationMode: 'AUTO_CREATE_PR',
-        });
-        log.info({ taskId: input.taskId, session: session.name, state: session.state }, 'Jules session created');
-        return toSnapshot(session);
-      } catch (err) {
-        throw toApplicationFailure(err);
-      }
-    },
+      }),
   };
 }
 

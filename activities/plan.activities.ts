@@ -13,6 +13,7 @@ import { parsePullRequestUrl } from '../src/shared/pull-request';
 import type { KeySource, Member } from '../src/shared/task';
 import type { TaskEventKind } from '../src/store/store';
 import type { ActivityDeps } from './deps';
+import { whileBeating } from './heartbeat';
 
 /** Input of `proposePlan`. */
 export interface ProposePlanInput {
@@ -81,142 +82,146 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
      * Gathers the plan: the guild's settings, who pays, the open issues with the label (oldest first, pull requests
      * and issues in a running plan left out, at most the guild's maximum), records the run and posts its card.
      */
-    async proposePlan(input: ProposePlanInput): Promise<PlanProposal> {
-      const proposal = await gather(input);
-      // A schedule's plan has nobody to answer: the channel hears why no card came this time.
-      if (!input.proposedBy && proposal.kind !== 'proposed') await sayInChannel(input.channelId, `📋 The scheduled plan did not start: ${proposal.reason}`, nonceFor(input.runId, 'not-proposed'));
-      return proposal;
-    },
+    proposePlan: (input: ProposePlanInput): Promise<PlanProposal> =>
+      whileBeating(async () => {
+        const proposal = await gather(input);
+        // A schedule's plan has nobody to answer: the channel hears why no card came this time.
+        if (!input.proposedBy && proposal.kind !== 'proposed') await sayInChannel(input.channelId, `📋 The scheduled plan did not start: ${proposal.reason}`, nonceFor(input.runId, 'not-proposed'));
+        return proposal;
+      }),
 
     /**
      * Records a plan step: the run's status, the items the workflow moved (never backwards: an item's task may have
      * moved it further already), the audit row; then redraws the card from the projection, opens the thread on
      * approval and says `line` there.
      */
-    async publishPlan(input: PlanPublish): Promise<{ readonly threadId?: string }> {
-      const { view } = input;
-      const now = new Date().toISOString();
-      const ended = view.status === 'completed' || view.status === 'cancelled' || view.status === 'expired';
-      await store.updatePlanRun(view.runId, {
-        status: view.status,
-        revision: view.revision,
-        ...(view.approvedBy ? { approvedBy: view.approvedBy } : {}),
-        ...(input.openThread ? { approvedAt: now } : {}),
-        ...(ended ? { endedAt: now } : {}),
-      });
-      if (input.items.length) {
-        const rows = new Map((await store.listPlanItems(view.runId)).map((row) => [row.issueNumber, row]));
-        for (const item of input.items) {
-          const row = rows.get(item.issueNumber);
-          if (!row || !planItemMayMove(row.status, item.status)) continue;
-          // The workflow knows a PR opened; its follow-through may already know whether it is green or red.
-          if (item.status === 'pr_open' && (row.status === 'green' || row.status === 'red')) continue;
-          await store.updatePlanItem(view.runId, item.issueNumber, {
-            status: item.status,
-            ...(item.status === 'queued' ? { taskId: planItemTaskId(view.runId, item.issueNumber) } : {}),
-            ...(item.reason ? { reason: item.reason.slice(0, 500) } : {}),
-            ...(item.prUrl ? { prUrl: item.prUrl } : {}),
-            ...(item.status === 'merged' ? { mergedAt: now } : {}),
-          });
+    publishPlan: (input: PlanPublish): Promise<{ readonly threadId?: string }> =>
+      whileBeating(async () => {
+        const { view } = input;
+        const now = new Date().toISOString();
+        const ended = view.status === 'completed' || view.status === 'cancelled' || view.status === 'expired';
+        await store.updatePlanRun(view.runId, {
+          status: view.status,
+          revision: view.revision,
+          ...(view.approvedBy ? { approvedBy: view.approvedBy } : {}),
+          ...(input.openThread ? { approvedAt: now } : {}),
+          ...(ended ? { endedAt: now } : {}),
+        });
+        if (input.items.length) {
+          const rows = new Map((await store.listPlanItems(view.runId)).map((row) => [row.issueNumber, row]));
+          for (const item of input.items) {
+            const row = rows.get(item.issueNumber);
+            if (!row || !planItemMayMove(row.status, item.status)) continue;
+            // The workflow knows a PR opened; its follow-through may already know whether it is green or red.
+            if (item.status === 'pr_open' && (row.status === 'green' || row.status === 'red')) continue;
+            await store.updatePlanItem(view.runId, item.issueNumber, {
+              status: item.status,
+              ...(item.status === 'queued' ? { taskId: planItemTaskId(view.runId, item.issueNumber) } : {}),
+              ...(item.reason ? { reason: item.reason.slice(0, 500) } : {}),
+              ...(item.prUrl ? { prUrl: item.prUrl } : {}),
+              ...(item.status === 'merged' ? { mergedAt: now } : {}),
+            });
+          }
         }
-      }
-      if (input.event) await audit(view, input.event.kind, input.step, input.event.actorId, input.event.outcome);
+        if (input.event) await audit(view, input.event.kind, input.step, input.event.actorId, input.event.outcome);
 
-      let threadId = view.threadId;
-      if (input.openThread && !threadId && view.cardMessageId) {
-        threadId = (await discord.createThread(view.channelId, view.cardMessageId, `Plan ${view.runId}`)).id;
-        await store.updatePlanRun(view.runId, { threadId });
-      }
-      await board.redraw(view.runId, {
-        confirmRoles: view.confirmRoles,
-        ...(view.expiresAt ? { expiresAt: view.expiresAt } : {}),
-        ...(view.payerId ? { payerId: view.payerId } : {}),
-      });
-      if (input.line) await discord.postMessage(threadId ?? view.channelId, { content: input.line, allowed_mentions: { parse: [] } }, { nonce: nonceFor(view.runId, input.step) });
-      return threadId ? { threadId } : {};
-    },
+        let threadId = view.threadId;
+        if (input.openThread && !threadId && view.cardMessageId) {
+          threadId = (await discord.createThread(view.channelId, view.cardMessageId, `Plan ${view.runId}`)).id;
+          await store.updatePlanRun(view.runId, { threadId });
+        }
+        await board.redraw(view.runId, {
+          confirmRoles: view.confirmRoles,
+          ...(view.expiresAt ? { expiresAt: view.expiresAt } : {}),
+          ...(view.payerId ? { payerId: view.payerId } : {}),
+        });
+        if (input.line) await discord.postMessage(threadId ?? view.channelId, { content: input.line, allowed_mentions: { parse: [] } }, { nonce: nonceFor(view.runId, input.step) });
+        return threadId ? { threadId } : {};
+      }),
 
     /**
      * Re-reads each approved issue before its item starts: one closed, unlabelled or turned into a pull request
      * is dropped with the reason. The others move from the plan label to the in-progress label (idempotent) and come
      * back with their task's prompt.
      */
-    async prepareItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly label: string; readonly issueNumbers: readonly number[] }): Promise<PreparedItem[]> {
-      const github = githubOf();
-      const guild = await store.getGuild(input.guildId);
-      const inProgress = guild?.inProgressLabel ?? PLAN_DEFAULTS.inProgressLabel;
-      const ref = refOf(input.repo);
-      const prepared: PreparedItem[] = [];
-      for (const issueNumber of input.issueNumbers) {
-        Context.current().heartbeat(issueNumber);
-        const issue = await github.issues.get(ref, issueNumber);
-        const reason =
-          issue.pullRequest ? 'it is a pull request, not an issue'
-          : issue.state === 'closed' ? 'its issue was closed before it started'
-          : !issue.labels.some((name) => name.toLowerCase() === input.label.toLowerCase()) && !issue.labels.includes(inProgress) ? `its issue lost the \`${input.label}\` label before it started`
-          : undefined;
-        if (reason) {
-          prepared.push({ issueNumber, go: false, reason });
-          continue;
+    prepareItems: (input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly label: string; readonly issueNumbers: readonly number[] }): Promise<PreparedItem[]> =>
+      whileBeating(async () => {
+        const github = githubOf();
+        const guild = await store.getGuild(input.guildId);
+        const inProgress = guild?.inProgressLabel ?? PLAN_DEFAULTS.inProgressLabel;
+        const ref = refOf(input.repo);
+        const prepared: PreparedItem[] = [];
+        for (const issueNumber of input.issueNumbers) {
+          const issue = await github.issues.get(ref, issueNumber);
+          const reason =
+            issue.pullRequest ? 'it is a pull request, not an issue'
+            : issue.state === 'closed' ? 'its issue was closed before it started'
+            : !issue.labels.some((name) => name.toLowerCase() === input.label.toLowerCase()) && !issue.labels.includes(inProgress) ? `its issue lost the \`${input.label}\` label before it started`
+            : undefined;
+          if (reason) {
+            prepared.push({ issueNumber, go: false, reason });
+            continue;
+          }
+          await github.issues.addLabels(ref, issueNumber, [inProgress]);
+          await github.issues.removeLabel(ref, issueNumber, input.label);
+          const body = (issue.body ?? '').trim();
+          const prompt = [
+            issue.title,
+            body ? (body.length > BODY_MAX ? `${body.slice(0, BODY_MAX)}\n…(cut)` : body) : undefined,
+            `Issue: ${issue.htmlUrl}`,
+            `When you open the pull request, write "Fixes #${issueNumber}" in its description so the issue closes on merge.`,
+          ]
+            .filter(Boolean)
+            .join('\n\n');
+          // The item's task id now, before it starts: its PR's follow-through finds the item by it from its first look.
+          await store.updatePlanItem(input.runId, issueNumber, { taskId: planItemTaskId(input.runId, issueNumber) });
+          prepared.push({ issueNumber, go: true, title: issue.title, prompt });
         }
-        await github.issues.addLabels(ref, issueNumber, [inProgress]);
-        await github.issues.removeLabel(ref, issueNumber, input.label);
-        const body = (issue.body ?? '').trim();
-        const prompt = [
-          issue.title,
-          body ? (body.length > BODY_MAX ? `${body.slice(0, BODY_MAX)}\n…(cut)` : body) : undefined,
-          `Issue: ${issue.htmlUrl}`,
-          `When you open the pull request, write "Fixes #${issueNumber}" in its description so the issue closes on merge.`,
-        ]
-          .filter(Boolean)
-          .join('\n\n');
-        // The item's task id now, before it starts: its PR's follow-through finds the item by it from its first look.
-        await store.updatePlanItem(input.runId, issueNumber, { taskId: planItemTaskId(input.runId, issueNumber) });
-        prepared.push({ issueNumber, go: true, title: issue.title, prompt });
-      }
-      return prepared;
-    },
+        return prepared;
+      }),
 
     /**
      * Tells each item's issue what the run did: which run works on it, or in which pull request it was merged. One
      * comment of each kind per issue, looked for on GitHub first, so a retried activity (or a worker killed mid-way)
      * comments exactly once.
      */
-    async commentOnItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly comments: readonly PlanComment[] }): Promise<void> {
-      const github = githubOf();
-      const ref = refOf(input.repo);
-      for (const comment of input.comments) {
-        Context.current().heartbeat(comment.issueNumber);
-        if (comment.kind === 'merged') {
-          const merged = `✅ Merged in #${comment.prNumber} from plan \`${input.runId}\``;
-          await commentOnce(github, ref, comment.issueNumber, merged, `${merged}.`);
-          continue;
+    commentOnItems: (input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly comments: readonly PlanComment[] }): Promise<void> =>
+      whileBeating(async () => {
+        const github = githubOf();
+        const ref = refOf(input.repo);
+        for (const comment of input.comments) {
+          if (comment.kind === 'merged') {
+            const merged = `✅ Merged in #${comment.prNumber} from plan \`${input.runId}\``;
+            await commentOnce(github, ref, comment.issueNumber, merged, `${merged}.`);
+            continue;
+          }
+          const working = `🤖 Jules is working on this issue in plan \`${input.runId}\``;
+          await commentOnce(github, ref, comment.issueNumber, working, `${working} (task \`${planItemTaskId(input.runId, comment.issueNumber)}\`). The pull request will reference it.`);
+          await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${comment.issueNumber}`, dedupeKey: `comment:${comment.issueNumber}` });
         }
-        const working = `🤖 Jules is working on this issue in plan \`${input.runId}\``;
-        await commentOnce(github, ref, comment.issueNumber, working, `${working} (task \`${planItemTaskId(input.runId, comment.issueNumber)}\`). The pull request will reference it.`);
-        await store.recordTaskEvent({ taskId: input.runId, guildId: input.guildId, kind: 'plan_item_started', outcome: `#${comment.issueNumber}`, dedupeKey: `comment:${comment.issueNumber}` });
-      }
-    },
+      }),
 
     /** Gives a failed or dropped item's issue its plan label back, so the next plan can take it. */
-    async releaseItem(input: { readonly guildId: string; readonly repo: string; readonly issueNumber: number; readonly label: string }): Promise<void> {
-      const github = githubOf();
-      const guild = await store.getGuild(input.guildId);
-      const ref = refOf(input.repo);
-      await github.issues.addLabels(ref, input.issueNumber, [input.label]);
-      await github.issues.removeLabel(ref, input.issueNumber, guild?.inProgressLabel ?? PLAN_DEFAULTS.inProgressLabel);
-    },
+    releaseItem: (input: { readonly guildId: string; readonly repo: string; readonly issueNumber: number; readonly label: string }): Promise<void> =>
+      whileBeating(async () => {
+        const github = githubOf();
+        const guild = await store.getGuild(input.guildId);
+        const ref = refOf(input.repo);
+        await github.issues.addLabels(ref, input.issueNumber, [input.label]);
+        await github.issues.removeLabel(ref, input.issueNumber, guild?.inProgressLabel ?? PLAN_DEFAULTS.inProgressLabel);
+      }),
 
     /** How each item's pull request stands in the projection (its follow-through keeps the `tasks` row current). */
-    async lookAtItems(input: { readonly items: readonly { readonly issueNumber: number; readonly taskId: string }[] }): Promise<ItemLook[]> {
-      return Promise.all(
-        input.items.map(async (item) => {
-          const task = await store.getTask(item.taskId);
-          const green = task?.prState === 'open' && (task.checksState === 'passed' || task.checksState === 'no_checks');
-          return { issueNumber: item.issueNumber, ...(task?.prState ? { prState: task.prState } : {}), ...(green ? { green } : {}) };
-        }),
-      );
-    },
+    lookAtItems: (input: { readonly items: readonly { readonly issueNumber: number; readonly taskId: string }[] }): Promise<ItemLook[]> =>
+      whileBeating(async () => {
+        return Promise.all(
+          input.items.map(async (item) => {
+            const task = await store.getTask(item.taskId);
+            const green = task?.prState === 'open' && (task.checksState === 'passed' || task.checksState === 'no_checks');
+            return { issueNumber: item.issueNumber, ...(task?.prState ? { prState: task.prState } : {}), ...(green ? { green } : {}) };
+          }),
+        );
+      }),
 
     /**
      * `/ship`: in issue order, merges each item whose pull request is green at its current head, with the head as
@@ -226,35 +231,34 @@ export function createPlanActivities(deps: Pick<ActivityDeps, 'store' | 'discord
      * two merges. The workflow then has each merged item's issue told "merged in #PR" ({@link commentOnItems}), after
      * the answer: nobody waits for the comments.
      */
-    async shipItems(input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly items: readonly { readonly issueNumber: number; readonly taskId: string }[]; readonly by: string }): Promise<ShipReport> {
-      const github = githubOf();
-      const guild = await store.getGuild(input.guildId);
-      const method = guild?.mergeMethod ?? 'squash';
-      const ref = refOf(input.repo);
-      // Items whose PR ever ran checks (the mirror keeps that): "no checks" at a new head then means CI has not started.
-      const hadChecks = new Set((await store.listPlanItems(input.runId)).filter((row) => row.checksState !== null && row.checksState !== 'no_checks').map((row) => row.issueNumber));
-      const judged = await Promise.all(
-        input.items.map(async (item): Promise<ShipLine | ShipWrite> => {
-          const task = await store.getTask(item.taskId);
-          const number = task?.prNumber ?? (task?.prUrl ? parsePullRequestUrl(task.prUrl)?.number : undefined);
-          const judgement = number ? await judgeForShip(github, ref, item.issueNumber, number, hadChecks.has(item.issueNumber)) : skippedLine(item.issueNumber, 'it has no pull request yet');
-          Context.current().heartbeat(item.issueNumber);
-          return judgement;
-        }),
-      );
-      // Queued in issue order at once; the GitHub client sends them one at a time, in that order, ahead of other writes.
-      const lines = await Promise.all(
-        judged.map(async (judgement) => {
-          if (!('write' in judgement)) return judgement.outcome === 'merged' ? markMerged(input, judgement.issueNumber, judgement.prNumber!) : judgement;
-          const line = await writeForShip(github, ref, judgement, method);
-          Context.current().heartbeat(judgement.issueNumber);
-          if (line.outcome !== 'merged') return line;
-          log.info({ runId: input.runId, issueNumber: line.issueNumber, number: line.prNumber, by: input.by }, 'shipped a plan item');
-          return markMerged(input, line.issueNumber, line.prNumber!);
-        }),
-      );
-      return { lines };
-    },
+    shipItems: (input: { readonly runId: string; readonly guildId: string; readonly repo: string; readonly items: readonly { readonly issueNumber: number; readonly taskId: string }[]; readonly by: string }): Promise<ShipReport> =>
+      whileBeating(async () => {
+        const github = githubOf();
+        const guild = await store.getGuild(input.guildId);
+        const method = guild?.mergeMethod ?? 'squash';
+        const ref = refOf(input.repo);
+        // Items whose PR ever ran checks (the mirror keeps that): "no checks" at a new head then means CI has not started.
+        const hadChecks = new Set((await store.listPlanItems(input.runId)).filter((row) => row.checksState !== null && row.checksState !== 'no_checks').map((row) => row.issueNumber));
+        const judged = await Promise.all(
+          input.items.map(async (item): Promise<ShipLine | ShipWrite> => {
+            const task = await store.getTask(item.taskId);
+            const number = task?.prNumber ?? (task?.prUrl ? parsePullRequestUrl(task.prUrl)?.number : undefined);
+            const judgement = number ? await judgeForShip(github, ref, item.issueNumber, number, hadChecks.has(item.issueNumber)) : skippedLine(item.issueNumber, 'it has no pull request yet');
+            return judgement;
+          }),
+        );
+        // Queued in issue order at once; the GitHub client sends them one at a time, in that order, ahead of other writes.
+        const lines = await Promise.all(
+          judged.map(async (judgement) => {
+            if (!('write' in judgement)) return judgement.outcome === 'merged' ? markMerged(input, judgement.issueNumber, judgement.prNumber!) : judgement;
+            const line = await writeForShip(github, ref, judgement, method);
+            if (line.outcome !== 'merged') return line;
+            log.info({ runId: input.runId, issueNumber: line.issueNumber, number: line.prNumber, by: input.by }, 'shipped a plan item');
+            return markMerged(input, line.issueNumber, line.prNumber!);
+          }),
+        );
+        return { lines };
+      }),
   };
 
   async function markMerged(input: { readonly runId: string; readonly guildId: string; readonly by: string }, issueNumber: number, number: number): Promise<ShipLine> {

@@ -190,6 +190,8 @@ const envSchema = z
     PR_FOLLOW_DEADLINE: duration('7d', '365d'),
     PR_RECONCILE_INTERVAL: duration('10m', '1d'),
     PLAN_APPROVAL_TIMEOUT: duration('12h', '30d'),
+    // How long a dead worker's session watch goes unnoticed; the watch heartbeats every 2 s, so 5 s is the floor.
+    WATCH_HEARTBEAT_TIMEOUT: duration('30s', '10m').pipe(z.number().min(5_000, 'must be at least 5s (the session watch heartbeats every 2 s)')),
     // How long running activities may finish on SIGTERM before the worker cancels them through their heartbeats.
     SHUTDOWN_GRACE_TIME: duration('10s', '1h'),
   })
@@ -368,6 +370,8 @@ export interface Config {
     readonly prReconcileMs: number;
     /** PLAN_APPROVAL_TIMEOUT: how long a proposed plan waits for approval before it expires (default 12 hours). */
     readonly planApprovalMs: number;
+    /** WATCH_HEARTBEAT_TIMEOUT: how soon another worker takes over a session watch whose worker died (default 30 s). */
+    readonly watchHeartbeatMs: number;
   };
   readonly shutdown: {
     /** SHUTDOWN_GRACE_TIME: on SIGTERM, how long running activities may finish before they are cancelled (default 10 s). */
@@ -458,7 +462,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tracing: { ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT } : {}) },
     logLevel: e.LOG_LEVEL,
-    timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT },
+    timeouts: { confirmationMs: e.CONFIRMATION_TIMEOUT, taskDeadlineMs: e.TASK_DEADLINE, prFollowDeadlineMs: e.PR_FOLLOW_DEADLINE, prReconcileMs: e.PR_RECONCILE_INTERVAL, planApprovalMs: e.PLAN_APPROVAL_TIMEOUT, watchHeartbeatMs: e.WATCH_HEARTBEAT_TIMEOUT },
     shutdown: { graceMs: e.SHUTDOWN_GRACE_TIME },
   };
   return deepFreeze(config);

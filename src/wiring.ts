@@ -2,7 +2,7 @@ import { API } from '@discordjs/core/http-only';
 import { REST } from '@discordjs/rest';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import type { TaskSettings } from '../workflows/task.workflow';
@@ -65,8 +65,8 @@ export interface WorkerPorts {
   /** With GitHub: how webhook deliveries reach followed PRs (this process's one instance, shared with its ingress). */
   readonly pullRequestWakes?: PullRequestWakes;
   readonly log: Logger;
-  /** A pre-built bundle (tests bundle once per file); absent: the worker bundles `workflows/` itself. */
-  readonly workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A pre-built bundle (tests bundle once per run); absent: the worker bundles `workflows/` itself. */
+  readonly workflowBundle?: WorkflowBundle;
   readonly shutdownGraceTime?: string;
   /** The process's `jules_` series (shared with its ingress when it runs here); absent, counted where nobody scrapes. */
   readonly metrics?: ServiceMetrics;

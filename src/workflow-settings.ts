@@ -12,6 +12,7 @@ export function taskSettingsOf(config: Config, options: { readonly github: boole
     confirmationTimeoutMs: timeouts.confirmationMs,
     pollIntervalMs: config.jules.pollIntervalMs,
     deadlineMs: timeouts.taskDeadlineMs,
+    watchHeartbeatTimeoutMs: timeouts.watchHeartbeatMs,
     ...(options.github ? { pullRequests: { reconcileEveryMs: timeouts.prReconcileMs, deadlineMs: timeouts.prFollowDeadlineMs } } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_JULES_API_URL, loadConfig } from '../src/config';
 import { DEFAULT_TASK_QUEUE } from '../src/shared/ids';
+import { planSettingsOf, taskSettingsOf } from '../src/workflow-settings';
 
 const discord = {
   DISCORD_TOKEN: 'bot-token-for-tests',
@@ -92,7 +93,7 @@ describe('loading the configuration', () => {
     expect(config.discord).toMatchObject({ emulated: true, token: undefined, apiUrl: 'https://discord.com/api', mode: 'http' });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
     expect(config.logLevel).toBe('info');
-    expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000, prFollowDeadlineMs: 7 * 86_400_000, prReconcileMs: 10 * 60_000, planApprovalMs: 12 * 3_600_000 });
+    expect(config.timeouts).toEqual({ confirmationMs: 24 * 3_600_000, taskDeadlineMs: 3 * 86_400_000, prFollowDeadlineMs: 7 * 86_400_000, prReconcileMs: 10 * 60_000, planApprovalMs: 12 * 3_600_000, watchHeartbeatMs: 30_000 });
     expect(config.jules.pollIntervalMs).toBe(12_000);
   });
 
@@ -159,6 +160,15 @@ describe('loading the configuration', () => {
     expect(problemsOf({ JULES_POLL_INTERVAL: '2h' })).toEqual(['JULES_POLL_INTERVAL must be at most 1h']);
     expect(problemsOf({ CONFIRMATION_TIMEOUT: '99999999999999999999999d' })).toEqual([expect.stringMatching(/^CONFIRMATION_TIMEOUT must be a positive duration/)]);
     expect(loadConfig({ TASK_DEADLINE: '365d', JULES_POLL_INTERVAL: '60m' }).timeouts.taskDeadlineMs).toBe(365 * 86_400_000);
+  });
+
+  it('takes a WATCH_HEARTBEAT_TIMEOUT from 5s to 10m, which new tasks are started with', () => {
+    expect(problemsOf({ WATCH_HEARTBEAT_TIMEOUT: '2s' })).toEqual(['WATCH_HEARTBEAT_TIMEOUT must be at least 5s (the session watch heartbeats every 2 s)']);
+    expect(problemsOf({ WATCH_HEARTBEAT_TIMEOUT: '11m' })).toEqual(['WATCH_HEARTBEAT_TIMEOUT must be at most 10m']);
+    const config = loadConfig({ WATCH_HEARTBEAT_TIMEOUT: '10s' });
+    expect(config.timeouts.watchHeartbeatMs).toBe(10_000);
+    expect(taskSettingsOf(config, { github: false }).watchHeartbeatTimeoutMs).toBe(10_000);
+    expect(planSettingsOf(config).task.watchHeartbeatTimeoutMs).toBe(10_000);
   });
 
   it('takes only http(s) URLs for the services it calls, and postgres URLs for the database', () => {

@@ -17,10 +17,11 @@ import { startWorkerProcess, stopWorkerProcesses, type WorkerProcess } from './h
  * ingresses, one ingress and one worker are SIGKILLed. Every task that exists afterwards (each one answered, and
  * any the dead ingress started before it could answer) completes once: one session, one card, one "PR ready".
  *
- * The dead worker's session watches are taken over once their heartbeat times out (30 s, the default: the
- * ingress processes are configured from the environment as in production, which has no setting for it). An
- * activity without heartbeats that the dead worker held (a Discord post, the session's start) is retried only
- * after its 2-minute start-to-close timeout, which makes this the slowest fault test (about 2.5 minutes).
+ * The dead worker's session watches are taken over once their heartbeat times out (WATCH_HEARTBEAT_TIMEOUT, which
+ * the ingress processes start tasks with: configured from the environment as in production, 10 s here). The
+ * other steps the dead worker may have held (a Discord post, the session's start) heartbeat too, with a shorter
+ * timeout (workflows/lib/heartbeat.ts): before they did, one of them waited out its 2-minute start-to-close
+ * timeout, and the test took about 2.5 minutes.
  */
 
 const BURST = 8;
@@ -69,6 +70,8 @@ describe('two ingress and two worker processes, one of each killed during a burs
       DISCORD_PUBLIC_KEY: s.signer.publicKeyHex,
       JULES_API_URL: s.jules.url,
       JULES_POLL_INTERVAL: '500ms',
+      // The dead worker's session watches are taken over once their heartbeat times out (default 30 s).
+      WATCH_HEARTBEAT_TIMEOUT: '10s',
     });
     const ports: string[] = [];
     for (let i = 0; i < 2; i += 1) {

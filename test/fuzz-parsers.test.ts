@@ -116,7 +116,7 @@ describe('configuration from the environment', () => {
     'DATABASE_URL', 'SUPABASE_URL', 'DISCORD_API_URL', 'JULES_API_URL', 'GITHUB_API_URL', 'DISCORD_PUBLIC_KEY', 'DISCORD_APPLICATION_ID', 'DISCORD_TOKEN',
     'DISCORD_MODE', 'LOG_LEVEL', 'SECRETS_ENCRYPTION_KEY', 'SECRETS_ENCRYPTION_PREVIOUS_KEYS', 'TEMPORAL_UI_ORIGIN', 'CODEC_AUTH_TOKEN', 'GITHUB_APP_ID',
     'GITHUB_APP_PRIVATE_KEY', 'GITHUB_WEBHOOK_SECRET', 'CONFIRMATION_TIMEOUT', 'JULES_POLL_INTERVAL', 'TASK_DEADLINE', 'PR_FOLLOW_DEADLINE',
-    'PR_RECONCILE_INTERVAL', 'PLAN_APPROVAL_TIMEOUT',
+    'PR_RECONCILE_INTERVAL', 'PLAN_APPROVAL_TIMEOUT', 'WATCH_HEARTBEAT_TIMEOUT',
   ] as const;
   const value = fc.oneof(
     nearText,
@@ -144,6 +144,7 @@ describe('configuration from the environment', () => {
         for (const port of [config.http.port, config.temporal.port, config.temporal.uiPort]) expect(Number.isInteger(port) && port >= 0 && port <= 65535).toBe(true);
         expect(config.jules.pollIntervalMs).toBeLessThanOrEqual(parseDuration('1h'));
         expect(Object.values(config.timeouts).every((ms) => Number.isSafeInteger(ms) && ms > 0 && ms <= parseDuration('365d'))).toBe(true);
+        expect(config.timeouts.watchHeartbeatMs >= 5_000 && config.timeouts.watchHeartbeatMs <= parseDuration('10m')).toBe(true);
         for (const url of [config.discord.apiUrl, config.github.apiUrl, config.jules.apiUrl, config.store.supabaseUrl]) if (url !== undefined) expect(url).toMatch(/^https?:\/\//i);
         expect(config.temporal.taskQueue.trim()).not.toBe('');
         expect(config.temporal.namespace.trim()).not.toBe('');

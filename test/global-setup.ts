@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
 // Loads vitest's types so the ProvidedContext augmentation below has a module to merge into.
@@ -8,6 +8,8 @@ import type {} from 'vitest';
 import { migrate } from '../src/store/migrate';
 import { createPgliteExecutor } from '../src/store/sql-executor';
 import { startDevServer } from '../src/temporal/dev-server';
+import { initdbOnce, type PostgresTemplate } from './helpers/postgres';
+import { bundleWorkflows } from '../src/temporal/worker';
 import { resolveTemporalCli, resolveTestServer } from '../src/temporal/toolchain';
 
 declare module 'vitest' {
@@ -22,6 +24,10 @@ declare module 'vitest' {
     migratedStoreDump: string;
     /** A migrated on-disk PGlite directory, to copy into a DATA_DIR as its `pglite/`. */
     migratedStoreDir: string;
+    /** The workflows bundled once for the run (test/helpers/stack.ts `workflowBundle()` reads it). */
+    workflowBundlePath: string;
+    /** A PostgreSQL data directory fresh from initdb, which test/helpers/postgres.ts servers start from a copy of. */
+    postgresTemplate: PostgresTemplate | undefined;
   }
 }
 
@@ -50,6 +56,14 @@ async function prepareMigratedStores(dir: string): Promise<{ dump: string; dataD
 }
 
 /**
+ * Bundles the workflows (a second or two of webpack) once for the whole run instead of once per test file that
+ * runs a worker. Workers load it as `{ code }`; the tracing test bundles its own (with tracing's interceptors).
+ */
+async function bundleWorkflowsTo(path: string): Promise<void> {
+  await writeFile(path, (await bundleWorkflows()).code);
+}
+
+/**
  * Vitest global setup: starts ONE headless, in-memory dev server for the whole run (parallel servers per file
  * make CI flaky, sdk-typescript #876) and returns its teardown. Test infrastructure may read process.env.
  */
@@ -62,8 +76,14 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
   const started = Date.now();
   const storesDir = await mkdtemp(join(tmpdir(), 'jo-test-stores-'));
-  const [server, stores] = await Promise.all([startDevServer({ cli, namespace: 'default', ui: false, logLevel: 'error' }), prepareMigratedStores(storesDir)]);
-  log(`Dev server (${cli.source}) up at ${server.address}, migrated stores ready, in ${Date.now() - started} ms.`);
+  const bundlePath = join(storesDir, 'workflows.js');
+  const [server, stores, , postgresTemplate] = await Promise.all([
+    startDevServer({ cli, namespace: 'default', ui: false, logLevel: 'error' }),
+    prepareMigratedStores(storesDir),
+    bundleWorkflowsTo(bundlePath),
+    initdbOnce(),
+  ]);
+  log(`Dev server (${cli.source}) up at ${server.address}, migrated stores and workflow bundle ready, in ${Date.now() - started} ms.`);
 
   project.provide('temporalAddress', server.address);
   project.provide('temporalNamespace', server.namespace);
@@ -74,9 +94,14 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
   project.provide('migratedStoreDump', stores.dump);
   project.provide('migratedStoreDir', stores.dataDir);
+  project.provide('workflowBundlePath', bundlePath);
+  project.provide('postgresTemplate', postgresTemplate);
+  // In watch mode a rerun may follow an edit of the workflows: bundle them again first.
+  project.onTestsRerun(() => bundleWorkflowsTo(bundlePath));
 
   return async () => {
     await server.stop();
     await rm(storesDir, { recursive: true, force: true });
+    if (postgresTemplate) await rm(dirname(postgresTemplate.data), { recursive: true, force: true });
   };
 }

@@ -16,13 +16,13 @@ import { startWorkerProcess, stopWorkerProcesses, type WorkerProcess } from './h
  * PostgreSQL stay in this process. Each kill lands mid-activity, in the narrowest place: a comment on GitHub is
  * on its way (the emulator holds that request), everything before it is done, nothing after it has started.
  *
- * The plan's per-item steps heartbeat (a one-minute heartbeat timeout), so Temporal retries one whose worker died
- * once that runs out: most of the test's time is waiting for it.
+ * The plan's steps heartbeat while they work (workflows/lib/heartbeat.ts), so Temporal retries one whose worker
+ * died once the heartbeat timeout runs out: most of the test's time is waiting for it.
  */
 
 const REPO = GUILD.repo;
 const RUN_ID = /plan-\d{8}-[a-z0-9-]+-[0-9a-f]{4}/;
-/** Past the per-item steps' heartbeat timeout (1 minute), with room for the retry itself. */
+/** Well past the steps' heartbeat timeout, with room for the retry itself and a loaded machine. */
 const RETRIED_WITHIN_MS = 3 * 60_000;
 /** How long the emulator holds the request the dead worker was waiting on. */
 const HELD_MS = 20_000;

@@ -222,12 +222,14 @@ describe.each(['http', 'gateway'] as const)('/ship, with interactions over %s', 
 
 describe('/ship', () => {
   it('with nothing green says so, and merges nothing', async () => {
-    const { s, issue, plan, card, text, itemOutcome } = await planStack();
+    const { s, issue, plan, card, view, text, itemOutcome } = await planStack();
     const only = issue('Pending');
     const { runId } = await plan();
     await card(runId!);
     await s.command(MEMBERS.lead, 'approve', { run_id: runId! });
     await itemOutcome(runId!, only);
+    // The plan hears of its item's PR when it handles the ended task, a moment after the task's result (a loaded run saw a /ship in between).
+    await eventually(async () => (await view(runId!)).items.find((i) => i.issueNumber === only)?.status === 'pr_open' || undefined, 'the plan to know the PR');
     const gh = s.github!;
     const pr = (await s.store.getTask(planItemTaskId(runId!, only)))!;
     const number = parsePullRequestUrl(pr.prUrl!)!.number;

@@ -57,6 +57,8 @@ describe('start stopped by SIGTERM in the middle of a task', () => {
         PORT: port,
         TEMPORAL_PORT: String(await freePort()),
         TEMPORAL_UI_PORT: String(await freePort()),
+        // Any free port for the embedded server's metrics: the default 9233 is one per host, and another file's `start` may hold it.
+        TEMPORAL_SERVER_METRICS_PORT: '0',
         ...emulatorEnv(discord, signer, jules),
         SHUTDOWN_GRACE_TIME: '2s',
       };

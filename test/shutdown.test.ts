@@ -34,6 +34,8 @@ async function embeddedEnv(): Promise<Record<string, string>> {
     PORT: String(await freePort()),
     TEMPORAL_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
+    // Any free port for the embedded server's metrics: the default 9233 is one per host, and another file's `start` may hold it.
+    TEMPORAL_SERVER_METRICS_PORT: '0',
     SHUTDOWN_GRACE_TIME: '2s',
   };
 }

@@ -98,6 +98,8 @@ describe('Temporal killed with kill -9 in the middle of a task', { timeout: 240_
       TEMPORAL_SERVER_METRICS_PORT: '0',
       ...emulatorEnv(discord, signer, jules),
       SHUTDOWN_GRACE_TIME: '2s',
+      // The killed process's session watch is taken over once its heartbeat times out: 10 s instead of the default 30 s.
+      WATCH_HEARTBEAT_TIMEOUT: '10s',
     };
     service = startServiceProcess('start', env);
     await service.waitFor(/^Ready\./m);

@@ -25,6 +25,7 @@ import {
   planViewQuery,
   shipPlanRunUpdate,
 } from './messages';
+import { STEP_HEARTBEAT_TIMEOUT } from './lib/heartbeat';
 import { PlanState } from './plan/state';
 import { taskWorkflow, type TaskSettings } from './task.workflow';
 
@@ -74,17 +75,19 @@ export interface PlanOutcome {
   readonly merged?: number;
 }
 
-// Store, Discord and GitHub outages delay a step, they never lose one.
+// Store, Discord and GitHub outages delay a step, they never lose one. Every plan step heartbeats while it works,
+// so one held by a worker that died is retried after the heartbeat timeout.
 const { proposePlan, publishPlan, releaseItem, lookAtItems } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
+  heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '2s', maximumInterval: '1m' },
 });
 
-// A step over every item (GitHub paces writes seconds apart): long, so it heartbeats, and a retry skips what was done.
+// A step over every item (GitHub paces writes seconds apart): long, and a retry skips what was done.
 const { prepareItems, commentOnItems, shipItems } = proxyActivities<Activities>({
   startToCloseTimeout: '15m',
-  heartbeatTimeout: '1m',
+  heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '2s', maximumInterval: '1m' },
 });

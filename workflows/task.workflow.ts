@@ -23,6 +23,7 @@ import { planItemOrigin, type Admission, type TaskOutcome, type TaskPatch, type 
 import { OPEN_TASK_STATUSES, type TaskStatus } from '../src/shared/task-status';
 import { admissionUpdate, cancelUpdate, decisionUpdate, julesEventSignal, planDecisionUpdate, replyUpdate, taskViewQuery } from './messages';
 import { pullRequestFollowWorkflow, type PullRequestFollowSettings } from './pr-follow.workflow';
+import { STEP_HEARTBEAT_TIMEOUT } from './lib/heartbeat';
 import { runJulesSession, type SessionPosition, type StepExtra } from './task/session';
 import { TaskState } from './task/state';
 
@@ -84,9 +85,11 @@ const { admitTask } = proxyLocalActivities<Activities>({
 });
 
 // Unlimited attempts: a store or Discord outage delays a step, it never loses one. Two minutes leaves room to
-// wait out Discord's per-channel rate limit in a burst of tasks.
+// wait out Discord's per-channel rate limit in a burst of tasks; the step heartbeats meanwhile, so one held by a
+// worker that died is retried after the heartbeat timeout, not after those two minutes.
 const { publishTaskUpdate } = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
+  heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 

@@ -1,13 +1,11 @@
 import { planSettingsOf } from '../workflow-settings';
 import { parseArgs } from 'node:util';
-import { Client, type Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { REPO_PATTERN } from '../shared/jules-request';
 import { isPlanScheduleId, planScheduleId } from '../shared/plan-schedule';
-import { connectClient, temporalConnectionOptions, type TemporalConnectionOptions } from '../temporal/connection';
-import { openPayloadCodec } from '../temporal/codec';
-import { createDataConverter } from '../temporal/data-converter';
-import { listPlanSchedules, removePlanSchedule, setPlanSchedule, type PlanSchedule } from '../temporal/plan-schedule';
+import type { TemporalConnectionOptions } from '../temporal/connection';
+import type { PlanSchedule } from '../temporal/plan-schedule';
 import { labelFlag, requireSnowflake, type AdminContext } from './admin.commands';
 import { ScheduleCommandError, UsageError } from './errors';
 
@@ -40,7 +38,7 @@ export async function runScheduleSet(ctx: AdminContext, args: string[]): Promise
   const timezone = requireTimeZone(values.timezone);
   const label = labelFlag(values.label, '--label');
   const settings = planSettingsOf(ctx.config);
-  const { created, schedule } = await withTemporalClient(ctx.config, async (client) => {
+  const { created, schedule } = await withTemporalClient(ctx.config, async (client, { setPlanSchedule }) => {
     try {
       return await setPlanSchedule({ client, taskQueue: ctx.config.temporal.taskQueue, settings }, { guildId, repo, channelId, cron, timezone, ...(label ? { label } : {}) });
     } catch (err) {
@@ -60,7 +58,7 @@ export async function runScheduleSet(ctx: AdminContext, args: string[]): Promise
 export async function runScheduleList(ctx: AdminContext, args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { 'guild-id': { type: 'string' } }, strict: true });
   const guildId = values['guild-id'] === undefined ? undefined : requireSnowflake(values['guild-id'], '--guild-id');
-  const schedules = await withTemporalClient(ctx.config, (client) => listPlanSchedules(client, guildId ? { guildId } : {}));
+  const schedules = await withTemporalClient(ctx.config, (client, { listPlanSchedules }) => listPlanSchedules(client, guildId ? { guildId } : {}));
   if (schedules.length === 0) {
     ctx.out(guildId ? `No plan schedule for guild ${guildId}.` : 'No plan schedules.');
     return;
@@ -80,7 +78,7 @@ export async function runScheduleRemove(ctx: AdminContext, args: string[]): Prom
     if (values['guild-id'] === undefined && values.repo === undefined) throw new UsageError('schedule remove needs --guild-id and --repo, or --id');
     scheduleId = planScheduleId(requireSnowflake(values['guild-id'], '--guild-id'), requireRepo(values.repo));
   }
-  const removed = await withTemporalClient(ctx.config, (client) => removePlanSchedule(client, scheduleId));
+  const removed = await withTemporalClient(ctx.config, (client, { removePlanSchedule }) => removePlanSchedule(client, scheduleId));
   if (!removed) throw new ScheduleCommandError('schedule-not-found', `There is no schedule ${scheduleId}, so nothing was removed (\`schedule list\` shows the schedules).`);
   ctx.out(`Removed schedule ${scheduleId}. Plans it already proposed are left as they are.`);
 }
@@ -192,14 +190,26 @@ function formatIn(at: Date, timeZone: string): string {
   }
 }
 
+/** What the schedule commands do on Temporal: loaded only once a command's flags are checked. */
+type ScheduleCalls = typeof import('../temporal/plan-schedule');
+
 /**
  * Connects to the Temporal the service uses, with the workers' data converter: the schedule's arguments are
  * encrypted like every payload, so the CLI needs the same keys (SECRETS_ENCRYPTION_KEY or TEMPORAL_PAYLOAD_KEY, or
  * the embedded store's DATA_DIR). Without TEMPORAL_ADDRESS, the embedded server a running `start` listens on.
+ * Temporal's client (about half a second to load) is loaded here, after the flags were checked, so a refused
+ * command answers at once.
  */
-async function withTemporalClient<T>(config: Config, use: (client: Client) => Promise<T>): Promise<T> {
+async function withTemporalClient<T>(config: Config, use: (client: Client, calls: ScheduleCalls) => Promise<T>): Promise<T> {
   const { address, port, namespace } = config.temporal;
   if (!address && port === 0) throw new UsageError('With TEMPORAL_PORT=0 the embedded server listens on a random port: set TEMPORAL_ADDRESS to reach it');
+  const [{ Client }, { connectClient, temporalConnectionOptions }, { openPayloadCodec }, { createDataConverter }, calls] = await Promise.all([
+    import('@temporalio/client'),
+    import('../temporal/connection'),
+    import('../temporal/codec'),
+    import('../temporal/data-converter'),
+    import('../temporal/plan-schedule'),
+  ]);
   const options: TemporalConnectionOptions = address ? temporalConnectionOptions({ ...config.temporal, address }) : { address: `127.0.0.1:${port}`, namespace };
   let connection: Connection;
   try {
@@ -210,7 +220,7 @@ async function withTemporalClient<T>(config: Config, use: (client: Client) => Pr
   }
   try {
     const client = new Client({ connection, namespace: options.namespace, dataConverter: createDataConverter(openPayloadCodec(config)) });
-    return await use(client);
+    return await use(client, calls);
   } finally {
     await connection.close();
   }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { Tracing } from '../telemetry/tracing';
@@ -29,7 +29,8 @@ export interface TaskWorkerOptions {
   readonly namespace: string;
   readonly taskQueue: string;
   readonly activities: Activities;
-  readonly workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Workflows bundled beforehand ({@link bundleWorkflows}, or its code read back from a file). */
+  readonly workflowBundle?: WorkflowBundle;
   /** The data converter every Client and Worker shares (`createDataConverter`): encrypted payloads and failures. */
   readonly dataConverter?: DataConverter;
   /** How long running activities may finish on shutdown before they are cancelled. */

@@ -20,9 +20,26 @@ export function migratedStoreDump(): Blob {
   return dump;
 }
 
-/** An in-memory store, migrated, with its executor and delivery log: `openStore({ inMemory: true })` without the wait. */
-export function openMigratedStore(): Promise<Store & { executor: SqlExecutor; deliveries: DeliveryLog }> {
-  return openStore({ inMemory: true, loadDataDir: migratedStoreDump() });
+type MigratedStore = Store & { executor: SqlExecutor; deliveries: DeliveryLog };
+
+let next: Promise<MigratedStore> | undefined;
+
+/** Starts opening a store; a failure is the caller's to see, never an unhandled rejection while it waits. */
+function openAhead(): Promise<MigratedStore> {
+  const opening = openStore({ inMemory: true, loadDataDir: migratedStoreDump() });
+  opening.catch(() => undefined);
+  return opening;
+}
+
+/**
+ * An in-memory store, migrated, with its executor and delivery log: `openStore({ inMemory: true })` without the wait.
+ * Each call also starts opening the next one (half a second of PGlite start-up), so a file whose every test starts a
+ * stack gets its next store while the current test waits on its workflows. Every store is new and unshared.
+ */
+export function openMigratedStore(): Promise<MigratedStore> {
+  const store = next ?? openAhead();
+  next = openAhead();
+  return store;
 }
 
 /** An in-memory SQL executor over the migrated schema. */

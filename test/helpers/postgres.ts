@@ -1,8 +1,9 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 
 /**
@@ -145,20 +146,50 @@ async function waitUntilReady(url: string, child: ChildProcess, log: () => strin
   }
 }
 
+/** A fresh temporary directory for a server's files, owned by the user the server runs as. */
+function serverRoot(identity: { uid?: number; gid?: number }): string {
+  const root = mkdtempSync(join(tmpdir(), 'jo-postgres-'));
+  if (identity.uid !== undefined) chownSync(root, identity.uid, identity.gid ?? identity.uid);
+  return root;
+}
+
+const INITDB_ARGS = ['-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C'];
+
+/** What {@link initdbOnce} made: a data directory fresh from initdb, and whose binaries made it. */
+export interface PostgresTemplate {
+  readonly source: string;
+  readonly data: string;
+}
+
+/**
+ * Runs initdb once, with the binaries {@link startPostgres} uses by default, for test/global-setup.ts: each server
+ * then starts from a copy of it instead of its own initdb (a second or two). Undefined when there are no binaries;
+ * the tests that need a server then say why themselves.
+ */
+export async function initdbOnce(): Promise<PostgresTemplate | undefined> {
+  const binaries = await findBinaries({}).catch(() => undefined);
+  if (!binaries) return undefined;
+  const identity = serverIdentity();
+  const data = join(serverRoot(identity), 'data');
+  await promisify(execFile)(binaries.initdb, ['-D', data, ...INITDB_ARGS], identity);
+  return { source: binaries.source, data };
+}
+
 /** Starts a PostgreSQL server for this test file. Throws, with the reason, when none can be started. */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
   const binaries = await findBinaries(options);
   const identity = serverIdentity();
-  const root = mkdtempSync(join(tmpdir(), 'jo-postgres-'));
+  const root = serverRoot(identity);
   const data = join(root, 'data');
-  if (identity.uid !== undefined) chownSync(root, identity.uid, identity.gid ?? identity.uid);
   let output = '';
   const log = () => output.slice(-4000);
+  // Loaded here, not at the top: test/global-setup.ts imports this module, and vitest's runtime refuses to load there.
+  const { inject } = await import('vitest');
+  const template = inject('postgresTemplate');
   try {
-    execFileSync(binaries.initdb, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C'], {
-      stdio: 'pipe',
-      ...identity,
-    });
+    // A copy of the run's initdb when the same binaries made it (`cp -a` keeps the owner and the 0700 mode).
+    if (template?.source === binaries.source) execFileSync('cp', ['-a', template.data, data], { stdio: 'pipe' });
+    else execFileSync(binaries.initdb, ['-D', data, ...INITDB_ARGS], { stdio: 'pipe', ...identity });
   } catch (error) {
     rmSync(root, { recursive: true, force: true });
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';

@@ -1,7 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import type { APIInteraction } from '@discordjs/core/http-only';
 import { Client } from '@temporalio/client';
-import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { NativeConnection, Worker, WorkflowBundle, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { createSecretBox, generateEncryptionKey, type SecretBox } from '../../src/crypto/secret-box';
@@ -53,11 +54,11 @@ export const CODEC = { token: 'test-codec-token-0123456789', origin: 'http://127
 /** Keys the Jules emulator accepts; they must never show up in history, logs or Discord. */
 export const KEYS = { personal: 'AQ.personal-key-0123456789abcdef', guild: 'AQ.guild-key-fedcba9876543210' } as const;
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<WorkflowBundle> | undefined;
 
-/** Bundles the workflows once per test file (about a second). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflows();
+/** The workflows, bundled once for the whole run by test/global-setup.ts; read once per test file. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= readFile(inject('workflowBundlePath'), 'utf8').then((code) => ({ code }));
   return bundle;
 }
 

@@ -16,6 +16,7 @@ import type { Audience } from '../../src/shared/audience';
 import type { SessionSnapshot, WatchCursor, WatchResult } from '../../src/shared/jules-session';
 import type { Admission, TaskOutcome, TaskPatch, TaskRequest } from '../../src/shared/task';
 import type { TaskStatus } from '../../src/shared/task-status';
+import { STEP_HEARTBEAT_TIMEOUT } from '../lib/heartbeat';
 import { runUnlessInterrupted } from '../lib/race';
 import type { TaskState } from './state';
 
@@ -34,11 +35,13 @@ const DEADLINE_MARGIN_MS = 60_000;
 
 /**
  * Starting the session is bounded by time, not attempts: a Jules 503 or a database failover lasting longer than a
- * few retries must not fail a confirmed task. The activity marks key and repository errors non-retryable.
+ * few retries must not fail a confirmed task. The activity marks key and repository errors non-retryable. It heartbeats,
+ * so an attempt whose worker died is retried after the heartbeat timeout.
  */
 function startingActivities(untilDeadlineMs: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '2m',
+    heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
     scheduleToCloseTimeout: Math.max(1_000, untilDeadlineMs),
     retry: { initialInterval: '2s', maximumInterval: '1m' },
   });
