@@ -56,7 +56,7 @@ try {
   const q = (p: number) => quantile(samples, p / 100);
   const figures = {
     benchmark: 'ack-latency',
-    what: 'signed /jules over HTTP → ingress answer with the admission decision (admission against the store, then the workflow's start)',
+    what: 'signed /jules over HTTP → ingress answer with the admission decision (admission against the store, then the workflow start)',
     requests: samples.length,
     concurrency,
     pauseMs,
