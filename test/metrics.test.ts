@@ -94,7 +94,7 @@ describe('/jules-ops', () => {
 
 describe('/jules-ops worker state and backlog', () => {
   it('says in words that no worker polls, and counts the work waiting for one', async () => {
-    stack = await startTestStack({ worker: false, answerWithinMs: 500 });
+    stack = await startTestStack({ worker: false });
     const s = stack;
     const before = (await s.command(MEMBERS.lead, 'jules-ops')).body.data.embeds[0].description as string;
     expect(before).toContain(`Workers**: ⚠️ none polling \`${s.taskQueue}\``);

@@ -132,6 +132,29 @@ function describeQuotasOn(engine: string, openExecutor: () => Promise<SqlExecuto
         expect(await store.tryAcquireSessionSlot(key, unconfirmed.id, 1, at)).toEqual({ acquired: true });
       });
 
+      it('lets a burst admitted at once take every slot the limit allows, whichever of its tasks asks first', async () => {
+        await ready;
+        const requesterId = uniqueId('u');
+        const key: KeyOwner = `user:${requesterId}`;
+        const burst = [];
+        for (let i = 0; i < 4; i += 1) burst.push(await store.createTask(newTask({ requesterId, keySource: 'personal', status: 'in_progress' })));
+        for (const [i, task] of burst.entries()) await executor.query('update public.tasks set created_at = $2 where id = $1', [task.id, new Date(Date.UTC(2026, 11, 1, 9, 0, i))]);
+        const at = new Date(Date.UTC(2026, 11, 1, 9, 0, 30));
+        // Three slots: the third asks first, with two ahead of it on their way and a slot left for each.
+        expect(await store.tryAcquireSessionSlot(key, burst[2]!.id, 3, at)).toEqual({ acquired: true });
+        // The fourth would take the slot the first two still need: it waits, third in line.
+        expect(await store.tryAcquireSessionSlot(key, burst[3]!.id, 3, at)).toEqual({ acquired: false, position: 3, waitingFor: 'queue' });
+        expect(await store.tryAcquireSessionSlot(key, burst[1]!.id, 3, at)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(key, burst[0]!.id, 3, at)).toEqual({ acquired: true });
+        expect(await store.tryAcquireSessionSlot(key, burst[3]!.id, 3, at)).toEqual({ acquired: false, position: 1, waitingFor: 'concurrent' });
+        // With the day's cap, the same: a slot of the day is kept for each task ahead.
+        const daily = { concurrent: 10, daily: 4 };
+        const later = [];
+        for (let i = 0; i < 3; i += 1) later.push(await store.createTask(newTask({ requesterId, keySource: 'personal', status: 'in_progress' })));
+        for (const [i, task] of later.entries()) await executor.query('update public.tasks set created_at = $2 where id = $1', [task.id, new Date(Date.UTC(2026, 11, 1, 9, 0, 10 + i))]);
+        expect(await store.tryAcquireSessionSlot(key, later[1]!.id, daily, at)).toMatchObject({ acquired: false, position: 3, waitingFor: 'queue' });
+      });
+
       it('does not hold the queue for a running task that never reached it within two minutes (its workflow never started)', async () => {
         await ready;
         const requesterId = uniqueId('u');
