@@ -833,7 +833,7 @@ describe('through the real stack', () => {
     stack = await startTestStack();
     const asked = await stack.ask(MEMBERS.developer, { prompt: 'Document the API' });
     const card = await cardOf(stack, asked.taskId);
-    await eventually(async () => (await stack!.store.getTask(asked.taskId))?.cardMessageId, 'the card in the projection');
+    await eventually(async () => (await stack!.store.getTask(asked.taskId))?.cardMessageId ?? undefined, 'the card in the projection');
     const answer = await stack.send(buildSlashCommand({ applicationId: stack.discord.applicationId, guildId: GUILD.id, channelId: GUILD.channelId, user: MEMBERS.developer, name: 'jules-status' }));
     expect(answer.body.data.flags).toBe(EPHEMERAL);
     const description: string = answer.body.data.embeds[0].description;
