@@ -130,6 +130,9 @@ describe('POST /interactions', () => {
       expect(raw).toContain(version);
       expect(await interaction(raw), version).toMatchObject({ status: 400, body: { code } });
     }
+    // A modal's component type too: the schema bounds it, as the shape check does (schemathesis found it unbounded).
+    const modal = { ...command({ type: 5 }), data: { custom_id: 'jules:reply:task-1', components: [{ type: 1, components: [{ type: 275947382467518272, custom_id: 'text', value: 'hi' }] }] } };
+    expect(await interaction(JSON.stringify(modal))).toMatchObject({ status: 400, body: { code: 'FST_ERR_VALIDATION' } });
   });
 
   it(`refuses JSON nested deeper than ${HTTP_LIMITS.jsonDepth} with 400 JSON_TOO_DEEP, and takes ${HTTP_LIMITS.jsonDepth}`, async () => {

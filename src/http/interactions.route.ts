@@ -40,9 +40,13 @@ function interactionOfType(type: number, data?: object) {
 const NAMED = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 32 } } } as const;
 const WITH_CUSTOM_ID = { type: 'object', required: ['custom_id'], properties: { custom_id: { type: 'string', maxLength: 100 } } } as const;
 
-/** A component of a submitted modal: its type, and the id and text a text input carries. */
+/**
+ * A component of a submitted modal: its type, and the id and text a text input carries. The type is bounded like
+ * every integer a route reads (Discord's component types are small numbers); unbounded, a value past 2^53 was
+ * schema-valid yet refused by the shape check (schemathesis ST202).
+ */
 const modalComponent = <Extra extends object>(extra: Extra) =>
-  ({ type: 'object', required: ['type'], properties: { type: { type: 'integer' }, custom_id: { type: 'string' }, value: { type: 'string' }, ...extra } }) as const;
+  ({ type: 'object', required: ['type'], properties: { type: { type: 'integer', minimum: 0, maximum: 1000 }, custom_id: { type: 'string' }, value: { type: 'string' }, ...extra } }) as const;
 const MODAL_INPUT = modalComponent({});
 /**
  * MODAL_SUBMIT's data: the modal's rows or labels, each holding the inputs (src/discord/interaction-shape.ts checks
