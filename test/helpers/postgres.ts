@@ -184,8 +184,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   let output = '';
   const log = () => output.slice(-4000);
   // Loaded here, not at the top: test/global-setup.ts imports this module, and vitest's runtime refuses to load there.
-  const { inject } = await import('vitest');
-  const template = inject('postgresTemplate');
+  // Outside vitest (bench/load, bench/security-checks start servers too) there is no run's template: initdb.
+  const template = process.env.VITEST ? (await import('vitest')).inject('postgresTemplate') : undefined;
   try {
     // A copy of the run's initdb when the same binaries made it (`cp -a` keeps the owner and the 0700 mode).
     if (template?.source === binaries.source) execFileSync('cp', ['-a', template.data, data], { stdio: 'pipe' });
