@@ -445,7 +445,8 @@ describe('a running plan', () => {
     // In the plan's thread, the fix request and the PR's status message each say which item they are about.
     const label = `**#${only}** Make lint pass\n`;
     const contents = () => s.discord.channelMessages(thread).map((m) => m.content ?? '');
-    expect(contents().some((content) => content.startsWith(label) && content.includes(`fix the failing checks of PR #${number} (attempt 1 of 2): \`lint\``))).toBe(true);
+    // The row counts the request a moment before the thread says it.
+    await eventually(() => (contents().some((content) => content.startsWith(label) && content.includes(`fix the failing checks of PR #${number} (attempt 1 of 2): \`lint\``)) ? true : undefined), 'the fix request, labelled');
     await eventually(() => (contents().some((content) => content.startsWith(`${label}`) && content.includes(`[PR #${number}](`)) ? true : undefined), 'the PR status message, labelled');
   });
 
