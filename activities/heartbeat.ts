@@ -33,9 +33,9 @@ export async function waitBeating(ms: number, beat: () => void, woken: (withinMs
  * The first beat comes after two seconds (the heartbeat timeout counts from the start too): most steps end sooner
  * and cost the server no heartbeat at all.
  */
-export async function whileBeating<T>(work: () => Promise<T>, beat?: () => void): Promise<T> {
+export async function whileBeating<T>(work: () => Promise<T>): Promise<T> {
   const context = Context.current();
-  const timer = setInterval(beat ?? (() => context.heartbeat()), HEARTBEAT_EVERY_MS);
+  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
     return await work();
   } finally {

@@ -59,7 +59,7 @@ export interface TemporalTaskControlOptions {
  * answer waits for the server to record the start, not for a worker. A refused request starts nothing. A
  * redelivery finds its row (the admission is idempotent) and the start refuses the id, so it starts no second
  * task, even after the task ended (the id reuse policy). If the start fails after the row was written (Temporal
- * unreachable), the reconciler ends the row once its workflow is still unknown a minute later.
+ * unreachable), the task reconciler ends the row at its next pass (rows older than a minute whose workflow is unknown).
  * @see docs/ack-design.md
  */
 export function createTemporalTaskControl(options: TemporalTaskControlOptions): TaskControl {
