@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +9,7 @@ import type { DiscordEmulator } from '../../src/sandbox/discord-emulator';
 import type { InteractionSigner } from '../../src/sandbox/interaction-signer';
 import type { JulesEmulator } from '../../src/sandbox/jules-emulator';
 import { openStore } from '../../src/store/open-store';
-import { GUILD, KEYS } from './stack';
+import { GUILD, KEYS } from './identities';
 
 /**
  * `jules-orchestrator start | worker | ingress` in a child process through bin/, as an operator runs it: an
@@ -82,17 +81,7 @@ export async function killServiceProcess(service: ServiceProcess | undefined): P
   await service.exited;
 }
 
-/** A free TCP port on 127.0.0.1 (the OS's pick; closed again before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+export { freePort } from './ports';
 
 /** The exit code (or signal) once the process has exited, or a rejection when it still runs after `limitMs`. */
 export async function exitWithin(service: ServiceProcess, limitMs: number): Promise<number | NodeJS.Signals | null> {

@@ -35,24 +35,9 @@ import type { Tracing } from '../../src/telemetry/tracing';
 import type { PullRequestFollowSettings } from '../../workflows/pr-follow.workflow';
 import type { PlanSettings } from '../../workflows/plan.workflow';
 import type { TaskSettings } from '../../workflows/task.workflow';
+import { CODEC, GITHUB, GUILD, KEYS, MEMBERS } from './identities';
 
-/** Ids of the test guild: developers ask, leads confirm, outsiders do neither. */
-export const GUILD = {
-  id: '800000000000000001',
-  channelId: '800000000000000002',
-  developerRole: '800000000000000010',
-  leadRole: '800000000000000011',
-  developer: '800000000000000100',
-  lead: '800000000000000101',
-  outsider: '800000000000000102',
-  repo: 'acme/widgets',
-} as const;
-
-/** The stack's `/codec` token and the one browser origin allowed to call it (the embedded Web UI's default). */
-export const CODEC = { token: 'test-codec-token-0123456789', origin: 'http://127.0.0.1:8233' } as const;
-
-/** Keys the Jules emulator accepts; they must never show up in history, logs or Discord. */
-export const KEYS = { personal: 'AQ.personal-key-0123456789abcdef', guild: 'AQ.guild-key-fedcba9876543210' } as const;
+export { CODEC, GITHUB, GUILD, KEYS, MEMBERS };
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -187,9 +172,6 @@ export interface TestStackOptions {
   /** A Web UI address (TEMPORAL_UI_URL): tasks' threads then link to their runs. */
   readonly webUiUrl?: string;
 }
-
-/** The GitHub emulator's token and webhook secret in a test stack. */
-export const GITHUB = { token: 'test-github-token-0123456789', webhookSecret: 'test-github-webhook-secret' } as const;
 
 /** Starts a full stack for one test; each stack has its own task queue, store and emulators. */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -390,13 +372,6 @@ async function sendOverGateway(gateway: GatewayEmulator, discord: DiscordEmulato
   const callback = await eventually(() => discord.callbacks.find((c) => c.interactionId === interaction.id), `the callback of interaction ${interaction.id}`);
   return { status: 200, body: { type: callback.type, ...(callback.data !== undefined ? { data: callback.data } : {}) } };
 }
-
-/** Members of the test guild, as interactions carry them. */
-export const MEMBERS = {
-  developer: { id: GUILD.developer, roles: [GUILD.developerRole] },
-  lead: { id: GUILD.lead, roles: [GUILD.leadRole] },
-  outsider: { id: GUILD.outsider, roles: [] as string[] },
-} as const;
 
 /** A task's card in the test channel (its footer carries the task id), once posted. */
 export async function cardOf(s: TestStack, taskId: string) {
