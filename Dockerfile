@@ -37,6 +37,9 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY scripts ./scripts
 COPY supabase ./supabase
+# The workflows bundled now, into node_modules/.cache/, so each start skips webpack (two to three seconds of CPU);
+# `start` uses that bundle only while every file it came from is unchanged.
+RUN node scripts/bundle-workflows.mjs
 # The embedded store (PGlite), generated keys and tokens live in DATA_DIR, the one place the service writes.
 RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]

@@ -1,6 +1,7 @@
 /**
  * How long `start` (embedded Temporal, PGlite, emulators) takes to stop on SIGTERM: once ready and idle, and
- * during start-up (right after the embedded Temporal is up). Prints one JSON object; never pass/fail.
+ * during start-up (right after the embedded Temporal is up); and how long it took to be ready (`readyMs`, the
+ * workflow bundle kept from an earlier start or not). Prints one JSON object; never pass/fail.
  * `npm run bench:shutdown -- --runs 3`
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +13,9 @@ import { freePort, killServiceProcess, startServiceProcess } from '../test/helpe
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
 const runs = Number(values.runs);
 
-async function stopMs(when: RegExp): Promise<{ stopMs: number; exit: number | NodeJS.Signals | null }> {
+async function stopMs(when: RegExp): Promise<{ readyMs: number; stopMs: number; exit: number | NodeJS.Signals | null }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jo-bench-shutdown-'));
+  const spawned = performance.now();
   const service = startServiceProcess('start', {
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
@@ -26,7 +28,7 @@ async function stopMs(when: RegExp): Promise<{ stopMs: number; exit: number | No
     const sent = performance.now();
     service.child.kill('SIGTERM');
     const exit = await service.exited;
-    return { stopMs: Math.round(performance.now() - sent), exit };
+    return { readyMs: Math.round(sent - spawned), stopMs: Math.round(performance.now() - sent), exit };
   } finally {
     await killServiceProcess(service);
     rmSync(dataDir, { recursive: true, force: true });
@@ -40,6 +42,7 @@ for (let i = 0; i < runs; i++) {
   startingUp.push(await stopMs(/^Temporal: /m));
 }
 const summary = (samples: typeof idle) => ({
+  readyMs: samples.map((s) => s.readyMs),
   stopMs: samples.map((s) => s.stopMs),
   maxMs: Math.max(...samples.map((s) => s.stopMs)),
   exits: samples.map((s) => s.exit),

@@ -33,6 +33,7 @@ import { buildMetricsApp } from './http/metrics.route';
 import { createServiceMetrics, gitHubObserverOf } from './metrics/service-metrics';
 import { resolveTemporalCli } from './temporal/toolchain';
 import { createTaskWorker } from './temporal/worker';
+import { loadWorkflowBundle } from './temporal/workflow-bundle';
 import type { Tracing } from './telemetry/tracing';
 import { wireIngress, wireWorker } from './wiring';
 import { planSettingsOf, taskSettingsOf } from './workflow-settings';
@@ -221,6 +222,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       let notRunning = `waiting for Temporal at ${temporal.address}`;
       const workerStops: (() => Promise<unknown>)[] = [];
       const startWorker = async () => {
+        // Bundled (or read back from the last start's bundle) while the connection is made.
+        // Not keeping it is no fault (a read-only install): only the next start is slower.
+        const bundling = loadWorkflowBundle({ ...(tracing ? { tracing } : {}), log: (message) => log.info(message) });
+        bundling.catch(() => undefined); // awaited below; a stop before then must not leave it unhandled
         // A worker whose Temporal is down waits for it, saying so, rather than failing or idling: /readyz says why.
         const connection = await retryWithBackoff(() => connectWorker(temporal.connection), {
           signal: waitSignal,
@@ -236,6 +241,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           throw refused ? new TemporalConnectionError(`Temporal at ${temporal.address} ${refused}`, { cause: err, code: 'refused' }) : err;
         });
         workerStops.push(() => connection.close());
+        const { bundle: workflowBundle, cached: bundleKept } = await bundling;
         const created: Worker = await createTaskWorker(
           wireWorker({
             connection,
@@ -253,6 +259,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
             shutdownGraceTime: `${config.shutdown.graceMs}ms`,
             ...(tracing ? { tracing } : {}),
             ...(webUiUrl ? { webUiUrl } : {}),
+            workflowBundle,
           }),
         );
         const running = created.run();
@@ -273,7 +280,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           await reconciler.stop();
           await reconcilerConnection.close();
         });
-        log.info({ address: temporal.address, taskQueue: config.temporal.taskQueue }, 'worker running');
+        log.info({ address: temporal.address, taskQueue: config.temporal.taskQueue, workflowBundle: bundleKept ? 'kept' : 'bundled' }, 'worker running');
         if (!temporal.embedded && !config.temporal.registerSearchAttributes) {
           // A server we may not change: a missing search attribute is named now, not by the first task's failed start.
           await checkSearchAttributes(reconcilerConnection, temporal.namespace, log).catch((err: unknown) => log.error({ err }, 'the custom search attributes are unusable'));

@@ -65,7 +65,7 @@ export interface WorkerPorts {
   /** With GitHub: how webhook deliveries reach followed PRs (this process's one instance, shared with its ingress). */
   readonly pullRequestWakes?: PullRequestWakes;
   readonly log: Logger;
-  /** A pre-built bundle (tests bundle once per run); absent: the worker bundles `workflows/` itself. */
+  /** The workflows bundled beforehand (`loadWorkflowBundle`; tests bundle once per run); absent: the worker bundles `workflows/` itself. */
   readonly workflowBundle?: WorkflowBundle;
   readonly shutdownGraceTime?: string;
   /** The process's `jules_` series (shared with its ingress when it runs here); absent, counted where nobody scrapes. */

