@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile, cp } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +57,7 @@ describe('the kept workflow bundle', () => {
     expect(paths.some((path) => path.endsWith(join('node_modules', '@temporalio', 'workflow', 'package.json')))).toBe(true);
     expect(paths.some((path) => path.endsWith(join('node_modules', '@temporalio', 'worker', 'package.json')))).toBe(true);
     // A package's own files stand behind its package.json; webpack's runtime modules are not files at all.
-    expect(paths.filter((path) => path.includes(`${join('node_modules')}/`) && !path.endsWith('package.json'))).toEqual([]);
+    expect(paths.filter((path) => path.includes('/node_modules/') && !path.endsWith('/package.json'))).toEqual([]);
     expect(paths.filter((path) => !path.startsWith('/'))).toEqual([]);
     expect(inputs[WORKFLOWS_PATH]).toBe(sha256(await readFile(WORKFLOWS_PATH, 'utf8')));
     // The bundler's generated entry is not on disk: recorded as absent, and must stay so.
