@@ -1,7 +1,8 @@
 /**
  * How long `start` (embedded Temporal, PGlite, emulators) takes to stop on SIGTERM: once ready and idle, and
- * during start-up (right after the embedded Temporal is up); and how long it took to be ready (`readyMs`, the
- * workflow bundle kept from an earlier start or not). Prints one JSON object; never pass/fail.
+ * during start-up (right after the embedded Temporal is up). `readyMs` is how long it ran before the signal: to
+ * `Ready.` when idle (the workflow bundle kept from an earlier start or not), to the `Temporal:` line during
+ * start-up. Prints one JSON object; never pass/fail.
  * `npm run bench:shutdown -- --runs 3`
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -50,12 +50,14 @@ describe('the kept workflow bundle', () => {
     expect(second.bundle.code).toBe(first.bundle.code);
   });
 
-  it('lists what it came from: the project’s sources, each package’s package.json and the bundler’s', async () => {
+  it('lists what it came from: the project’s sources, each package’s package.json and the bundler’s packages', async () => {
     const { inputs } = await readRecord(cacheDir);
     const paths = Object.keys(inputs);
     expect(paths).toContain(WORKFLOWS_PATH);
     expect(paths.some((path) => path.endsWith(join('node_modules', '@temporalio', 'workflow', 'package.json')))).toBe(true);
-    expect(paths.some((path) => path.endsWith(join('node_modules', '@temporalio', 'worker', 'package.json')))).toBe(true);
+    for (const bundler of [['@temporalio', 'worker'], ['webpack'], ['swc-loader'], ['@swc', 'core']]) {
+      expect(paths.some((path) => path.endsWith(join('node_modules', ...bundler, 'package.json'))), bundler.join('/')).toBe(true);
+    }
     // A package's own files stand behind its package.json; webpack's runtime modules are not files at all.
     expect(paths.filter((path) => path.includes('/node_modules/') && !path.endsWith('/package.json'))).toEqual([]);
     expect(paths.filter((path) => !path.startsWith('/'))).toEqual([]);

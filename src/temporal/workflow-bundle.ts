@@ -11,8 +11,10 @@ import { bundleWorkflows } from './worker';
  * The workflows' bundle, reused from one start to the next. Webpack takes two to three seconds of CPU at every
  * `start` and `worker` (Temporal's docs pre-bundle for production for this reason). The bundle is kept with the
  * list of files it was built from: every source file of the project, the `package.json` of every package it
- * took code from, and the bundler's own. It is reused only while each of those files is byte for byte what it
- * was; any edit, upgrade or move bundles again. `npm ci` empties the cache with the rest of `node_modules`.
+ * took code from, and the bundler's (`@temporalio/worker`, webpack, swc-loader, swc). It is reused only while
+ * each of those files is byte for byte what it was; any edit, upgrade or move bundles again. `npm ci` empties the
+ * cache with the rest of `node_modules`. One blind spot: a new file that a path already imported would now
+ * resolve to first (`./x.ts` beside an imported `./x/index.ts`) is not seen until an imported file changes.
  */
 
 /** Where bundles are kept: `node_modules/.cache/`, as build tools do (wiped by `npm ci`, ignored by git). */
@@ -41,7 +43,8 @@ interface BundleRecord {
   readonly code: string;
 }
 
-const RECORD_FORMAT = 1;
+/** Raised when what a record lists changes, so older records are bundled again rather than trusted. */
+const RECORD_FORMAT = 2;
 
 /**
  * The workflows bundled as {@link bundleWorkflows} does, from the cache when its record still matches every file
@@ -80,10 +83,10 @@ function recordOf(options: Omit<LoadWorkflowBundleOptions, 'log'>): { file: stri
  * The files a bundle came from, from its inline source map: the project's own sources (present or not: the
  * bundler's generated entry is not on disk), and for code from `node_modules` the package's `package.json`,
  * whose version stands for the files (a package's map names its TypeScript sources, not the JavaScript bundled).
- * The bundler's `package.json` is always one: another webpack or swc may compile the same sources differently.
+ * The bundler's packages are always among them: another webpack or swc may compile the same sources differently.
  */
-export function inputsOf(code: string): string[] {
-  const inputs = new Set<string>([BUNDLER_PACKAGE_JSON]);
+function inputsOf(code: string): string[] {
+  const inputs = new Set<string>(BUNDLER_PACKAGE_JSONS);
   for (const source of inlineSourceMapSources(code)) {
     if (!isAbsolute(source)) continue; // webpack's runtime and ignored modules: part of the bundler
     const inPackage = source.lastIndexOf(`${sep}node_modules${sep}`);
@@ -92,7 +95,12 @@ export function inputsOf(code: string): string[] {
   return [...inputs].sort();
 }
 
-const BUNDLER_PACKAGE_JSON = createRequire(import.meta.url).resolve('@temporalio/worker/package.json');
+/** `@temporalio/worker`'s `package.json`, and those of the webpack, swc-loader and swc it bundles with. */
+const BUNDLER_PACKAGE_JSONS = ((): string[] => {
+  const worker = createRequire(import.meta.url).resolve('@temporalio/worker/package.json');
+  const fromWorker = createRequire(worker);
+  return [worker, ...['webpack', 'swc-loader', '@swc/core'].map((name) => fromWorker.resolve(`${name}/package.json`))];
+})();
 
 function packageJsonOf(source: string, nameStart: number): string {
   const parts = source.slice(nameStart).split(sep);
